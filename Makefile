@@ -1,0 +1,38 @@
+# Two commands a newcomer needs: `make run` and `make test`. Both set up .venv first.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint eval bench messages clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m bot migrate
+	$(PY) -m bot run
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy bot handlers matching storage
+
+eval: install
+	$(PY) eval/evaluate.py
+
+bench: install
+	$(PY) bench/matching.py
+
+# Refresh the template of message ids found in the code (texts live in locales/*/LC_MESSAGES).
+messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k t -k text:2 --no-location -o locales/messages.pot .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""techmatch: the Telegram front door of a programme placing specialists in enterprises."""

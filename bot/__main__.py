@@ -1,0 +1,70 @@
+"""Command line: python -m bot {run,playground,migrate,match-eval}."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import Settings, SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def run_polling(settings: Settings) -> None:
+    from bot.app import build_application
+    from storage.db import Database
+
+    application = build_application(settings, db=Database(settings.database_url))
+    log.info("long polling Telegram")
+    application.run_polling(allowed_updates=None, drop_pending_updates=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="long polling with TELEGRAM_BOT_TOKEN; the playground without it")
+    sub.add_parser("playground", help="the local Bot API emulator with the bot attached")
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser(
+        "match-eval", help="rank specialists for demands from JSON Lines files", add_help=False
+    )
+    args, rest = parser.parse_known_args(argv)
+
+    if args.command == "match-eval":
+        from bot.match_eval import main as match_eval
+
+        return match_eval(rest)
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if args.command == "migrate":
+        from storage.migrate import upgrade
+
+        upgrade(settings.database_url)
+        log.info("database is at the newest schema")
+        return 0
+    if args.command == "run" and settings.telegram_bot_token is not None:
+        run_polling(settings)
+        return 0
+    from bot.playground import serve
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

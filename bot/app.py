@@ -1,0 +1,62 @@
+"""The one place that builds the Application: settings, storage, handlers, menus."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+import handlers
+from bot.config import Settings
+from handlers.i18n import Catalogs
+from handlers.menus import set_default_menus
+from handlers.services import SERVICES_KEY, Services
+from storage.clock import Clock, SystemClock
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    db: Database,
+    clock: Clock | None = None,
+    token: str | None = None,
+    base_url: str | None = None,
+) -> Application:
+    """Assemble the bot; token and base_url default to the settings (tests pass the emulator's)."""
+    secret = token or (
+        settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else None
+    )
+    if not secret:
+        raise ValueError("a bot token is needed to build the application")
+    catalogs = Catalogs.load(settings.default_locale)
+
+    async def post_init(application: Application) -> None:
+        await set_default_menus(application.bot, catalogs)
+        log.info("bot @%s ready", application.bot.username)
+
+    async def post_shutdown(_application: Application) -> None:
+        await db.dispose()
+
+    application = (
+        ApplicationBuilder()
+        .token(secret)
+        .base_url(base_url or settings.telegram_api_base_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
+        # Retries honour 429 retry_after; the limiter keeps ~30 msg/s overall and 1/s per chat.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    application.bot_data[SERVICES_KEY] = Services(
+        db=db,
+        catalogs=catalogs,
+        clock=clock or SystemClock(),
+        coordinator_ids=settings.coordinator_ids,
+    )
+    handlers.register(application)
+    return application

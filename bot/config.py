@@ -1,0 +1,132 @@
+"""Typed settings read from the environment and `.env`, validated once at start-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from handlers.i18n import SUPPORTED_LOCALES
+
+DEFAULT_DATABASE_URL = "sqlite:///data/techmatch.db"
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _parse_time(value: str, name: str) -> dt.time:
+    match = _TIME.match(value.strip())
+    if not match:
+        raise ValueError(f"expected a time as HH:MM, got {value!r} in {name}")
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+class Settings(BaseSettings):
+    """Every knob the bot reads; names are the contract in DESIGN.md."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    database_url: str = DEFAULT_DATABASE_URL
+    bot_timezone: str = "Asia/Shanghai"
+    coordinator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    default_locale: str = "zh_CN"
+    digest_time: Annotated[dt.time, NoDecode] = dt.time(8, 30)
+    match_times: Annotated[tuple[dt.time, ...], NoDecode] = (dt.time(9), dt.time(15))
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("telegram_bot_token", mode="before")
+    @classmethod
+    def _token(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", value.strip()):
+            # The value itself is never echoed: it is a secret.
+            raise ValueError("expected a token as issued by @BotFather, like 123456:ABC-DEF...")
+        return value.strip()
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError(f"expected a sqlite:/// or postgresql:// URL, got {value!r}")
+        return value
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"expected an IANA time zone like Asia/Shanghai, got {value!r}"
+            ) from None
+        return value
+
+    @field_validator("coordinator_ids", mode="before")
+    @classmethod
+    def _ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(re.fullmatch(r"-?\d+", p) for p in parts):
+                raise ValueError(f"expected comma-separated Telegram user ids, got {value!r}")
+            return frozenset(int(p) for p in parts)
+        return value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"expected one of {', '.join(SUPPORTED_LOCALES)}, got {value!r}")
+        return value
+
+    @field_validator("digest_time", mode="before")
+    @classmethod
+    def _digest(cls, value: object) -> object:
+        return _parse_time(value, "DIGEST_TIME") if isinstance(value, str) else value
+
+    @field_validator("match_times", mode="before")
+    @classmethod
+    def _matches(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(_parse_time(v, "MATCH_TIMES") for v in value.split(",") if v.strip())
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.bot_timezone)
+
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, so start-up can create its folder; None for PostgreSQL."""
+        if not self.database_url.startswith("sqlite"):
+            return None
+        path = self.database_url.split(":///", 1)[1]
+        return Path(path) if path and path != ":memory:" else None
+
+
+class SettingsError(Exception):
+    """A bad environment value, explained in one line."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; turn pydantic's report into one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+            message = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}")
+        raise SettingsError("; ".join(lines)) from None

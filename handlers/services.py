@@ -1,0 +1,27 @@
+"""What handlers need from the assembled bot, handed over through bot_data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram.ext import CallbackContext
+
+from handlers.i18n import Catalogs
+from storage.clock import Clock
+from storage.db import Database
+
+SERVICES_KEY = "services"
+
+
+@dataclass(frozen=True)
+class Services:
+    db: Database
+    catalogs: Catalogs
+    clock: Clock
+    coordinator_ids: frozenset[int]
+
+
+def services(context: CallbackContext) -> Services:
+    found = context.application.bot_data[SERVICES_KEY]
+    assert isinstance(found, Services)
+    return found

@@ -1,0 +1,240 @@
+"""The tables. Alembic migrations (storage/migrations) are the only way they are created.
+
+Shaped for the proposal life cycle in DESIGN.md: every state column has its
+allowed values listed beside it, and the uniqueness rules that guard
+transitions are indexes, so two processes cannot both win.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from storage.types import aware, big_id, json_column
+
+
+class Role(StrEnum):
+    ENTERPRISE = "enterprise"
+    SPECIALIST = "specialist"
+
+
+class DemandStatus(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    MATCHED = "matched"
+    CLOSED = "closed"
+
+
+class SpecialistStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+
+
+class ProposalStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    SELECTED = "selected"
+    NOT_SELECTED = "not_selected"
+    WITHDRAWN = "withdrawn"
+
+
+class EngagementStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class WorkLogStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DISPUTED = "disputed"
+
+
+class User(SQLModel, table=True):
+    """A Telegram user as the bot knows them; personal fields only after consent."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = Field(sa_column=big_id(unique=True))
+    chat_id: int = Field(sa_column=big_id())
+    first_name: str | None = Field(default=None, max_length=128)
+    role: str | None = Field(default=None, max_length=16)  # Role
+    is_coordinator: bool = False  # granted in the database; COORDINATOR_IDS also count
+    locale: str | None = Field(default=None, max_length=8)
+    consent_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    last_seen_at: dt.datetime = Field(sa_column=aware(nullable=False, index=True))
+
+
+class Dialogue(SQLModel, table=True):
+    """Where a user is in a guided dialogue, and what they typed so far.
+
+    Kept in SQL, not in process memory, so a restart or a second bot process
+    carries on from the same step.
+    """
+
+    __tablename__ = "dialogues"
+
+    user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    flow: str = Field(max_length=32)
+    step: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
+
+
+class Enterprise(SQLModel, table=True):
+    __tablename__ = "enterprises"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_user_id: int = Field(foreign_key="users.id", index=True, unique=True)
+    name: str = Field(max_length=100)
+    credit_code: str | None = Field(default=None, max_length=18)
+    city: str = Field(max_length=64)  # a city code from the taxonomy, or free text for "other"
+    industry_code: str = Field(max_length=8)
+    size: str = Field(max_length=16)
+    contact_name: str = Field(max_length=64)
+    phone: str = Field(max_length=32)
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
+
+
+class Demand(SQLModel, table=True):
+    __tablename__ = "demands"
+
+    id: int | None = Field(default=None, primary_key=True)
+    enterprise_id: int = Field(foreign_key="enterprises.id", index=True)
+    title: str = Field(max_length=100)
+    description: str = Field(max_length=2000)
+    kind: str = Field(max_length=16)  # technology, talent, services
+    fields: list[str] = Field(default_factory=list, sa_column=json_column())
+    keywords: list[str] = Field(default_factory=list, sa_column=json_column())
+    work_mode: str = Field(max_length=16)  # onsite, remote, either
+    urgency: str = Field(max_length=16)
+    desired_start: dt.date | None = None
+    expected_outcome: str = Field(default="", max_length=1000)
+    voucher_interest: bool = False
+    status: str = Field(default=DemandStatus.OPEN, max_length=16, index=True)
+    close_reason: str | None = Field(default=None, max_length=32)
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
+
+
+class Specialist(SQLModel, table=True):
+    __tablename__ = "specialists"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, unique=True)
+    name: str = Field(max_length=64)
+    institution: str = Field(max_length=128, index=True)
+    institution_type: str = Field(max_length=24)
+    location: str = Field(max_length=16)  # liaoning, other_province, abroad
+    title: str = Field(default="", max_length=64)
+    disciplines: list[str] = Field(default_factory=list, sa_column=json_column())
+    expertise: str = Field(max_length=2000)
+    keywords: list[str] = Field(default_factory=list, sa_column=json_column())
+    team: list[dict[str, str]] = Field(default_factory=list, sa_column=json_column())
+    cities: list[str] = Field(default_factory=list, sa_column=json_column())
+    remote_only: bool = False
+    days_per_month: int = 2
+    available_from: dt.date | None = None
+    available_to: dt.date | None = None
+    capacity: int = 2
+    phone: str = Field(max_length=32)
+    status: str = Field(default=SpecialistStatus.PENDING, max_length=16, index=True)
+    status_reason: str | None = Field(default=None, max_length=500)
+    paused_until: dt.date | None = None
+    not_responding_since: dt.datetime | None = Field(default=None, sa_column=aware())
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
+
+
+class Proposal(SQLModel, table=True):
+    """One demand proposed to one specialist; `version` rises with every transition
+    so a button printed for an older state is recognised as stale."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (UniqueConstraint("demand_id", "specialist_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    demand_id: int = Field(foreign_key="demands.id", index=True)
+    specialist_id: int = Field(foreign_key="specialists.id", index=True)
+    status: str = Field(default=ProposalStatus.PROPOSED, max_length=16, index=True)
+    version: int = 1
+    score: float = 0.0
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
+    decline_reason: str | None = Field(default=None, max_length=32)
+    decline_text: str | None = Field(default=None, max_length=500)
+    proposed_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    reminded_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    answered_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    enterprise_reminded_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    decided_at: dt.datetime | None = Field(default=None, sa_column=aware())
+
+
+class Engagement(SQLModel, table=True):
+    __tablename__ = "engagements"
+    # At most one active engagement per demand, whatever races happen.
+    __table_args__ = (
+        Index(
+            "uq_engagements_active_demand",
+            "demand_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="proposals.id", unique=True)
+    demand_id: int = Field(foreign_key="demands.id", index=True)
+    specialist_id: int = Field(foreign_key="specialists.id", index=True)
+    status: str = Field(default=EngagementStatus.ACTIVE, max_length=16, index=True)
+    started_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    ended_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    end_reason: str | None = Field(default=None, max_length=500)
+
+
+class WorkLog(SQLModel, table=True):
+    __tablename__ = "work_logs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    engagement_id: int = Field(foreign_key="engagements.id", index=True)
+    work_date: dt.date
+    mode: str = Field(max_length=16)  # onsite, remote
+    hours: float
+    summary: str = Field(max_length=1000)
+    status: str = Field(default=WorkLogStatus.PENDING, max_length=16)
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    decided_at: dt.datetime | None = Field(default=None, sa_column=aware())
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which record; ids only, never personal text."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(sa_column=aware(nullable=False, index=True))
+    actor_user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    action: str = Field(max_length=64)
+    target_type: str | None = Field(default=None, max_length=32)
+    target_id: int | None = None
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Telegram update ids already handled, so a redelivered update does nothing."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: int = Field(sa_column=big_id(primary_key=True))
+    processed_at: dt.datetime = Field(sa_column=aware(nullable=False, index=True))
