@@ -32,7 +32,7 @@ bench: install
 
 # Refresh the template of message ids found in the code (texts live in locales/*/LC_MESSAGES).
 messages: install
-	$(VENV)/bin/pybabel extract -F babel.cfg -k t -k text:2 --no-location -o locales/messages.pot .
+	$(VENV)/bin/pybabel extract -F babel.cfg -k t -k translate:2 --no-location -o locales/messages.pot .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 
 import handlers
 from bot.config import Settings
+from bot.processing import CountingUpdateProcessor
 from handlers.i18n import Catalogs
 from handlers.menus import set_default_menus
 from handlers.services import SERVICES_KEY, Services
@@ -25,6 +26,7 @@ def build_application(
     clock: Clock | None = None,
     token: str | None = None,
     base_url: str | None = None,
+    processor: CountingUpdateProcessor | None = None,
 ) -> Application:
     """Assemble the bot; token and base_url default to the settings (tests pass the emulator's)."""
     secret = token or (
@@ -48,6 +50,7 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
         # Retries honour 429 retry_after; the limiter keeps ~30 msg/s overall and 1/s per chat.
         .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(processor or CountingUpdateProcessor())
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

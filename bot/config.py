@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
     digest_time: Annotated[dt.time, NoDecode] = dt.time(8, 30)
     match_times: Annotated[tuple[dt.time, ...], NoDecode] = (dt.time(9), dt.time(15))
+    playground_port: int = Field(default=8080, ge=1, le=65535)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("telegram_bot_token", mode="before")

@@ -27,7 +27,7 @@ class Actor:
 
     def t(self, msgid: str, **params: object) -> Markup:
         """A text in this user's language."""
-        return self.services.catalogs.text(self.locale, msgid, **params)
+        return self.services.catalogs.translate(self.locale, msgid, **params)
 
 
 async def get_actor(update: Update, context: CallbackContext) -> Actor:

@@ -19,6 +19,6 @@ def pack(*parts: str | int) -> str:
 
 
 def pattern(flow: str, actions: str, arg: str | None = None) -> re.Pattern[str]:
-    """An anchored pattern `^flow:(action)(:arg)?$` with named groups."""
-    tail = rf":(?P<arg>{arg})" if arg else ""
+    """An anchored pattern `^flow:(action)(:arg)?$` with named groups; arg may be absent."""
+    tail = rf"(?::(?P<arg>{arg}))?" if arg else ""
     return re.compile(rf"^{flow}:(?P<action>{actions}){tail}$")

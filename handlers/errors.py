@@ -40,13 +40,13 @@ async def on_error(update: object, context: CallbackContext) -> None:
                 if update.callback_query:
                     await update.callback_query.answer()
                 await context.bot.send_message(
-                    update.effective_chat.id, svc.catalogs.text(locale, "error.user")
+                    update.effective_chat.id, svc.catalogs.translate(locale, "error.user")
                 )
             except TelegramError:
                 log.warning("could not tell the user about the error")
     summary = f"{type(error).__name__}: {error}"[:REPORT_LIMIT]
     for chat_id in await coordinator_chat_ids(db=svc.db, configured=svc.coordinator_ids):
-        text = svc.catalogs.text(
+        text = svc.catalogs.translate(
             svc.catalogs.default_locale, "error.report", kind=kind, summary=escape(summary)
         )
         try:

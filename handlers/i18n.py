@@ -50,7 +50,7 @@ class Catalogs:
     def load(cls, default_locale: str, directory: Path = LOCALES_DIR) -> Catalogs:
         return cls(read_catalogs(directory), default_locale)
 
-    def text(self, locale: str, msgid: str, **params: object) -> Markup:
+    def translate(self, locale: str, msgid: str, **params: object) -> Markup:
         """The text of msgid in locale with escaped params; falls back to the default locale."""
         template = self.messages.get(locale, {}).get(msgid) or self.messages[
             self.default_locale

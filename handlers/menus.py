@@ -16,7 +16,7 @@ def commands_for(role: str | None, *, is_coordinator: bool) -> tuple[str, ...]:
 
 
 def bot_commands(catalogs: Catalogs, locale: str, names: tuple[str, ...]) -> list[BotCommand]:
-    return [BotCommand(name, catalogs.text(locale, f"command.{name}")) for name in names]
+    return [BotCommand(name, catalogs.translate(locale, f"command.{name}")) for name in names]
 
 
 async def set_default_menus(bot: Bot, catalogs: Catalogs) -> None:

@@ -42,7 +42,7 @@ def language_buttons(actor: Actor, flow: str, action: str) -> list[tuple[str, st
     """Each language named in itself, so anyone can find theirs."""
     catalogs = actor.services.catalogs
     return [
-        (catalogs.text(locale, "language.self_name"), pack(flow, action, locale))
+        (catalogs.translate(locale, "language.self_name"), pack(flow, action, locale))
         for locale in SUPPORTED_LOCALES
     ]
 
@@ -222,6 +222,9 @@ async def on_language_button(update: Update, context: CallbackContext) -> None:
     match = LANGUAGE_BUTTON.match(query.data)
     assert match is not None and isinstance(query.message, Message)
     actor = await get_actor(update, context)
+    if match["arg"] is None:
+        await query.answer(actor.t("button.unknown"))
+        return
     await set_locale(db=actor.services.db, user_id=actor.user_id, locale=match["arg"])
     actor = dataclasses.replace(actor, locale=match["arg"])
     await query.answer()
@@ -242,7 +245,9 @@ async def cancel_command(update: Update, context: CallbackContext) -> None:
     actor = await get_actor(update, context)
     assert update.effective_message is not None
     ended = await end_dialogue(db=actor.services.db, user_id=actor.user_id)
-    await update.effective_message.reply_text(actor.t("cancel.done" if ended else "cancel.nothing"))
+    await update.effective_message.reply_text(
+        actor.t("cancel.done") if ended else actor.t("cancel.nothing")
+    )
 
 
 async def on_input(

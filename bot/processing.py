@@ -1,0 +1,49 @@
+"""How updates are processed: one at a time (per process), counted as they finish.
+
+PTB's own processor awaits each update in turn; this one does the same and also
+records how many updates finished and when the last one did, which health
+checks report and which the playground and tests use to know the bot has
+finished reacting (the emulator cannot see the bot's database work).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram.ext import BaseUpdateProcessor
+
+
+class CountingUpdateProcessor(BaseUpdateProcessor):
+    def __init__(self, max_concurrent_updates: int = 1) -> None:
+        super().__init__(max_concurrent_updates)
+        self.processed = 0
+        self.last_update_at: dt.datetime | None = None
+        self.last_duration = 0.0
+        self._finished = asyncio.Event()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        started = time.perf_counter()
+        try:
+            await coroutine
+        finally:
+            self.last_duration = time.perf_counter() - started
+            self.processed += 1
+            self.last_update_at = dt.datetime.now(dt.UTC)
+            self._finished.set()
+            self._finished = asyncio.Event()
+
+    async def wait_processed(self, count: int, timeout: float) -> None:  # noqa: ASYNC109
+        """Return once at least `count` updates have finished."""
+        async with asyncio.timeout(timeout):
+            while self.processed < count:
+                await self._finished.wait()
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""

@@ -1,0 +1,528 @@
+"""Guided forms: one question per step, then a summary to edit, confirm or cancel.
+
+Every step offers Back and Cancel (and Skip when the field is optional); answers
+come from buttons, typed text, or Telegram's share-contact button. Bad input
+gets a message saying what is accepted and the same question again; nothing
+typed so far is lost, because the draft and the step are saved in the
+`dialogues` table after every answer (so a restart changes nothing either).
+
+    field 1 -> field 2 -> ... -> summary --confirm--> Form.confirm(draft)
+       ^ back    ^ back              | edit field k -> field k -> summary
+
+Callback data is `<flow>:<action>:<step>[:<value>]`; the step index makes a
+button from an earlier question stale instead of silently answering another.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackContext, CallbackQueryHandler
+
+from handlers.actor import Actor, get_actor
+from handlers.callbacks import pack
+from handlers.i18n import Markup, escape
+from handlers.keyboards import Button, inline
+from handlers.validators import Invalid
+from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
+from storage.models import Dialogue
+
+log = logging.getLogger(__name__)
+
+Draft = dict[str, Any]
+SUMMARY = "summary"
+PAGE_SIZE = 8
+SUMMARY_VALUE_LIMIT = 600  # characters of one value shown in the summary
+_EDITING = "_editing"  # draft key: answering returns to the summary
+_PROMPT = "_prompt"  # draft key: message id of the question on screen
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str  # a short ASCII code: it travels in callback data
+    label: str  # already in the user's language
+    opens: bool = False  # a group: picking it lists its members instead of answering
+
+
+@dataclass(frozen=True)
+class Field:
+    """One question. Values kept in the draft must be JSON types (str, int, list of str)."""
+
+    name: str
+    prompt: str  # message id of the question
+    label: str  # message id of the field's name in the summary
+    options: Callable[[Actor, Draft], Sequence[Option]] | None = None  # may read opened(draft)
+    accepts: Callable[[str], bool] | None = None  # valid button values beyond the listed ones
+    multi: bool = False
+    parse: Callable[[str, Actor, Draft], Any] | None = None  # typed text -> value, or Invalid
+    search: Callable[[str, Actor], Sequence[Option]] | None = None  # typed words -> options
+    contact: bool = False
+    optional: bool = False
+    when: Callable[[Draft], bool] | None = None
+    render: Callable[[Actor, Any], str] | None = None
+    prompt_params: Callable[[Actor, Draft], dict[str, object]] | None = None
+
+    def asked(self, draft: Draft) -> bool:
+        return self.when is None or self.when(draft)
+
+    def opened(self, draft: Draft) -> str | None:
+        """The group the user opened in a two-level list, if any."""
+        group = draft.get(f"_open_{self.name}")
+        return group if isinstance(group, str) else None
+
+    def listed(self, actor: Actor, draft: Draft) -> list[Option]:
+        return list(self.options(actor, draft)) if self.options else []
+
+    def valid(self, value: str, actor: Actor, draft: Draft) -> bool:
+        listed = any(o.value == value and not o.opens for o in self.listed(actor, draft))
+        return listed or (self.accepts is not None and self.accepts(value))
+
+
+Confirm = Callable[[Actor, Draft, Message], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class Form:
+    flow: str  # dialogue flow name and callback prefix: keep it short
+    fields: tuple[Field, ...]
+    summary: str  # message id of the summary heading
+    confirm: Confirm
+
+    def index(self, name: str) -> int:
+        return next(i for i, field in enumerate(self.fields) if field.name == name)
+
+    @property
+    def button(self) -> re.Pattern[str]:
+        return re.compile(
+            rf"^{self.flow}:(?P<action>pick|tog|done|page|back|skip|cancel|edit|ok)"
+            r":(?P<step>\d{1,3}|s)(?::(?P<arg>[\w.-]{1,40}))?$"
+        )
+
+
+# --- opening and asking -------------------------------------------------------------
+
+
+async def open_form(form: Form, message: Message, actor: Actor, draft: Draft | None = None) -> None:
+    """Start a form; with a draft of existing values it opens on the summary to edit."""
+    draft = dict(draft or {})
+    step = SUMMARY if draft else _next_step(form, draft, -1)
+    await _save(form, actor, step, draft)
+    await _ask(form, message, actor, step, draft)
+
+
+def _next_step(form: Form, draft: Draft, after: int) -> str:
+    """The next field to ask after index `after`, or the summary."""
+    if draft.get(_EDITING):
+        return SUMMARY
+    for field in form.fields[after + 1 :]:
+        if field.asked(draft):
+            return field.name
+    return SUMMARY
+
+
+def _previous_step(form: Form, draft: Draft, before: int) -> str | None:
+    for field in reversed(form.fields[:before]):
+        if field.asked(draft):
+            return field.name
+    return None
+
+
+async def _save(form: Form, actor: Actor, step: str, draft: Draft) -> None:
+    await save_dialogue(
+        db=actor.services.db,
+        user_id=actor.user_id,
+        flow=form.flow,
+        step=step,
+        data=draft,
+        now=actor.services.clock.now(),
+    )
+
+
+async def _ask(
+    form: Form, message: Message, actor: Actor, step: str, draft: Draft, page: int = 0
+) -> None:
+    """Send the question of a step as a new message and remember its id."""
+    if step == SUMMARY:
+        text, keyboard = summary_view(form, actor, draft)
+        sent = await message.chat.send_message(text, reply_markup=keyboard)
+    else:
+        field = form.fields[form.index(step)]
+        if field.contact:
+            # A reply keyboard cannot share a message with inline buttons.
+            share = KeyboardButton(actor.t("form.share_contact"), request_contact=True)
+            await message.chat.send_message(
+                actor.t("form.contact_hint"),
+                reply_markup=ReplyKeyboardMarkup(
+                    [[share]], resize_keyboard=True, one_time_keyboard=True
+                ),
+            )
+        text, keyboard = question_view(form, actor, field, draft, page)
+        sent = await message.chat.send_message(text, reply_markup=keyboard)
+    draft[_PROMPT] = sent.message_id
+    await _save(form, actor, step, draft)
+
+
+def question_view(
+    form: Form, actor: Actor, field: Field, draft: Draft, page: int = 0
+) -> tuple[Markup, InlineKeyboardMarkup]:
+    step = form.index(field.name)
+    params = field.prompt_params(actor, draft) if field.prompt_params else {}
+    text = actor.t(field.prompt, **params)
+    rows: list[list[Button]] = []
+    if field.options:
+        options = field.listed(actor, draft)
+        chosen = set(draft.get(field.name) or []) if field.multi else set()
+        if field.multi and chosen:
+            text = Markup(
+                text + "\n\n" + actor.t("form.selected", items=render_value(actor, field, draft))
+            )
+        pages = max(1, -(-len(options) // PAGE_SIZE))
+        page = min(max(page, 0), pages - 1)
+        shown = options[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        buttons = [
+            _option_button(form, step, option, option.value in chosen, field.multi)
+            for option in shown
+        ]
+        per_row = 2 if all(len(option.label) <= 10 for option in shown) else 1
+        rows += [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+        if pages > 1:
+            rows.append(
+                [
+                    ("‹", pack(form.flow, "page", step, (page - 1) % pages)),
+                    (f"{page + 1}/{pages}", pack(form.flow, "page", step, page)),
+                    ("›", pack(form.flow, "page", step, (page + 1) % pages)),
+                ]
+            )
+        if field.multi:
+            rows.append([(actor.t("form.done"), pack(form.flow, "done", step))])
+    rows.append(_navigation(form, actor, field, step, draft))
+    return text, inline(rows)
+
+
+def _option_button(form: Form, step: int, option: Option, chosen: bool, multi: bool) -> Button:
+    if option.opens:
+        return (option.label + " ›", pack(form.flow, "pick", step, option.value))
+    if multi:
+        return (
+            ("✅ " if chosen else "") + option.label,
+            pack(form.flow, "tog", step, option.value),
+        )
+    return (option.label, pack(form.flow, "pick", step, option.value))
+
+
+def _navigation(form: Form, actor: Actor, field: Field, step: int, draft: Draft) -> list[Button]:
+    row: list[Button] = []
+    if draft.get(_EDITING) or field.opened(draft) or _previous_step(form, draft, step) is not None:
+        row.append((actor.t("form.back"), pack(form.flow, "back", step)))
+    if field.optional:
+        row.append((actor.t("form.skip"), pack(form.flow, "skip", step)))
+    row.append((actor.t("form.cancel"), pack(form.flow, "cancel", step)))
+    return row
+
+
+def summary_view(form: Form, actor: Actor, draft: Draft) -> tuple[Markup, InlineKeyboardMarkup]:
+    lines = [actor.t(form.summary)]
+    edits: list[Button] = []
+    for step, field in enumerate(form.fields):
+        if not field.asked(draft):
+            continue
+        value = render_value(actor, field, draft)
+        lines.append(actor.t("form.summary_line", label=actor.t(field.label), value=value))
+        edits.append(("✏️ " + actor.t(field.label), pack(form.flow, "edit", "s", step)))
+    rows = [edits[i : i + 2] for i in range(0, len(edits), 2)]
+    rows.append(
+        [
+            (actor.t("form.confirm"), pack(form.flow, "ok", "s")),
+            (actor.t("form.cancel"), pack(form.flow, "cancel", "s")),
+        ]
+    )
+    return Markup("\n".join(lines)), inline(rows)
+
+
+def render_value(actor: Actor, field: Field, draft: Draft) -> str:
+    """A stored value as the user reads it: option labels, or the text cut to a sensible length."""
+    value = draft.get(field.name)
+    if value in (None, "", []):
+        return actor.t("form.empty_value")
+    if field.render:
+        text = field.render(actor, value)
+    elif field.options:
+        text = _labels(
+            field.listed(actor, draft), set(value) if isinstance(value, list) else {value}
+        )
+    else:
+        text = ", ".join(value) if isinstance(value, list) else str(value)
+    return text if len(text) <= SUMMARY_VALUE_LIMIT else text[: SUMMARY_VALUE_LIMIT - 1] + "…"
+
+
+def _labels(options: Sequence[Option], values: set[str]) -> str:
+    return ", ".join(option.label for option in options if option.value in values)
+
+
+# --- answers ------------------------------------------------------------------------
+
+
+async def on_input(form: Form, update: Update, actor: Actor, dialogue: Dialogue) -> None:
+    """Something typed or shared while the form waits for an answer."""
+    message = update.effective_message
+    assert message is not None
+    draft = dict(dialogue.data)
+    if dialogue.step == SUMMARY:
+        await message.reply_text(actor.t("form.use_summary_buttons"))
+        await _ask(form, message, actor, SUMMARY, draft)
+        return
+    field = form.fields[form.index(dialogue.step)]
+    try:
+        value = _typed_value(field, message, actor, draft)
+    except Invalid as invalid:
+        await message.reply_text(actor.t(invalid.msgid, **invalid.params))
+        await _ask(form, message, actor, dialogue.step, draft)
+        return
+    if isinstance(value, list) and not field.multi:
+        await _offer(form, message, actor, field, draft, value)
+        return
+    if field.multi and isinstance(value, list):
+        chosen = list(dict.fromkeys([*(draft.get(field.name) or []), *(o.value for o in value)]))
+        draft[field.name] = chosen
+        await message.reply_text(actor.t("form.added", items=", ".join(o.label for o in value)))
+        await _ask(form, message, actor, field.name, draft)
+        return
+    await _store(form, message, actor, field, draft, value)
+
+
+def _typed_value(field: Field, message: Message, actor: Actor, draft: Draft) -> Any:
+    """The value of a typed answer; a list of Options means suggestions to choose from."""
+    if field.contact and message.contact:
+        if message.contact.user_id not in (
+            None,
+            message.from_user.id if message.from_user else None,
+        ):
+            raise Invalid("invalid.contact_not_yours")
+        assert field.parse is not None
+        return field.parse(message.contact.phone_number, actor, draft)
+    if message.text is None:
+        raise Invalid("invalid.not_text")
+    text = message.text.strip()
+    if not text:
+        raise Invalid("invalid.empty")
+    if field.parse:
+        return field.parse(text, actor, draft)
+    if field.search:
+        found = list(field.search(text, actor))
+        if not found:
+            raise Invalid("invalid.no_match")
+        return found
+    raise Invalid("invalid.use_buttons")
+
+
+async def _offer(
+    form: Form, message: Message, actor: Actor, field: Field, draft: Draft, found: list[Option]
+) -> None:
+    """Suggestions for typed words on a single-choice question: one tap picks."""
+    step = form.index(field.name)
+    rows = [
+        [(option.label, pack(form.flow, "pick", step, option.value))]
+        for option in found[:PAGE_SIZE]
+    ]
+    rows.append(_navigation(form, actor, field, step, draft))
+    sent = await message.reply_text(actor.t("form.did_you_mean"), reply_markup=inline(rows))
+    draft[_PROMPT] = sent.message_id
+    await _save(form, actor, field.name, draft)
+
+
+async def _store(
+    form: Form, message: Message, actor: Actor, field: Field, draft: Draft, value: Any
+) -> None:
+    """Keep an answer and move on: the next question, or back to the summary when editing."""
+    draft[field.name] = value
+    if field.contact:
+        await message.chat.send_message(
+            actor.t("form.noted", value=render_value(actor, field, draft)),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+    await _clear_keyboard(message, draft)
+    step = _next_step(form, draft, form.index(field.name))
+    draft.pop(_EDITING, None)
+    await _ask(form, message, actor, step, draft)
+
+
+async def _clear_keyboard(message: Message, draft: Draft) -> None:
+    """Take the buttons off the previous question so the chat reads cleanly."""
+    prompt_id = draft.get(_PROMPT)
+    if not prompt_id:
+        return
+    try:
+        await message.get_bot().edit_message_reply_markup(
+            message.chat_id, prompt_id, reply_markup=None
+        )
+    except BadRequest:
+        log.debug("previous question had no keyboard left to clear")
+
+
+async def on_button(form: Form, update: Update, context: CallbackContext) -> None:
+    """A button of this form: checked against the stored step, then applied."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    match = form.button.match(query.data)
+    message = query.message
+    assert match is not None and isinstance(message, Message)
+    actor = await get_actor(update, context)
+    dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
+    action, arg = match["action"], match["arg"]
+    step = SUMMARY if match["step"] == "s" else match["step"]
+    current = dialogue.step if dialogue and dialogue.flow == form.flow else None
+    expected = SUMMARY if current == SUMMARY else (str(form.index(current)) if current else None)
+    if dialogue is None or current is None or step != expected:
+        await query.answer(actor.t("button.stale"))
+        return
+    draft = dict(dialogue.data)
+    if action == "cancel":
+        await end_dialogue(db=actor.services.db, user_id=actor.user_id)
+        await query.answer()
+        await message.edit_text(actor.t("form.cancelled"))
+        return
+    if step == SUMMARY:
+        await _on_summary_button(form, query.answer, message, actor, draft, action, arg)
+        return
+    field = form.fields[int(step)]
+    await _on_field_button(form, query.answer, message, actor, field, draft, action, arg)
+
+
+Answer = Callable[..., Coroutine[Any, Any, bool]]
+
+
+async def _on_summary_button(
+    form: Form,
+    answer: Answer,
+    message: Message,
+    actor: Actor,
+    draft: Draft,
+    action: str,
+    arg: str | None,
+) -> None:
+    if action == "ok":
+        await answer()
+        await message.edit_reply_markup(reply_markup=None)
+        await end_dialogue(db=actor.services.db, user_id=actor.user_id)
+        clean = {key: value for key, value in draft.items() if not key.startswith("_")}
+        await form.confirm(actor, clean, message)
+        return
+    if action == "edit" and arg is not None and arg.isdigit() and int(arg) < len(form.fields):
+        field = form.fields[int(arg)]
+        if field.asked(draft):
+            await answer()
+            await message.edit_reply_markup(reply_markup=None)
+            draft[_EDITING] = True
+            await _ask(form, message, actor, field.name, draft)
+            return
+    await answer(actor.t("button.unknown"))
+
+
+async def _on_field_button(
+    form: Form,
+    answer: Answer,
+    message: Message,
+    actor: Actor,
+    field: Field,
+    draft: Draft,
+    action: str,
+    arg: str | None,
+) -> None:
+    step = form.index(field.name)
+    group_key = f"_open_{field.name}"
+    if (
+        action == "pick"
+        and arg is not None
+        and any(o.value == arg and o.opens for o in field.listed(actor, draft))
+    ):
+        draft[group_key] = arg
+        await _redraw(form, answer, message, actor, field, draft, 0)
+        return
+    if action == "back" and draft.pop(group_key, None):
+        await _redraw(form, answer, message, actor, field, draft, 0)
+        return
+    if action == "back":
+        await answer()
+        await message.edit_reply_markup(reply_markup=None)
+        if draft.pop(_EDITING, None):
+            await _ask(form, message, actor, SUMMARY, draft)
+            return
+        previous = _previous_step(form, draft, step)
+        await _ask(form, message, actor, previous or field.name, draft)
+        return
+    if action == "skip" and field.optional:
+        await answer()
+        await _store(form, message, actor, field, draft, [] if field.multi else None)
+        return
+    if action == "page" and arg is not None and arg.isdigit():
+        await _redraw(form, answer, message, actor, field, draft, int(arg))
+        return
+    if action == "pick" and not field.multi and arg is not None and field.valid(arg, actor, draft):
+        await answer()
+        draft.pop(group_key, None)
+        draft[field.name] = arg
+        await message.edit_text(
+            Markup(message.text_html + "\n→ " + escape(render_value(actor, field, draft)))
+        )
+        draft.pop(_PROMPT, None)
+        await _store(form, message, actor, field, draft, arg)
+        return
+    if action == "tog" and field.multi and arg is not None and field.valid(arg, actor, draft):
+        chosen = list(draft.get(field.name) or [])
+        chosen = [v for v in chosen if v != arg] if arg in chosen else [*chosen, arg]
+        draft[field.name] = chosen
+        listed = field.listed(actor, draft)
+        page = next((i // PAGE_SIZE for i, o in enumerate(listed) if o.value == arg), 0)
+        await _redraw(form, answer, message, actor, field, draft, page)
+        return
+    if action == "done" and field.multi:
+        if not draft.get(field.name) and not field.optional:
+            await answer(actor.t("invalid.choose_one"), show_alert=True)
+            return
+        await answer()
+        await message.edit_reply_markup(reply_markup=None)
+        draft.pop(_PROMPT, None)
+        await _store(form, message, actor, field, draft, draft.get(field.name) or [])
+        return
+    await answer(actor.t("button.unknown"))
+
+
+async def _redraw(
+    form: Form,
+    answer: Answer,
+    message: Message,
+    actor: Actor,
+    field: Field,
+    draft: Draft,
+    page: int,
+) -> None:
+    """Show the same question again in place (another page, group or selection)."""
+    await _save(form, actor, field.name, draft)
+    await answer()
+    text, keyboard = question_view(form, actor, field, draft, page)
+    try:
+        await message.edit_text(text, reply_markup=keyboard)
+    except BadRequest:
+        log.debug("question unchanged (the same page pressed again)")
+
+
+def register(form: Form, application: Application, group: int) -> None:
+    """The form's buttons; typed input reaches `on_input` through the dialogue router."""
+
+    async def buttons(update: Update, context: CallbackContext) -> None:
+        await on_button(form, update, context)
+
+    application.add_handler(CallbackQueryHandler(buttons, pattern=form.button), group)

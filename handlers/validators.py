@@ -1,0 +1,73 @@
+"""Checks for what users type. Each returns the clean value or raises Invalid with a
+message id that tells the user what to type instead."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+
+class Invalid(Exception):
+    """Input that cannot be accepted; msgid and params name what is accepted."""
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        super().__init__(msgid)
+        self.msgid = msgid
+        self.params = params
+
+
+def text_between(value: str, *, low: int, high: int) -> str:
+    """Trimmed text of low..high characters, inner whitespace runs kept as typed."""
+    text = value.strip()
+    if not text:
+        raise Invalid("invalid.empty")
+    if len(text) < low:
+        raise Invalid("invalid.too_short", low=low, length=len(text))
+    if len(text) > high:
+        raise Invalid("invalid.too_long", high=high, length=len(text))
+    return text
+
+
+_SEPARATORS = re.compile(r"[\s\-()（）]")
+_CN_MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+_INTERNATIONAL = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+def phone(value: str) -> str:
+    """A mainland mobile (stored as +86...) or an international number in E.164 form."""
+    compact = _SEPARATORS.sub("", value.strip())
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if match := _CN_MOBILE.match(compact):
+        return "+86" + match.group(1)
+    if _INTERNATIONAL.match(compact) and not compact.startswith("+86"):
+        return compact
+    raise Invalid("invalid.phone")
+
+
+def integer_between(value: str, *, low: int, high: int) -> int:
+    text = value.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    if not re.fullmatch(r"\d{1,6}", text):
+        raise Invalid("invalid.integer", low=low, high=high)
+    number = int(text)
+    if not low <= number <= high:
+        raise Invalid("invalid.integer", low=low, high=high)
+    return number
+
+
+_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})(?:[-/.月](\d{1,2})日?)?月?$")
+
+
+def date_on_or_after(value: str, *, earliest: dt.date) -> dt.date:
+    """A date as 2026-05-01 (or 2026/5/1, 2026年5月1日); a bare month means its first day."""
+    match = _DATE.match(value.strip().replace(" ", ""))
+    if not match:
+        raise Invalid("invalid.date")
+    year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3) or 1)
+    try:
+        date = dt.date(year, month, day)
+    except ValueError:
+        raise Invalid("invalid.date") from None
+    if date < earliest:
+        raise Invalid("invalid.date_past", earliest=earliest.isoformat())
+    return date

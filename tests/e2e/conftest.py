@@ -1,0 +1,124 @@
+"""End-to-end harness: the real Application polling the project's Bot API emulator over HTTP.
+
+A test plays users: `journey.send(user, text)` and `journey.press(user, label)`
+return what the bot sent or edited in that user's chat in reaction, after the
+bot has finished processing (counted by its update processor, not guessed
+with sleeps). `journey.restart()` stops the bot like a process exit and starts
+a new one on the same database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from bot.config import Settings
+from bot.emulator import BotApiEmulator
+from bot.emulator.models import SentMessage, User
+from bot.local import LocalBot
+from storage.clock import ManualClock
+from storage.db import Database
+
+COORDINATOR_ID = 900_001
+SETTLE_TIMEOUT = 15.0
+
+
+@dataclass
+class Journey:
+    emulator: BotApiEmulator
+    bot: LocalBot
+    db: Database
+    clock: ManualClock
+    delivered: int = 0  # updates sent to the current bot process
+    users: dict[str, User] = field(default_factory=dict)
+
+    def user(self, user_id: int, name: str = "测试", language_code: str | None = "zh-hans") -> User:
+        return self.emulator.add_user(user_id=user_id, first_name=name, language_code=language_code)
+
+    async def settle(self) -> None:
+        """Wait until the bot processed everything it was sent and went quiet."""
+        await self.bot.processor.wait_processed(self.delivered, SETTLE_TIMEOUT)
+        await self.emulator.wait_until_idle(timeout=SETTLE_TIMEOUT)
+
+    def reactions(self, user: User, mark: int) -> list[SentMessage]:
+        """Messages the bot sent or edited in the user's chat since mark, newest state, in order."""
+        seen: dict[int, SentMessage] = {}
+        for event in self.emulator.events(chat_id=user.id, since=mark):
+            if event.message is not None:
+                seen[event.message.message_id] = event.message
+        return list(seen.values())
+
+    async def send(self, user: User, text: str) -> list[SentMessage]:
+        mark = self.emulator.mark()
+        self.emulator.send_message(user, text)
+        self.delivered += 1
+        await self.settle()
+        return self.reactions(user, mark)
+
+    async def share_contact(self, user: User, phone: str) -> list[SentMessage]:
+        mark = self.emulator.mark()
+        self.emulator.send_contact(user, phone_number=phone)
+        self.delivered += 1
+        await self.settle()
+        return self.reactions(user, mark)
+
+    async def send_sticker(self, user: User) -> list[SentMessage]:
+        mark = self.emulator.mark()
+        self.emulator.send_sticker(user)
+        self.delivered += 1
+        await self.settle()
+        return self.reactions(user, mark)
+
+    async def press(
+        self, user: User, label: str, message_id: int | None = None
+    ) -> list[SentMessage]:
+        mark = self.emulator.mark()
+        self.emulator.press_button(user, label, message_id)
+        self.delivered += 1
+        await self.settle()
+        return self.reactions(user, mark)
+
+    async def press_data(self, user: User, message_id: int, data: str) -> list[SentMessage]:
+        mark = self.emulator.mark()
+        self.emulator.press_callback(user, message_id, data)
+        self.delivered += 1
+        await self.settle()
+        return self.reactions(user, mark)
+
+    def answers(self, user: User) -> list[str | None]:
+        """Texts of the callback answers (toasts) the user got, in order."""
+        return [answer.text for answer in self.emulator.callback_answers(chat_id=user.id)]
+
+    async def restart(self) -> None:
+        await self.bot.restart()
+        self.delivered = 0
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    emulator = BotApiEmulator()
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        coordinator_ids=frozenset({COORDINATOR_ID}),
+        default_locale="zh_CN",
+    )
+
+
+@pytest.fixture
+async def journey(
+    settings: Settings, emulator: BotApiEmulator, db: Database, clock: ManualClock
+) -> AsyncIterator[Journey]:
+    bot = LocalBot(settings, emulator, clock)
+    await bot.start()
+    yield Journey(emulator=emulator, bot=bot, db=db, clock=clock)
+    await bot.stop()

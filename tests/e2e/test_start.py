@@ -1,0 +1,141 @@
+"""A new user's first contact: consent, language, role, help; restarts; refusals."""
+
+from __future__ import annotations
+
+from storage.users import get_user
+from tests.e2e.conftest import COORDINATOR_ID, Journey
+
+
+async def test_new_user_consents_chooses_language_and_role(journey: Journey) -> None:
+    wang = journey.user(1001, "王工", "zh-hans")
+    [consent] = await journey.send(wang, "/start")
+    assert "我们保存什么" in consent.text
+    assert consent.buttons == ["✅ 同意", "不同意", "English"]
+    stored = await get_user(db=journey.db, telegram_id=1001)
+    assert stored is not None and stored.consent_at is None and stored.first_name is None
+
+    reactions = await journey.press(wang, "✅ 同意")
+    assert reactions[-1].text == "请选择语言："
+    assert journey.answers(wang)[-1] == "谢谢！"
+    stored = await get_user(db=journey.db, telegram_id=1001)
+    assert stored is not None and stored.consent_at is not None and stored.first_name == "王工"
+
+    reactions = await journey.press(wang, "English")
+    assert reactions[0].text == "Language set to English."
+    assert reactions[-1].text == "Which side are you on?"
+
+    reactions = await journey.press(wang, "🏭 Enterprise (has a technical problem)")
+    assert "Enterprise" in reactions[-1].text and "/language" in reactions[-1].text
+    stored = await get_user(db=journey.db, telegram_id=1001)
+    assert stored is not None and (stored.role, stored.locale) == ("enterprise", "en")
+    # The chat's own command menu is now in English.
+    menu = dict(journey.emulator.visible_commands(wang))
+    assert menu["help"] == "Help"
+
+    [again] = await journey.send(wang, "/start")
+    assert again.text.startswith("Welcome back!")
+
+
+async def test_deep_link_skips_the_role_question(journey: Journey) -> None:
+    li = journey.user(1002, "Li", "en-US")
+    [consent] = await journey.send(li, "/start specialist")
+    assert "What we keep" in consent.text
+    await journey.press(li, "✅ I agree")
+    reactions = await journey.press(li, "中文")
+    assert reactions[-1].text.startswith("<b>科技特派员</b>".replace("<b>", "").replace("</b>", ""))
+    stored = await get_user(db=journey.db, telegram_id=1002)
+    assert stored is not None and (stored.role, stored.locale) == ("specialist", "zh_CN")
+
+
+async def test_notice_can_be_read_in_the_other_language(journey: Journey) -> None:
+    user = journey.user(1003, "Zhao", "zh-hans")
+    [consent] = await journey.send(user, "/start")
+    [edited] = await journey.press(user, "English")
+    assert edited.message_id == consent.message_id
+    assert "What we keep" in edited.text and edited.buttons == [
+        "✅ I agree",
+        "I do not agree",
+        "中文",
+    ]
+
+
+async def test_declining_keeps_nothing(journey: Journey) -> None:
+    user = journey.user(1004, "Sun")
+    await journey.send(user, "/start")
+    [edited] = await journey.press(user, "不同意")
+    assert "不会保存" in edited.text
+    stored = await get_user(db=journey.db, telegram_id=1004)
+    assert stored is not None and stored.consent_at is None and stored.first_name is None
+
+
+async def test_restart_in_the_middle_of_first_contact(journey: Journey) -> None:
+    user = journey.user(1005, "钱工")
+    await journey.send(user, "/start")
+    await journey.press(user, "✅ 同意")
+    await journey.restart()
+    # The language buttons sent by the old process still work in the new one.
+    reactions = await journey.press(user, "中文")
+    assert reactions[-1].text == "您是哪一方？"
+    await journey.restart()
+    # Typing instead of pressing: pointed back to the buttons, same question again.
+    reactions = await journey.send(user, "我是企业")
+    assert [m.text for m in reactions] == ["请点击上面消息中的按钮。", "您是哪一方？"]
+    # /start after a restart resumes the step rather than starting over.
+    [resumed] = await journey.send(user, "/start")
+    assert resumed.text == "您是哪一方？"
+    await journey.press(user, "🎓 科技特派员（提供技术服务）")
+    stored = await get_user(db=journey.db, telegram_id=1005)
+    assert stored is not None and stored.role == "specialist"
+
+
+async def test_a_stale_button_changes_nothing(journey: Journey) -> None:
+    user = journey.user(1006, "周工")
+    [consent] = await journey.send(user, "/start")
+    await journey.press(user, "✅ 同意")
+    # The consent message's old "decline" button, pressed after consent moved on.
+    await journey.press_data(user, consent.message_id, "start:decline")
+    assert journey.answers(user)[-1] == "这个按钮已失效。"
+    stored = await get_user(db=journey.db, telegram_id=1006)
+    assert stored is not None and stored.consent_at is not None
+
+
+async def test_forged_button_data_is_answered_and_ignored(journey: Journey) -> None:
+    user = journey.user(1007, "吴工")
+    [consent] = await journey.send(user, "/start")
+    await journey.press_data(user, consent.message_id, "start:role:coordinator")
+    await journey.press_data(user, consent.message_id, "admin:drop_tables")
+    assert journey.answers(user)[-2:] == ["无法识别的按钮。", "无法识别的按钮。"]
+    stored = await get_user(db=journey.db, telegram_id=1007)
+    assert stored is not None and stored.role is None
+
+
+async def test_unknown_command_and_cancel(journey: Journey) -> None:
+    user = journey.user(1008, "郑工")
+    [reply] = await journey.send(user, "/frobnicate")
+    assert reply.text == "没有这个命令。发送 /help 查看可用命令。"
+    [reply] = await journey.send(user, "/cancel")
+    assert reply.text == "当前没有进行中的对话。"
+    await journey.send(user, "/start")
+    [reply] = await journey.send(user, "/cancel")
+    assert reply.text.startswith("已取消")
+    [reply] = await journey.send(user, "hello")
+    assert reply.text.startswith("我没有理解")
+
+
+async def test_coordinator_command_refused_politely_for_others(journey: Journey) -> None:
+    user = journey.user(1009, "冯工", "en")
+    [reply] = await journey.send(user, "/stats")
+    assert reply.text == "Sorry, this command is for programme coordinators only."
+    coordinator = journey.user(COORDINATOR_ID, "Coordinator", "en")
+    [reply] = await journey.send(coordinator, "/stats")
+    assert reply.text.startswith("Programme figures")
+    assert "Enterprise users: 0" in reply.text
+
+
+async def test_language_command_switches_at_any_time(journey: Journey) -> None:
+    user = journey.user(1010, "陈工", "zh-hans")
+    await journey.send(user, "/language")
+    [edited] = await journey.press(user, "English")
+    assert edited.text == "Language set to English."
+    [reply] = await journey.send(user, "/help")
+    assert "/language change language" in reply.text

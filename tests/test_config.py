@@ -1,0 +1,78 @@
+"""Settings: defaults, parsing, and one clear line per bad variable (never the token)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.config import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    for name in (
+        "TELEGRAM_BOT_TOKEN",
+        "DATABASE_URL",
+        "BOT_TIMEZONE",
+        "COORDINATOR_IDS",
+        "DEFAULT_LOCALE",
+        "DIGEST_TIME",
+        "MATCH_TIMES",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.telegram_bot_token is None
+    assert settings.bot_timezone == "Asia/Shanghai"
+    assert settings.digest_time == dt.time(8, 30)
+    assert settings.match_times == (dt.time(9), dt.time(15))
+    assert settings.coordinator_ids == frozenset()
+
+
+def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    (tmp_path / ".env").write_text("COORDINATOR_IDS=11, 22\nMATCH_TIMES=07:05,21:30\n")
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    settings = load_settings()
+    assert settings.coordinator_ids == frozenset({11, 22})
+    assert settings.match_times == (dt.time(7, 5), dt.time(21, 30))
+    assert settings.default_locale == "en"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("DIGEST_TIME", "8.30", "HH:MM"),
+        ("BOT_TIMEZONE", "Mars/Base", "IANA time zone"),
+        ("COORDINATOR_IDS", "12,abc", "Telegram user ids"),
+        ("DEFAULT_LOCALE", "fr", "zh_CN, en"),
+        ("DATABASE_URL", "mysql://x", "sqlite"),
+    ],
+)
+def test_a_bad_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, says: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith(f"{name}: ")
+    assert says in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_a_bad_token_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "oops-secret-value")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "TELEGRAM_BOT_TOKEN" in str(error.value)
+    assert "oops-secret-value" not in str(error.value)
+
+
+def test_the_token_is_hidden_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = "123456:" + "A" * 35
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
+    settings = load_settings()
+    assert token not in repr(settings) and token not in str(settings.model_dump())
