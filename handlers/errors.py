@@ -8,12 +8,12 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackContext
 
-from handlers.i18n import escape
 from handlers.services import services
 from storage.users import coordinator_chat_ids, get_user
 
 log = logging.getLogger(__name__)
 REPORT_LIMIT = 600
+KINDS = ("message", "callback_query", "edited_message")
 
 
 async def on_error(update: object, context: CallbackContext) -> None:
@@ -23,14 +23,7 @@ async def on_error(update: object, context: CallbackContext) -> None:
     svc = services(context)
     kind = "job"
     if isinstance(update, Update):
-        kind = next(
-            (
-                name
-                for name in ("message", "callback_query", "edited_message")
-                if getattr(update, name)
-            ),
-            "update",
-        )
+        kind = next((name for name in KINDS if getattr(update, name)), "update")
         if update.effective_user and update.effective_chat:
             user = await get_user(db=svc.db, telegram_id=update.effective_user.id)
             locale = svc.catalogs.locale_for(
@@ -46,8 +39,12 @@ async def on_error(update: object, context: CallbackContext) -> None:
                 log.warning("could not tell the user about the error")
     summary = f"{type(error).__name__}: {error}"[:REPORT_LIMIT]
     for chat_id in await coordinator_chat_ids(db=svc.db, configured=svc.coordinator_ids):
+        locale = svc.catalogs.default_locale
         text = svc.catalogs.translate(
-            svc.catalogs.default_locale, "error.report", kind=kind, summary=escape(summary)
+            locale,
+            "error.report",
+            kind=svc.catalogs.translate(locale, f"error.kind.{kind}"),
+            summary=summary,
         )
         try:
             await context.bot.send_message(chat_id, text)

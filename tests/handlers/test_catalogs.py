@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 
+from handlers.errors import KINDS
 from handlers.i18n import SUPPORTED_LOCALES, Catalogs, Markup, placeholders, read_catalogs
 from handlers.menus import COMMON, COORDINATOR, commands_for
 from storage.models import Role
@@ -31,6 +32,7 @@ def dynamic_ids() -> set[str]:
     """Ids the code builds from names (roles, commands), which Babel cannot see."""
     ids = {f"role.{role.value}" for role in Role}
     ids |= {f"help.{role.value}" for role in Role} | {"help.none"}
+    ids |= {f"error.kind.{kind}" for kind in (*KINDS, "update", "job")}
     names = set(COMMON) | set(COORDINATOR)
     for role in (None, *(r.value for r in Role)):
         names |= set(commands_for(role, is_coordinator=True))
