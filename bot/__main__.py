@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import SettingsError, load_settings
 
 log = logging.getLogger("bot")
 
@@ -20,19 +20,11 @@ def configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def run_polling(settings: Settings) -> None:
-    from bot.app import build_application
-    from storage.db import Database
-
-    application = build_application(settings, db=Database(settings.database_url))
-    log.info("long polling Telegram")
-    application.run_polling(allowed_updates=None, drop_pending_updates=False)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="long polling with TELEGRAM_BOT_TOKEN; the playground without it")
+    sub.add_parser("webhook", help="serve Telegram's webhook (WEBHOOK_URL, WEBHOOK_SECRET)")
     sub.add_parser("playground", help="the local Bot API emulator with the bot attached")
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser(
@@ -58,8 +50,23 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         log.info("database is at the newest schema")
         return 0
-    if args.command == "run" and settings.telegram_bot_token is not None:
-        run_polling(settings)
+    if args.command == "webhook" or (args.command == "run" and settings.telegram_bot_token):
+        from bot.runner import serve as serve_bot
+
+        webhook = args.command == "webhook"
+        missing = [
+            name
+            for name, value in (
+                ("TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
+                ("WEBHOOK_URL", settings.webhook_url if webhook else True),
+                ("WEBHOOK_SECRET", settings.webhook_secret if webhook else True),
+            )
+            if not value
+        ]
+        if missing:
+            print(f"configuration error: {', '.join(missing)} must be set", file=sys.stderr)
+            return 2
+        asyncio.run(serve_bot(settings, webhook=webhook))
         return 0
     from bot.playground import serve
 

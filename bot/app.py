@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 
 import handlers
 from bot.config import Settings
+from bot.metrics import MeasuredRateLimiter
 from bot.processing import CountingUpdateProcessor
 from handlers.i18n import Catalogs
 from handlers.menus import set_default_menus
@@ -35,13 +36,7 @@ def build_application(
     if not secret:
         raise ValueError("a bot token is needed to build the application")
     catalogs = Catalogs.load(settings.default_locale)
-
-    async def post_init(application: Application) -> None:
-        await set_default_menus(application.bot, catalogs)
-        log.info("bot @%s ready", application.bot.username)
-
-    async def post_shutdown(_application: Application) -> None:
-        await db.dispose()
+    processor = processor or CountingUpdateProcessor()
 
     application = (
         ApplicationBuilder()
@@ -49,10 +44,8 @@ def build_application(
         .base_url(base_url or settings.telegram_api_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
         # Retries honour 429 retry_after; the limiter keeps ~30 msg/s overall and 1/s per chat.
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(processor or CountingUpdateProcessor())
-        .post_init(post_init)
-        .post_shutdown(post_shutdown)
+        .rate_limiter(MeasuredRateLimiter(processor.metrics, max_retries=3))
+        .concurrent_updates(processor)
         .build()
     )
     application.bot_data[SERVICES_KEY] = Services(
@@ -60,6 +53,14 @@ def build_application(
         catalogs=catalogs,
         clock=clock or SystemClock(),
         coordinator_ids=settings.coordinator_ids,
+        timezone=settings.timezone,
     )
     handlers.register(application)
     return application
+
+
+async def announce(application: Application) -> None:
+    """Once the bot is initialised: its command menus per language."""
+    services = application.bot_data[SERVICES_KEY]
+    await set_default_menus(application.bot, services.catalogs)
+    log.info("bot @%s ready", application.bot.username)

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     digest_time: Annotated[dt.time, NoDecode] = dt.time(8, 30)
     match_times: Annotated[tuple[dt.time, ...], NoDecode] = (dt.time(9), dt.time(15))
     playground_port: int = Field(default=8080, ge=1, le=65535)
+    # Public base URL Telegram posts updates to, e.g. https://bot.example.org
+    webhook_url: str | None = None
+    webhook_path: str = Field(default="/telegram", pattern=r"^/[\w/-]*$")
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    health_port: int | None = Field(default=None, ge=1, le=65535)  # /healthz, /metrics when polling
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("telegram_bot_token", mode="before")
@@ -56,6 +63,24 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://", value):
             raise ValueError(f"expected an http(s) URL, got {value!r}")
         return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _secret(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value):
+            raise ValueError("expected 16-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"expected a public http(s) base URL, got {value!r}")
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod

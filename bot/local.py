@@ -11,7 +11,7 @@ import datetime as dt
 
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import announce, build_application
 from bot.config import Settings
 from bot.emulator import BotApiEmulator
 from bot.processing import CountingUpdateProcessor
@@ -33,15 +33,17 @@ class LocalBot:
 
     async def start(self) -> None:
         self.processor = CountingUpdateProcessor()
+        self.db = Database(self.settings.database_url)
         application = build_application(
             self.settings,
-            db=Database(self.settings.database_url),
+            db=self.db,
             clock=self.clock,
             token=self.emulator.token,
             base_url=self.emulator.base_url,
             processor=self.processor,
         )
         await application.initialize()
+        await announce(application)
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0.0, timeout=POLL_TIMEOUT)
         await application.start()
@@ -56,6 +58,7 @@ class LocalBot:
         await application.updater.stop()
         await application.stop()
         await application.shutdown()
+        await self.db.dispose()
 
     async def restart(self) -> None:
         await self.stop()

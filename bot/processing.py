@@ -1,8 +1,8 @@
-"""How updates are processed: one at a time (per process), counted as they finish.
+"""How updates are processed: one at a time (per process), measured as they finish.
 
 PTB's own processor awaits each update in turn; this one does the same and also
-records how many updates finished and when the last one did, which health
-checks report and which the playground and tests use to know the bot has
+records how many updates finished, when, and how long each took. Health checks
+and metrics report it; the playground and tests use it to know the bot has
 finished reacting (the emulator cannot see the bot's database work).
 """
 
@@ -16,13 +16,15 @@ from typing import Any
 
 from telegram.ext import BaseUpdateProcessor
 
+from bot.metrics import Metrics
+
 
 class CountingUpdateProcessor(BaseUpdateProcessor):
-    def __init__(self, max_concurrent_updates: int = 1) -> None:
+    def __init__(self, metrics: Metrics | None = None, max_concurrent_updates: int = 1) -> None:
         super().__init__(max_concurrent_updates)
+        self.metrics = metrics or Metrics()
         self.processed = 0
         self.last_update_at: dt.datetime | None = None
-        self.last_duration = 0.0
         self._finished = asyncio.Event()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -30,8 +32,9 @@ class CountingUpdateProcessor(BaseUpdateProcessor):
         try:
             await coroutine
         finally:
-            self.last_duration = time.perf_counter() - started
+            self.metrics.observe_update(update, time.perf_counter() - started)
             self.processed += 1
+            # Wall time for operators, not the programme's clock (which tests move).
             self.last_update_at = dt.datetime.now(dt.UTC)
             self._finished.set()
             self._finished = asyncio.Event()

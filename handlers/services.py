@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from telegram.ext import CallbackContext
@@ -19,6 +20,10 @@ class Services:
     catalogs: Catalogs
     clock: Clock
     coordinator_ids: frozenset[int]
+    timezone: dt.tzinfo  # BOT_TIMEZONE: where "today" is for dates users type
+
+    def today(self) -> dt.date:
+        return self.clock.now().astimezone(self.timezone).date()
 
 
 def services(context: CallbackContext) -> Services:

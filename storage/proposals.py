@@ -366,3 +366,13 @@ async def contacts_for(*, db: Database, proposal_id: int) -> tuple[Enterprise, S
             )
         ).one_or_none()
         return (row[0], row[1]) if row else None
+
+
+async def proposals_by_state(*, db: Database) -> dict[str, int]:
+    async with db.transaction() as session:
+        rows = await session.execute(
+            select(col(Proposal.status), func.count()).group_by(col(Proposal.status))
+        )
+        counts = {state.value: 0 for state in ProposalStatus}
+        counts.update({status: count for status, count in rows})
+        return counts

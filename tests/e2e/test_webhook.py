@@ -1,0 +1,166 @@
+"""Webhook mode, health and metrics, and a graceful stop: the production process shape."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.config import Settings
+from bot.emulator import BotApiEmulator
+from bot.runner import BotProcess
+from tests.e2e.conftest import COORDINATOR_ID
+
+TOKEN = "123456:" + "W" * 35
+SECRET = "s3cret-" + "x" * 25
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    emulator = BotApiEmulator(token=TOKEN)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+def webhook_env(database_url: str, emulator: BotApiEmulator, port: int) -> dict[str, str]:
+    return {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": emulator.base_url,
+        "DATABASE_URL": database_url,
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}",
+        "WEBHOOK_PORT": str(port),
+        "WEBHOOK_SECRET": SECRET,
+        "COORDINATOR_IDS": str(COORDINATOR_ID),
+    }
+
+
+@pytest.fixture
+async def process(database_url: str, emulator: BotApiEmulator) -> AsyncIterator[BotProcess]:
+    env = {
+        key.lower(): value
+        for key, value in webhook_env(database_url, emulator, free_port()).items()
+    }
+    bot = BotProcess(Settings(_env_file=None, **env), webhook=True)  # type: ignore[call-arg]
+    await bot.start()
+    yield bot
+    await bot.stop()
+
+
+async def test_updates_arrive_by_webhook_with_the_secret(
+    process: BotProcess, emulator: BotApiEmulator
+) -> None:
+    user = emulator.add_user(4001, "Webhook", language_code="en")
+    emulator.send_message(user, "/start")
+    await process.processor.wait_processed(1, timeout=10)
+    await emulator.wait_until_idle()
+    assert "What we keep" in emulator.last(user.id).text
+    assert emulator.stats.webhook_deliveries == 1
+
+
+async def test_a_wrong_secret_is_refused_and_nothing_is_queued(process: BotProcess) -> None:
+    url = f"http://127.0.0.1:{process.port}/telegram"
+    update = {
+        "update_id": 1,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 5, "type": "private"},
+            "text": "/start",
+        },
+    }
+    async with aiohttp.ClientSession() as session:
+        for headers in (
+            {},
+            {"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+            {"X-Telegram-Bot-Api-Secret-Token": SECRET[:-1]},
+        ):
+            async with session.post(url, json=update, headers=headers) as response:
+                assert response.status == 403
+    await asyncio.sleep(0)  # let anything wrongly queued start
+    assert process.application.update_queue.qsize() == 0 and process.processor.processed == 0
+
+
+async def test_health_and_metrics(process: BotProcess, emulator: BotApiEmulator) -> None:
+    base = f"http://127.0.0.1:{process.port}"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/healthz") as response:
+            health = await response.json()
+        assert response.status == 200
+        assert (
+            health["database"] == "ok"
+            and health["scheduler"] == "running"
+            and health["last_update_at"] is None
+        )
+
+        user = emulator.add_user(4002, "Metrics", language_code="zh-hans")
+        emulator.send_message(user, "/start")
+        await process.processor.wait_processed(1, timeout=10)
+        await emulator.wait_until_idle()
+
+        async with session.get(f"{base}/healthz") as response:
+            assert (await response.json())["last_update_at"] is not None
+        async with session.get(f"{base}/metrics") as response:
+            text = await response.text()
+    assert 'techmatch_updates_total{type="message"} 1.0' in text
+    assert 'techmatch_bot_requests_total{method="sendMessage"} 1.0' in text
+    assert 'techmatch_proposals{state="proposed"} 0.0' in text
+    assert "techmatch_handler_seconds_bucket" in text and "techmatch_telegram_429_total 0.0" in text
+
+
+async def test_sigterm_during_a_load_finishes_what_was_received(
+    database_url: str, emulator: BotApiEmulator
+) -> None:
+    port = free_port()
+    env = {**os.environ, **webhook_env(database_url, emulator, port), "LOG_LEVEL": "WARNING"}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "webhook",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        async with asyncio.timeout(30):
+            while emulator.stats.requests["setWebhook"] == 0:
+                await asyncio.sleep(0.05)
+        users = [emulator.add_user(4100 + i, f"u{i}", language_code="en") for i in range(40)]
+        for user in users:
+            emulator.send_message(user, "/start")
+        async with asyncio.timeout(30):
+            while emulator.stats.sent["sendMessage"] < 5:
+                await asyncio.sleep(0.01)
+        stopped_at = time.monotonic()
+        child.send_signal(signal.SIGTERM)
+        answered_at_signal = emulator.stats.sent["sendMessage"]
+        output, _ = await asyncio.wait_for(child.communicate(), timeout=30)
+    finally:
+        if child.returncode is None:
+            child.kill()
+    assert child.returncode == 0, output.decode()
+    assert time.monotonic() - stopped_at < 30
+    # Every update the process accepted was answered; the rest stay with Telegram for later.
+    delivered = emulator.stats.webhook_deliveries
+    assert 5 <= delivered <= 40
+    assert answered_at_signal < delivered, (
+        "the stop came after all work was done: nothing was tested"
+    )
+    assert emulator.stats.sent["sendMessage"] == delivered
