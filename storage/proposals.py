@@ -374,5 +374,5 @@ async def proposals_by_state(*, db: Database) -> dict[str, int]:
             select(col(Proposal.status), func.count()).group_by(col(Proposal.status))
         )
         counts = {state.value: 0 for state in ProposalStatus}
-        counts.update({status: count for status, count in rows})
+        counts.update(dict(rows.tuples().all()))
         return counts
