@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import SettingsError, load_settings
 
@@ -27,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("webhook", help="serve Telegram's webhook (WEBHOOK_URL, WEBHOOK_SECRET)")
     sub.add_parser("playground", help="the local Bot API emulator with the bot attached")
     sub.add_parser("migrate", help="apply database migrations")
+    for name, what in (
+        ("backup", "write a consistent backup"),
+        ("restore", "restore a backup (bot stopped)"),
+    ):
+        sub.add_parser(name, help=what).add_argument("file", type=Path)
     sub.add_parser(
         "match-eval", help="rank specialists for demands from JSON Lines files", add_help=False
     )
@@ -44,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if args.command in ("backup", "restore"):
+        from storage import backup
+
+        getattr(backup, args.command)(settings.database_url, args.file)
+        log.info("%s done: %s", args.command, args.file)
+        return 0
     if args.command == "migrate":
         from storage.migrate import upgrade
 
