@@ -27,8 +27,10 @@ lint: install
 eval: install
 	$(PY) eval/evaluate.py
 
+# As modules: a script run by path would import bench/matching.py as the matching package.
 bench: install
-	$(PY) bench/matching.py
+	$(PY) -m bench.matching
+	$(PY) -m bench.throughput
 
 # Refresh the template of message ids found in the code (texts live in locales/*/LC_MESSAGES).
 messages: install

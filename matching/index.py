@@ -1,0 +1,296 @@
+"""SpecialistIndex: build once from profiles, then rank demands against it.
+
+Ranking is two-staged. Every pair gets a cheap score from sparse products
+(surface TF-IDF within a script, glossary concepts across scripts); the best
+few per demand (a shortlist) are rescored with the channels that cost more
+per pair (pinyin, rapidfuzz on keywords, disciplines), and only the pairs
+finally shown are explained. Rules (who may be proposed at all) come in as a
+mask, so the shortlist is drawn from eligible specialists only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from matching import score
+from matching.concepts import Concept
+from matching.corpus import Corpus, DemandVectors
+from matching.explain import Explainer
+from matching.features import Analyzer
+from matching.fuzzy import keyword_scores, usable
+from matching.lookups import Lookups, from_taxonomy
+from matching.text import normalise
+from matching.types import Candidate, DemandProfile, MatchConfig, Reason, SpecialistProfile
+
+DEFAULT_CONFIG = MatchConfig()
+
+Mask = Callable[[int, int], NDArray[np.bool_] | None]
+"""Given demand rows [start, stop), which specialists each may get (None: all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edges:
+    """Scored (demand, specialist) pairs: positions in the demand list and the index."""
+
+    demand: NDArray[np.int64]
+    specialist: NDArray[np.int64]
+    score: NDArray[np.float32]
+
+
+def demand_text(demand: DemandProfile) -> str:
+    """The text a demand is matched on: title, description, keywords."""
+    return "。".join(part for part in (demand.title, demand.description, *demand.keywords) if part)
+
+
+def profile_text(
+    profile: SpecialistProfile, discipline_names: Callable[[str], Sequence[str]]
+) -> str:
+    """The text a specialist is matched on: keywords, expertise, disciplines, institution.
+
+    The institution's name says something of the field (药科大学, 海洋大学).
+    """
+    disciplines = (name for code in profile.disciplines for name in discipline_names(code))
+    parts = (*profile.keywords, profile.expertise, *disciplines, profile.institution)
+    return "。".join(part for part in parts if part)
+
+
+def field_similarity(fields: Sequence[str], disciplines: Sequence[str]) -> float:
+    """1 for a shared discipline code, 0.5 for codes under the same first-level discipline."""
+    best = 0.0
+    for field in fields:
+        for discipline in disciplines:
+            if field == discipline:
+                return 1.0
+            if field[:3] == discipline[:3]:
+                best = 0.5
+    return best
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A batch of demands, their scored shortlists, and what explaining them needs."""
+
+    demands: Sequence[DemandProfile]
+    texts: Sequence[str]
+    vectors: DemandVectors
+    edges: Edges
+
+
+class SpecialistIndex:
+    """All specialists' texts as sparse matrices plus what ranking needs per specialist."""
+
+    def __init__(
+        self,
+        profiles: Sequence[SpecialistProfile],
+        glossary: Sequence[Concept],
+        lookups: Lookups | None = None,
+    ) -> None:
+        self.lookups = lookups or Lookups()
+        self.profiles = tuple(profiles)
+        self.ids = tuple(profile.id for profile in self.profiles)
+        self.position = {sid: column for column, sid in enumerate(self.ids)}
+        names = self.lookups.discipline_names
+        self.corpus = Corpus(Analyzer(glossary), [profile_text(p, names) for p in self.profiles])
+        self.keywords = [
+            [kw for kw in (normalise(k) for k in p.keywords) if usable(kw)] for p in self.profiles
+        ]
+        self.explainer = Explainer(glossary, self.lookups)
+        own = [self.lookups.city_code(p.city) if p.city else None for p in self.profiles]
+        self.city = np.array([code or "" for code in own], dtype=object)
+        self.liaoning = np.array(
+            [code is not None and self.lookups.in_liaoning(code) for code in own], dtype=bool
+        )
+
+    @classmethod
+    def build(
+        cls,
+        profiles: Sequence[SpecialistProfile],
+        glossary: Sequence[Concept] | None = None,
+    ) -> SpecialistIndex:
+        """Index profiles with the shipped bilingual glossary and taxonomy."""
+        from matching import taxonomy  # the data files load only when an index is built
+
+        return cls(profiles, taxonomy.glossary() if glossary is None else glossary, from_taxonomy())
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def rank(
+        self,
+        demand: DemandProfile,
+        top: int = 3,
+        *,
+        allowed: NDArray[np.bool_] | None = None,
+        config: MatchConfig = DEFAULT_CONFIG,
+    ) -> list[Candidate]:
+        """The best ``top`` specialists for one demand, best first, with reasons.
+
+        ``allowed`` (a mask over the index, see ``matching.rules``) limits who
+        may be ranked; the order is score plus the configured preferences.
+        """
+        mask = None if allowed is None else (lambda _start, _stop: allowed[None, :])
+        scored = self.score_all([demand], per_demand=max(top, config.shortlist), mask=mask)
+        edges = scored.edges
+        value = edges.score + self.preference(scored, config)
+        order = np.lexsort((edges.specialist, -value))[:top]
+        return [
+            Candidate(self.ids[edges.specialist[i]], round(float(edges.score[i]), 4), reasons)
+            for i, reasons in zip(order, self.reasons(scored, order), strict=True)
+        ]
+
+    def preference(self, scored: Scored, config: MatchConfig) -> NDArray[np.float64]:
+        """Ordering bonus of each edge: Liaoning institution, same city as the demand."""
+        cities = np.array(
+            [self.lookups.city_code(d.city) if d.city else None for d in scored.demands],
+            dtype=object,
+        )
+        edges = scored.edges
+        same_city = cities[edges.demand] == self.city[edges.specialist]
+        return (
+            config.liaoning_bonus * self.liaoning[edges.specialist]
+            + config.same_city_bonus * same_city
+        ).astype(np.float64)
+
+    def score_all(
+        self,
+        demands: Sequence[DemandProfile],
+        *,
+        per_demand: int = 30,
+        per_specialist: int = 0,
+        mask: Mask | None = None,
+    ) -> Scored:
+        """Calibrated scores of each demand's shortlist (and each specialist's, if asked).
+
+        The shortlist of a demand is its ``per_demand`` best allowed specialists
+        by the cheap score; ``per_specialist`` adds each specialist's best
+        demands, which an assignment needs when specialists are the scarce side.
+        """
+        texts = [demand_text(demand) for demand in demands]
+        vectors = self.corpus.vectorise(texts)
+        found: list[_Found] = []
+        by_specialist = _ColumnBest(len(self), per_specialist)
+        for start, channels in self.corpus.blocks(vectors):
+            raw = score.base(
+                channels.surface, channels.concepts, channels.same_script, channels.coverage
+            )
+            allowed = None if mask is None else mask(start, start + raw.shape[0])
+            if allowed is not None:
+                raw = np.where(allowed, raw, -1).astype(np.float32)
+            rows, columns = _top_per_row(raw, per_demand)
+            found.append(_Found(rows + start, columns, raw[rows, columns]))
+            by_specialist.add(raw, start)
+        found.append(by_specialist.found())
+        pairs = _Found.union(found, len(self))
+        edges = Edges(pairs.rows, pairs.columns, self._rescore(demands, texts, vectors, pairs))
+        return Scored(demands, texts, vectors, edges)
+
+    def _rescore(
+        self,
+        demands: Sequence[DemandProfile],
+        texts: Sequence[str],
+        vectors: DemandVectors,
+        pairs: _Found,
+    ) -> NDArray[np.float32]:
+        """All channels for the chosen pairs, combined and calibrated."""
+        rows, columns = pairs.rows, pairs.columns
+        if rows.size == 0:
+            return np.zeros(0, dtype=np.float32)
+        keywords = np.zeros(rows.size, dtype=np.float32)
+        field = np.zeros(rows.size, dtype=np.float32)
+        has_field = np.zeros(rows.size, dtype=bool)
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        for start, stop in zip(starts, np.r_[starts[1:], rows.size], strict=True):
+            row = int(rows[start])
+            keywords[start:stop] = keyword_scores(
+                normalise(texts[row]), [self.keywords[c] for c in columns[start:stop]]
+            )
+            if fields := demands[row].fields:
+                for i in range(start, stop):
+                    disciplines = self.profiles[columns[i]].disciplines
+                    has_field[i] = bool(disciplines)
+                    field[i] = field_similarity(fields, disciplines)
+        has_keywords = np.fromiter((bool(self.keywords[c]) for c in columns), bool, rows.size)
+        sounds = self.corpus.sound_similarity(vectors, rows, columns)
+        both_chinese = vectors.has_zh[rows] & self.corpus.has_zh[columns]
+        raw = score.fine(
+            pairs.base, (sounds, both_chinese), (keywords, has_keywords), (field, has_field)
+        )
+        return score.calibrate(raw)
+
+    def reasons(self, scored: Scored, picks: NDArray[np.int64]) -> list[tuple[Reason, ...]]:
+        """Reasons of the picked edges of a scored batch."""
+        rows = scored.edges.demand[picks]
+        columns = scored.edges.specialist[picks]
+        shared = self.corpus.shared_concepts(scored.vectors, rows, columns)
+        return [
+            self.explainer.reasons(
+                scored.demands[row], scored.texts[row], self.profiles[column], concepts
+            )
+            for row, column, concepts in zip(rows, columns, shared, strict=True)
+        ]
+
+    def explain(self, demand: DemandProfile, specialist_id: str) -> tuple[Reason, ...]:
+        """Why a specialist fits a demand: shared terms, fields and places."""
+        column = self.position[specialist_id]
+        text = demand_text(demand)
+        vectors = self.corpus.vectorise([text])
+        concepts = self.corpus.shared_concepts(vectors, np.zeros(1, np.int64), np.array([column]))
+        return self.explainer.reasons(demand, text, self.profiles[column], concepts[0])
+
+
+def _top_per_row(
+    raw: NDArray[np.float32], count: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Positions of each row's ``count`` highest allowed (non-negative) values."""
+    count = min(count, raw.shape[1])
+    if count == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    best = np.argpartition(-raw, count - 1, axis=1)[:, :count]
+    rows = np.repeat(np.arange(raw.shape[0]), count)
+    columns = best.ravel()
+    keep = raw[rows, columns] >= 0
+    return rows[keep].astype(np.int64), columns[keep].astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """Shortlisted pairs with their base score from the cheap stage."""
+
+    rows: NDArray[np.int64]
+    columns: NDArray[np.int64]
+    base: NDArray[np.float32]
+
+    @staticmethod
+    def union(parts: Sequence[_Found], size: int) -> _Found:
+        """All parts' pairs once each, ordered by demand row then specialist."""
+        rows = np.concatenate([part.rows for part in parts])
+        columns = np.concatenate([part.columns for part in parts])
+        _, first = np.unique(rows * size + columns, return_index=True)
+        return _Found(rows[first], columns[first], np.concatenate([p.base for p in parts])[first])
+
+
+class _ColumnBest:
+    """Running best ``count`` demand rows of every specialist across blocks."""
+
+    def __init__(self, size: int, count: int) -> None:
+        self.count = count
+        self.base = np.full((count, size), -1.0, dtype=np.float32)
+        self.rows = np.zeros((count, size), dtype=np.int64)
+
+    def add(self, base: NDArray[np.float32], start: int) -> None:
+        if self.count == 0:
+            return
+        rows = np.broadcast_to(np.arange(start, start + base.shape[0])[:, None], base.shape)
+        both = np.concatenate((self.base, base))
+        best = np.argpartition(-both, self.count - 1, axis=0)[: self.count]
+        self.base = np.take_along_axis(both, best, axis=0)
+        self.rows = np.take_along_axis(np.concatenate((self.rows, rows)), best, axis=0)
+
+    def found(self) -> _Found:
+        keep = self.base >= 0
+        columns = np.broadcast_to(np.arange(self.base.shape[1]), self.base.shape)
+        return _Found(self.rows[keep], columns[keep], self.base[keep])

@@ -1,0 +1,120 @@
+"""TF-IDF vectors over a fixed vocabulary, as sparse matrices.
+
+Cosine similarity of L2-normalised TF-IDF vectors is bounded (0..1) and does
+not depend on how many specialists there are, which is what a score that
+"means the same across demands" needs; BM25 scores are neither. Term
+frequency is sublinear (1 + ln tf) so a word repeated ten times does not
+outweigh ten different shared words.
+
+A demand's words that no specialist uses still count in its norm (with the
+highest idf): otherwise a demand of which we know only one word would look
+like a perfect match for anyone who has that word.
+
+The index is counted in chunks of documents, each with its own small key
+table, and the chunks are merged onto one sorted vocabulary: at 100,000
+profiles this keeps the peak to the final matrices instead of tens of
+millions of (document, key) entries at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeAlias
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from matching.text import Bag
+
+Matrix: TypeAlias = sp.csr_matrix
+
+
+def _distinct(keys: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Sorted distinct keys and each key's position among them (sort-based: numpy's
+    hash-based unique was ten times slower on tens of millions of int64)."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]] if ordered.size else np.zeros(0, bool)
+    position = np.empty(keys.size, dtype=np.int64)
+    position[order] = np.cumsum(first) - 1
+    return ordered[first], position
+
+
+def counts(bag: Bag, rows: int) -> tuple[Matrix, NDArray[np.int64]]:
+    """Term frequencies of a bag over its own distinct keys: (rows x keys matrix, keys)."""
+    keys, column = _distinct(bag.key)
+    matrix = sp.csr_matrix(
+        (bag.weight, (bag.doc.astype(np.int32), column.astype(np.int32))),
+        shape=(rows, keys.size),
+        dtype=np.float32,
+    )
+    matrix.sum_duplicates()
+    return matrix, keys
+
+
+class Vocabulary:
+    """Sorted feature keys of one channel with their inverse document frequencies."""
+
+    def __init__(self, keys: NDArray[np.int64], df: NDArray[np.int64], documents: int) -> None:
+        self.keys = keys
+        self.idf = (np.log((documents + 1) / (df + 1)) + 1).astype(np.float32)
+        self.unseen_idf = float(np.log(documents + 1) + 1)
+
+    @staticmethod
+    def fit(parts: Sequence[tuple[Matrix, NDArray[np.int64]]]) -> tuple[Vocabulary, Matrix]:
+        """Vocabulary of chunks counted by ``counts``, and their TF-IDF rows stacked."""
+        keys, _ = _distinct(np.concatenate([part_keys for _, part_keys in parts]))
+        stacked = []
+        for matrix, part_keys in parts:
+            matrix.indices = np.searchsorted(keys, part_keys)[matrix.indices].astype(np.int32)
+            stacked.append(sp.csr_matrix(matrix, shape=(matrix.shape[0], keys.size)))
+        tf = sp.vstack(stacked, format="csr", dtype=np.float32)
+        del stacked
+        df = np.bincount(tf.indices, minlength=keys.size)
+        vocabulary = Vocabulary(keys, df, tf.shape[0])
+        vocabulary._weigh(tf, np.zeros(tf.shape[0]))
+        return vocabulary, tf
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+    def _weigh(self, tf: Matrix, unseen_squares: NDArray[np.float64]) -> None:
+        """Turn term frequencies into L2-normalised TF-IDF, in place."""
+        tf.data = (1 + np.log(tf.data)) * self.idf[tf.indices]
+        squares = np.bincount(
+            np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr)),
+            weights=tf.data.astype(np.float64) ** 2,
+            minlength=tf.shape[0],
+        )
+        norm = np.sqrt(squares + unseen_squares)
+        norm[norm == 0] = 1
+        tf.data /= np.repeat(norm, np.diff(tf.indptr)).astype(np.float32)
+
+    def vectors(self, bag: Bag, rows: int) -> Matrix:
+        """L2-normalised TF-IDF rows; unseen keys weigh in the norm, then are dropped."""
+        size = len(self)
+        column = np.searchsorted(self.keys, bag.key).clip(max=max(size - 1, 0))
+        known = self.keys[column] == bag.key if size else np.zeros(bag.key.shape, dtype=bool)
+        tf = sp.csr_matrix(
+            (bag.weight[known], (bag.doc[known], column[known])),
+            shape=(rows, size),
+            dtype=np.float32,
+        )
+        tf.sum_duplicates()
+        self._weigh(tf, self._unseen_squares(bag, ~known, rows))
+        return tf
+
+    def _unseen_squares(
+        self, bag: Bag, unseen: NDArray[np.bool_], rows: int
+    ) -> NDArray[np.float64]:
+        """Per row, the squared TF-IDF weights of keys outside the vocabulary."""
+        doc, key, weight = bag.doc[unseen], bag.key[unseen], bag.weight[unseen]
+        if doc.size == 0:
+            return np.zeros(rows)
+        order = np.lexsort((key, doc))
+        doc, key, weight = doc[order], key[order], weight[order]
+        starts = np.flatnonzero(np.r_[True, (doc[1:] != doc[:-1]) | (key[1:] != key[:-1])])
+        tf = np.add.reduceat(weight.astype(np.float64), starts)
+        squared = ((1 + np.log(tf)) * self.unseen_idf) ** 2
+        return np.bincount(doc[starts], weights=squared, minlength=rows).astype(np.float64)
