@@ -9,6 +9,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 
 import handlers
 from bot.config import Settings
+from bot.jobs import schedule_jobs
 from bot.metrics import MeasuredRateLimiter
 from bot.processing import CountingUpdateProcessor
 from handlers.i18n import Catalogs
@@ -28,6 +29,7 @@ def build_application(
     token: str | None = None,
     base_url: str | None = None,
     processor: CountingUpdateProcessor | None = None,
+    rate_limit: bool = True,
 ) -> Application:
     """Assemble the bot; token and base_url default to the settings (tests pass the emulator's)."""
     secret = token or (
@@ -37,17 +39,19 @@ def build_application(
         raise ValueError("a bot token is needed to build the application")
     catalogs = Catalogs.load(settings.default_locale)
     processor = processor or CountingUpdateProcessor()
+    processor.database = db
 
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(secret)
         .base_url(base_url or settings.telegram_api_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
-        # Retries honour 429 retry_after; the limiter keeps ~30 msg/s overall and 1/s per chat.
-        .rate_limiter(MeasuredRateLimiter(processor.metrics, max_retries=3))
         .concurrent_updates(processor)
-        .build()
     )
+    if rate_limit:  # off only to measure processing capacity (bench/throughput.py)
+        # Retries honour 429 retry_after; the limiter keeps ~30 msg/s overall and 1/s per chat.
+        builder = builder.rate_limiter(MeasuredRateLimiter(processor.metrics, max_retries=3))
+    application = builder.build()
     application.bot_data[SERVICES_KEY] = Services(
         db=db,
         catalogs=catalogs,
@@ -56,6 +60,7 @@ def build_application(
         timezone=settings.timezone,
     )
     handlers.register(application)
+    schedule_jobs(application, settings)
     return application
 
 

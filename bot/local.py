@@ -24,15 +24,25 @@ POLL_TIMEOUT = dt.timedelta(seconds=1)  # short, so a stop or restart is quick
 class LocalBot:
     """Start, stop and restart the bot against an emulator, sharing one database."""
 
-    def __init__(self, settings: Settings, emulator: BotApiEmulator, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        emulator: BotApiEmulator,
+        clock: Clock,
+        *,
+        processor_factory: type[CountingUpdateProcessor] = CountingUpdateProcessor,
+        rate_limit: bool = True,
+    ) -> None:
         self.settings = settings
+        self.processor_factory = processor_factory
+        self.rate_limit = rate_limit
         self.emulator = emulator
         self.clock = clock
         self.application: Application | None = None
-        self.processor = CountingUpdateProcessor()
+        self.processor = processor_factory()
 
     async def start(self) -> None:
-        self.processor = CountingUpdateProcessor()
+        self.processor = self.processor_factory()
         self.db = Database(self.settings.database_url)
         application = build_application(
             self.settings,
@@ -41,6 +51,7 @@ class LocalBot:
             token=self.emulator.token,
             base_url=self.emulator.base_url,
             processor=self.processor,
+            rate_limit=self.rate_limit,
         )
         await application.initialize()
         await announce(application)

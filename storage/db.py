@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -73,8 +75,19 @@ def configure_sqlite(sync_engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# The connection of the unit of work the current task runs in, with its database.
+_UNIT: ContextVar[tuple[Database, AsyncConnection] | None] = ContextVar("unit", default=None)
+
+
 class Database:
-    """The engine plus a way to run one transaction."""
+    """The engine plus a way to run one transaction.
+
+    Inside `unit_of_work()` (the bot wraps each update in one) every
+    `transaction()` joins the unit's transaction as a savepoint: the update's
+    effects and its processed-update id commit together or not at all, and an
+    operation that fails rolls back only its own savepoint. Outside a unit (jobs,
+    scripts, tests) each `transaction()` is a transaction of its own.
+    """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         ensure_sqlite_folder(url)
@@ -88,9 +101,34 @@ class Database:
         )
 
     @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[None]:
+        """One transaction for everything the block does through this database."""
+        current = _UNIT.get()
+        if current is not None and current[0] is self:
+            yield
+            return
+        async with self.engine.connect() as connection, connection.begin():
+            token = _UNIT.set((self, connection))
+            try:
+                yield
+            finally:
+                _UNIT.reset(token)
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back on error."""
-        async with self._sessions() as session, session.begin():
+        """One transaction (a savepoint inside a unit of work): committed when the block
+        ends, rolled back on error. A fresh session each time, so no stale objects."""
+        current = _UNIT.get()
+        if current is None or current[0] is not self:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with (
+            AsyncSession(
+                bind=current[1], join_transaction_mode="create_savepoint", expire_on_commit=False
+            ) as session,
+            session.begin(),
+        ):
             yield session
 
     async def ping(self) -> bool:
