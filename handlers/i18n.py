@@ -10,6 +10,7 @@ parse_mode; every value put into a placeholder is escaped unless it is
 from __future__ import annotations
 
 import html
+import re
 import string
 from collections.abc import Mapping
 from functools import cache
@@ -19,6 +20,8 @@ from babel.messages.pofile import read_po
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+MESSAGE_LIMIT = 4096  # Telegram's limit on a message's visible text, in UTF-16 units
+_TAG = re.compile(r"<[^>]*>")
 
 
 class Markup(str):
@@ -32,6 +35,17 @@ def escape(value: object) -> Markup:
     if isinstance(value, Markup):
         return value
     return Markup(html.escape(str(value), quote=False))
+
+
+def visible_length(text: str) -> int:
+    """What Telegram counts against its limit: the text without tags, entities decoded."""
+    plain = html.unescape(_TAG.sub("", text))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut plain text to at most `limit` characters, marking the cut."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
 def placeholders(text: str) -> set[str]:
@@ -57,8 +71,17 @@ class Catalogs:
         ].get(msgid)
         if template is None:
             raise KeyError(f"message id {msgid!r} is in no catalog")
-        safe = {key: escape(value) for key, value in params.items()}
-        return Markup(template.format(**safe))
+        text = template.format(**{key: escape(value) for key, value in params.items()})
+        # Values come from users: shorten the longest plain one until the message fits.
+        while visible_length(text) > MESSAGE_LIMIT:
+            plain = {k: str(v) for k, v in params.items() if not isinstance(v, Markup)}
+            if not plain:
+                break
+            longest = max(plain, key=lambda k: len(plain[k]))
+            excess = visible_length(text) - MESSAGE_LIMIT
+            params = {**params, longest: shorten(plain[longest], len(plain[longest]) - excess - 1)}
+            text = template.format(**{key: escape(value) for key, value in params.items()})
+        return Markup(text)
 
     def locale_for(self, saved: str | None, telegram_code: str | None) -> str:
         """Saved choice, then Telegram's language_code when we ship it, else the default."""

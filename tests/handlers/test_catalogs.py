@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from bot.emulator.telegram_html import parse_html, trim_formatted, utf16_len
 from handlers.errors import KINDS
 from handlers.i18n import SUPPORTED_LOCALES, Catalogs, Markup, placeholders, read_catalogs
 from handlers.menus import COMMON, COORDINATOR, commands_for
@@ -77,3 +80,23 @@ def test_values_are_escaped_but_markup_is_not() -> None:
 )
 def test_locale_rule(saved: str | None, telegram: str | None, expected: str) -> None:
     assert Catalogs.load("zh_CN").locale_for(saved, telegram) == expected
+
+
+PIECES = [*"<>&\"'/abc 中文\n", "\u202e", "\u200f", "😀", "&amp;", "<b>", "</i>", "&#x1F600;"]
+hostile = st.lists(st.sampled_from(PIECES), max_size=300).map(lambda parts: "".join(parts) * 17)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.lists(hostile, min_size=1, max_size=4))
+def test_every_template_takes_hostile_values_within_telegrams_rules(values: list[str]) -> None:
+    """HTML, emoji, right-to-left marks and 5,000-character values in every placeholder:
+    the result parses as Telegram HTML (strict emulator parser) and fits in one message."""
+    catalogs = Catalogs.load("zh_CN")
+    for locale in SUPPORTED_LOCALES:
+        for msgid, template in CATALOGS[locale].items():
+            names = sorted(placeholders(template))
+            params = {name: values[i % len(values)] for i, name in enumerate(names)}
+            text = catalogs.translate(locale, msgid, **params)
+            parsed = parse_html(text)
+            shown = trim_formatted(parsed.text, parsed.entities).text
+            assert 0 < utf16_len(shown) <= 4096, (locale, msgid)
