@@ -28,7 +28,14 @@ POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait at Telegram
 class BotProcess:
     """One bot process: the Application, its HTTP server, and the order they start and stop in."""
 
-    def __init__(self, settings: Settings, *, webhook: bool, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        webhook: bool,
+        clock: Clock | None = None,
+        rate_limit: bool = True,
+    ) -> None:
         if webhook and not (settings.webhook_url and settings.webhook_secret):
             raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
         self.settings = settings
@@ -36,7 +43,7 @@ class BotProcess:
         self.db = Database(settings.database_url)
         self.processor = CountingUpdateProcessor()
         self.application: Application = build_application(
-            settings, db=self.db, clock=clock, processor=self.processor
+            settings, db=self.db, clock=clock, processor=self.processor, rate_limit=rate_limit
         )
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         self.server = BotServer(

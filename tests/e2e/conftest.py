@@ -9,6 +9,7 @@ a new one on the same database.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -18,11 +19,14 @@ from bot.config import Settings
 from bot.emulator import BotApiEmulator
 from bot.emulator.models import SentMessage, User
 from bot.local import LocalBot
+from bot.runner import BotProcess
 from storage.clock import ManualClock
 from storage.db import Database
 
 COORDINATOR_ID = 900_001
 SETTLE_TIMEOUT = 15.0
+TOKEN = "123456:" + "T" * 35  # shaped like a real token, so Settings accept it
+WEBHOOK_SECRET = "s3cret-" + "x" * 25
 
 
 @dataclass
@@ -98,7 +102,7 @@ class Journey:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[BotApiEmulator]:
-    emulator = BotApiEmulator()
+    emulator = BotApiEmulator(token=TOKEN)
     await emulator.start()
     yield emulator
     await emulator.stop()
@@ -122,3 +126,41 @@ async def journey(
     await bot.start()
     yield Journey(emulator=emulator, bot=bot, db=db, clock=clock)
     await bot.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def webhook_env(database_url: str, emulator: BotApiEmulator, port: int) -> dict[str, str]:
+    """The environment of a production webhook process talking to the emulator."""
+    return {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": emulator.base_url,
+        "DATABASE_URL": database_url,
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}",
+        "WEBHOOK_PORT": str(port),
+        "WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "COORDINATOR_IDS": str(COORDINATOR_ID),
+    }
+
+
+@pytest.fixture
+def rate_limit() -> bool:
+    """PTB's rate limiter, as in production; a test may override this fixture."""
+    return True
+
+
+@pytest.fixture
+async def webhook_process(
+    database_url: str, emulator: BotApiEmulator, rate_limit: bool
+) -> AsyncIterator[BotProcess]:
+    """The production process in webhook mode, in this test's event loop."""
+    env = webhook_env(database_url, emulator, free_port())
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    process = BotProcess(settings, webhook=True, rate_limit=rate_limit)
+    await process.start()
+    yield process
+    await process.stop()

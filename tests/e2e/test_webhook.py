@@ -5,76 +5,32 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
-from bot.config import Settings
 from bot.emulator import BotApiEmulator
 from bot.runner import BotProcess
-from tests.e2e.conftest import COORDINATOR_ID
+from tests.e2e.conftest import WEBHOOK_SECRET, free_port, webhook_env
 
-TOKEN = "123456:" + "W" * 35
-SECRET = "s3cret-" + "x" * 25
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    emulator = BotApiEmulator(token=TOKEN)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
-
-
-def webhook_env(database_url: str, emulator: BotApiEmulator, port: int) -> dict[str, str]:
-    return {
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": emulator.base_url,
-        "DATABASE_URL": database_url,
-        "WEBHOOK_URL": f"http://127.0.0.1:{port}",
-        "WEBHOOK_PORT": str(port),
-        "WEBHOOK_SECRET": SECRET,
-        "COORDINATOR_IDS": str(COORDINATOR_ID),
-    }
-
-
-@pytest.fixture
-async def process(database_url: str, emulator: BotApiEmulator) -> AsyncIterator[BotProcess]:
-    env = {
-        key.lower(): value
-        for key, value in webhook_env(database_url, emulator, free_port()).items()
-    }
-    bot = BotProcess(Settings(_env_file=None, **env), webhook=True)  # type: ignore[call-arg]
-    await bot.start()
-    yield bot
-    await bot.stop()
-
-
 async def test_updates_arrive_by_webhook_with_the_secret(
-    process: BotProcess, emulator: BotApiEmulator
+    webhook_process: BotProcess, emulator: BotApiEmulator
 ) -> None:
     user = emulator.add_user(4001, "Webhook", language_code="en")
     emulator.send_message(user, "/start")
-    await process.processor.wait_processed(1, timeout=10)
+    await webhook_process.processor.wait_processed(1, timeout=10)
     await emulator.wait_until_idle()
     assert "What we keep" in emulator.last(user.id).text
     assert emulator.stats.webhook_deliveries == 1
 
 
-async def test_a_wrong_secret_is_refused_and_nothing_is_queued(process: BotProcess) -> None:
-    url = f"http://127.0.0.1:{process.port}/telegram"
+async def test_a_wrong_secret_is_refused_and_nothing_is_queued(webhook_process: BotProcess) -> None:
+    url = f"http://127.0.0.1:{webhook_process.port}/telegram"
     update = {
         "update_id": 1,
         "message": {
@@ -88,16 +44,19 @@ async def test_a_wrong_secret_is_refused_and_nothing_is_queued(process: BotProce
         for headers in (
             {},
             {"X-Telegram-Bot-Api-Secret-Token": "wrong"},
-            {"X-Telegram-Bot-Api-Secret-Token": SECRET[:-1]},
+            {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET[:-1]},
         ):
             async with session.post(url, json=update, headers=headers) as response:
                 assert response.status == 403
     await asyncio.sleep(0)  # let anything wrongly queued start
-    assert process.application.update_queue.qsize() == 0 and process.processor.processed == 0
+    assert (
+        webhook_process.application.update_queue.qsize() == 0
+        and webhook_process.processor.processed == 0
+    )
 
 
-async def test_health_and_metrics(process: BotProcess, emulator: BotApiEmulator) -> None:
-    base = f"http://127.0.0.1:{process.port}"
+async def test_health_and_metrics(webhook_process: BotProcess, emulator: BotApiEmulator) -> None:
+    base = f"http://127.0.0.1:{webhook_process.port}"
     async with aiohttp.ClientSession() as session:
         async with session.get(f"{base}/healthz") as response:
             health = await response.json()
@@ -110,7 +69,7 @@ async def test_health_and_metrics(process: BotProcess, emulator: BotApiEmulator)
 
         user = emulator.add_user(4002, "Metrics", language_code="zh-hans")
         emulator.send_message(user, "/start")
-        await process.processor.wait_processed(1, timeout=10)
+        await webhook_process.processor.wait_processed(1, timeout=10)
         await emulator.wait_until_idle()
 
         async with session.get(f"{base}/healthz") as response:
