@@ -11,13 +11,19 @@ typed so far is lost, because the draft and the step are saved in the
 
 Callback data is `<flow>:<action>:<step>[:<value>]`; the step index makes a
 button from an earlier question stale instead of silently answering another.
+
+`parse` and `search` may be coroutines (to look things up in the database). A
+parse may answer with suggestions (a list of Options) instead of a value; an
+offered Option may `keep` a text that cannot travel in callback data, such as a
+known spelling of an institution's name, and a tap on it stores that text.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +54,7 @@ PAGE_SIZE = 8
 SUMMARY_VALUE_LIMIT = 600  # characters of one value shown in the summary
 _EDITING = "_editing"  # draft key: answering returns to the summary
 _PROMPT = "_prompt"  # draft key: message id of the question on screen
+_OFFERED = "_offered"  # draft key: suggestions on screen for typed words, value -> kept
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class Option:
     value: str  # a short ASCII code: it travels in callback data
     label: str  # already in the user's language
     opens: bool = False  # a group: picking it lists its members instead of answering
+    keeps: str | None = None  # offered for typed words: a tap stores this instead of value
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,9 @@ class Field:
     accepts: Callable[[str], bool] | None = None  # valid button values beyond the listed ones
     multi: bool = False
     parse: Callable[[str, Actor, Draft], Any] | None = None  # typed text -> value, or Invalid
-    search: Callable[[str, Actor], Sequence[Option]] | None = None  # typed words -> options
+    search: (  # typed words -> options
+        Callable[[str, Actor], Sequence[Option] | Awaitable[Sequence[Option]]] | None
+    ) = None
     contact: bool = False
     optional: bool = False
     when: Callable[[Draft], bool] | None = None
@@ -123,12 +133,20 @@ async def open_form(form: Form, message: Message, actor: Actor, draft: Draft | N
     await _ask(form, message, actor, step, draft)
 
 
+async def resume_form(form: Form, message: Message, actor: Actor, dialogue: Dialogue) -> None:
+    """Ask the question the user is at again (a command in the middle of the form)."""
+    await _ask(form, message, actor, dialogue.step, dict(dialogue.data))
+
+
 def _next_step(form: Form, draft: Draft, after: int) -> str:
-    """The next field to ask after index `after`, or the summary."""
-    if draft.get(_EDITING):
-        return SUMMARY
+    """The next field to ask after index `after`, or the summary.
+
+    While editing from the summary, only questions an edit made relevant and that
+    were never answered are asked before going back to it.
+    """
+    editing = draft.get(_EDITING)
     for field in form.fields[after + 1 :]:
-        if field.asked(draft):
+        if field.asked(draft) and not (editing and field.name in draft):
             return field.name
     return SUMMARY
 
@@ -155,6 +173,7 @@ async def _ask(
     form: Form, message: Message, actor: Actor, step: str, draft: Draft, page: int = 0
 ) -> None:
     """Send the question of a step as a new message and remember its id."""
+    draft.pop(_OFFERED, None)
     if step == SUMMARY:
         text, keyboard = summary_view(form, actor, draft)
         sent = await message.chat.send_message(text, reply_markup=keyboard)
@@ -286,15 +305,15 @@ async def on_input(form: Form, update: Update, actor: Actor, dialogue: Dialogue)
         return
     field = form.fields[form.index(dialogue.step)]
     try:
-        value = _typed_value(field, message, actor, draft)
+        value = await _typed_value(field, message, actor, draft)
     except Invalid as invalid:
         await message.reply_text(actor.t(invalid.msgid, **invalid.params))
         await _ask(form, message, actor, dialogue.step, draft)
         return
-    if isinstance(value, list) and not field.multi:
+    if _suggestions(value) and not field.multi:
         await _offer(form, message, actor, field, draft, value)
         return
-    if field.multi and isinstance(value, list):
+    if field.multi and _suggestions(value):
         chosen = list(dict.fromkeys([*(draft.get(field.name) or []), *(o.value for o in value)]))
         draft[field.name] = chosen
         await message.reply_text(actor.t("form.added", items=", ".join(o.label for o in value)))
@@ -303,7 +322,7 @@ async def on_input(form: Form, update: Update, actor: Actor, dialogue: Dialogue)
     await _store(form, message, actor, field, draft, value)
 
 
-def _typed_value(field: Field, message: Message, actor: Actor, draft: Draft) -> Any:
+async def _typed_value(field: Field, message: Message, actor: Actor, draft: Draft) -> Any:
     """The value of a typed answer; a list of Options means suggestions to choose from."""
     if field.contact and message.contact:
         if message.contact.user_id not in (
@@ -312,20 +331,30 @@ def _typed_value(field: Field, message: Message, actor: Actor, draft: Draft) -> 
         ):
             raise Invalid("invalid.contact_not_yours")
         assert field.parse is not None
-        return field.parse(message.contact.phone_number, actor, draft)
+        return await _resolved(field.parse(message.contact.phone_number, actor, draft))
     if message.text is None:
         raise Invalid("invalid.not_text")
     text = message.text.strip()
     if not text:
         raise Invalid("invalid.empty")
     if field.parse:
-        return field.parse(text, actor, draft)
+        return await _resolved(field.parse(text, actor, draft))
     if field.search:
-        found = list(field.search(text, actor))
+        found = list(await _resolved(field.search(text, actor)))
         if not found:
             raise Invalid("invalid.no_match")
         return found
     raise Invalid("invalid.use_buttons")
+
+
+def _suggestions(value: Any) -> bool:
+    """Options to choose from, as opposed to a value (which may itself be a list)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(v, Option) for v in value)
+
+
+async def _resolved(value: Any) -> Any:
+    """The result of a parse or search that may be a coroutine."""
+    return await value if inspect.isawaitable(value) else value
 
 
 async def _offer(
@@ -340,6 +369,7 @@ async def _offer(
     rows.append(_navigation(form, actor, field, step, draft))
     sent = await message.reply_text(actor.t("form.did_you_mean"), reply_markup=inline(rows))
     draft[_PROMPT] = sent.message_id
+    draft[_OFFERED] = {option.value: option.keeps or option.value for option in found[:PAGE_SIZE]}
     await _save(form, actor, field.name, draft)
 
 
@@ -355,7 +385,8 @@ async def _store(
         )
     await _clear_keyboard(message, draft)
     step = _next_step(form, draft, form.index(field.name))
-    draft.pop(_EDITING, None)
+    if step == SUMMARY:
+        draft.pop(_EDITING, None)
     await _ask(form, message, actor, step, draft)
 
 
@@ -416,7 +447,8 @@ async def _on_summary_button(
     if action == "ok":
         await answer()
         await message.edit_reply_markup(reply_markup=None)
-        await end_dialogue(db=actor.services.db, user_id=actor.user_id)
+        if not await end_dialogue(db=actor.services.db, user_id=actor.user_id):
+            return  # confirmed already by a second process handling a double tap
         clean = {key: value for key, value in draft.items() if not key.startswith("_")}
         await form.confirm(actor, clean, message)
         return
@@ -470,15 +502,22 @@ async def _on_field_button(
     if action == "page" and arg is not None and arg.isdigit():
         await _redraw(form, answer, message, actor, field, draft, int(arg))
         return
-    if action == "pick" and not field.multi and arg is not None and field.valid(arg, actor, draft):
+    offered = draft.get(_OFFERED) or {}
+    if (
+        action == "pick"
+        and not field.multi
+        and arg is not None
+        and (arg in offered or field.valid(arg, actor, draft))
+    ):
         await answer()
         draft.pop(group_key, None)
-        draft[field.name] = arg
+        value = offered.get(arg, arg)
+        draft[field.name] = value
         await message.edit_text(
             Markup(message.text_html + "\n→ " + escape(render_value(actor, field, draft)))
         )
         draft.pop(_PROMPT, None)
-        await _store(form, message, actor, field, draft, arg)
+        await _store(form, message, actor, field, draft, value)
         return
     if action == "tog" and field.multi and arg is not None and field.valid(arg, actor, draft):
         chosen = list(draft.get(field.name) or [])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 
 class Invalid(Exception):
@@ -71,3 +72,48 @@ def date_on_or_after(value: str, *, earliest: dt.date) -> dt.date:
     if date < earliest:
         raise Invalid("invalid.date_past", earliest=earliest.isoformat())
     return date
+
+
+# GB 32100-2015: 18 characters from 31 (no I, O, S, V, Z); the last one is a check character,
+# 31 minus the weighted sum of the first 17 (weights 3**i mod 31) mod 31.
+CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_CODE_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+
+
+def credit_code_check(body: str) -> str:
+    """The check character of the first 17 characters of a unified social credit code."""
+    total = sum(
+        CREDIT_CODE_ALPHABET.index(char) * weight
+        for char, weight in zip(body, _CREDIT_CODE_WEIGHTS, strict=True)
+    )
+    return CREDIT_CODE_ALPHABET[-total % 31]
+
+
+def credit_code(value: str) -> str:
+    """A unified social credit code, upper-cased, spaces and full-width forms undone."""
+    code = re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value)).upper()
+    if len(code) != 18:
+        raise Invalid("invalid.credit_code_length", length=len(code))
+    for position, char in enumerate(code, 1):
+        if char not in CREDIT_CODE_ALPHABET:
+            raise Invalid("invalid.credit_code_char", position=position, char=char)
+    if credit_code_check(code[:17]) != code[17]:
+        raise Invalid("invalid.credit_code_check")
+    return code
+
+
+_KEYWORD_SEPARATORS = re.compile(r"[,，、;；\n]+")
+
+
+def keyword_list(value: str, *, most: int, longest: int) -> list[str]:
+    """Keywords separated by commas, 、 or semicolons: distinct, each at most `longest` long."""
+    words = list(
+        dict.fromkeys(w for w in (w.strip() for w in _KEYWORD_SEPARATORS.split(value)) if w)
+    )
+    if not words:
+        raise Invalid("invalid.empty")
+    if too_long := next((w for w in words if len(w) > longest), None):
+        raise Invalid("invalid.keyword_too_long", high=longest, keyword=too_long)
+    if len(words) > most:
+        raise Invalid("invalid.keywords_too_many", high=most, count=len(words))
+    return words
