@@ -34,6 +34,7 @@ class SpecialistStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"  # said "no longer available" at a monthly check; may come back
 
 
 class ProposalStatus(StrEnum):
@@ -155,6 +156,24 @@ class Specialist(SQLModel, table=True):
     not_responding_since: dt.datetime | None = Field(default=None, sa_column=aware())
     created_at: dt.datetime = Field(sa_column=aware(nullable=False))
     updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
+
+
+class AvailabilityCheck(SQLModel, table=True):
+    """The monthly "still available?" question to one specialist and their answer.
+
+    One row per specialist and month: the unique key is what makes a job that
+    runs twice, a restart or a second process ask nobody twice.
+    """
+
+    __tablename__ = "availability_checks"
+    __table_args__ = (UniqueConstraint("specialist_id", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    specialist_id: int = Field(foreign_key="specialists.id", ondelete="CASCADE")
+    month: str = Field(max_length=7)  # "2026-03", in BOT_TIMEZONE
+    asked_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    answered_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    answer: str | None = Field(default=None, max_length=16)  # available, pause, leave
 
 
 class Proposal(SQLModel, table=True):

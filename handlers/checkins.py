@@ -1,0 +1,160 @@
+"""The monthly "are you still available?" check, and its one-tap answers.
+
+    daily at 10:00 (bot.jobs) ─> run_monthly_check
+        from the month's first working day on: each approved specialist not yet asked
+            this month gets [✅ yes] [⏸ pause a month] [🚪 no longer]
+        a latest question unanswered for 7 days ─> marked not responding, coordinators told
+    answer ─> yes: nothing changes · pause: paused for a month · no longer: withdrawn
+
+The database holds the truth (one availability_checks row per specialist and
+month), so a job that runs twice, a restart or a missed day asks nobody twice;
+after a missed first working day the next run catches up. Specialists who
+registered after the month's check day wait for next month's. Nothing is ever
+deleted: "not responding" is a mark for coordinators, cleared by any answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackContext, CallbackQueryHandler
+
+from handlers import approvals
+from handlers.actor import get_actor
+from handlers.callbacks import pack, pattern
+from handlers.dates import first_working_day, months_after
+from handlers.i18n import Markup
+from handlers.keyboards import column
+from handlers.services import Services, services
+from handlers.specialist_views import LocaleReader, Reader
+from storage.models import Specialist, SpecialistStatus
+from storage.specialists import (
+    CheckAnswerKind,
+    answer_check,
+    claim_check,
+    due_for_check,
+    mark_not_responding,
+)
+
+log = logging.getLogger(__name__)
+
+MONTHLY_CHECK = "monthly_check"  # the job's name in the JobQueue
+FLOW = "chk"
+BUTTON = pattern(FLOW, "yes|pause|leave", r"\d{1,9}")
+ANSWERS: dict[str, CheckAnswerKind] = {"yes": "available", "pause": "pause", "leave": "leave"}
+NOTED = {
+    "available": "checkin.noted_available",
+    "pause": "checkin.noted_pause",
+    "leave": "checkin.noted_leave",
+}
+SILENT_AFTER = dt.timedelta(days=7)
+SILENT_LISTED = 30  # names in the coordinators' notice; the rest are counted
+
+
+def question_buttons(reader: Reader, check_id: int) -> InlineKeyboardMarkup:
+    return column(
+        [
+            (reader.t("checkin.yes"), pack(FLOW, "yes", check_id)),
+            (reader.t("checkin.pause"), pack(FLOW, "pause", check_id)),
+            (reader.t("checkin.leave"), pack(FLOW, "leave", check_id)),
+        ]
+    )
+
+
+async def run_monthly_check(context: CallbackContext) -> None:
+    """The daily job: mark who stayed silent a week, then ask whoever is due this month."""
+    svc = services(context)
+    await _mark_silent(context.bot, svc)
+    today = svc.today()
+    check_day = first_working_day(today.year, today.month)
+    if today < check_day:
+        return
+    registered_before = dt.datetime.combine(check_day, dt.time(0), tzinfo=svc.timezone)
+    month = f"{today:%Y-%m}"
+    due = await due_for_check(
+        db=svc.db, month=month, registered_before=registered_before, today=today
+    )
+    asked = 0
+    for specialist_id in due:
+        recipient = await claim_check(
+            db=svc.db, specialist_id=specialist_id, month=month, now=svc.clock.now()
+        )
+        if recipient is None:
+            continue  # asked meanwhile by another run or process, or no longer approved
+        reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(recipient.locale, None))
+        try:
+            await context.bot.send_message(
+                recipient.chat_id,
+                reader.t("checkin.question"),
+                reply_markup=question_buttons(reader, recipient.check_id),
+            )
+            asked += 1
+        except TelegramError:
+            log.warning("monthly check could not reach specialist %s", specialist_id)
+    log.info("monthly check %s: asked %d of %d due", month, asked, len(due))
+
+
+async def _mark_silent(bot: Bot, svc: Services) -> None:
+    now = svc.clock.now()
+    marked = await mark_not_responding(db=svc.db, asked_before=now - SILENT_AFTER, now=now)
+    if not marked:
+        return
+    for chat_id, reader in await approvals.coordinator_readers(svc):
+        try:
+            await bot.send_message(chat_id, silent_notice(reader, marked))
+        except TelegramError:
+            log.warning("could not tell coordinator chat %s who stopped responding", chat_id)
+
+
+def silent_notice(reader: Reader, marked: list[Specialist]) -> Markup:
+    lines = [reader.t("checkin.silent_heading", count=len(marked))]
+    lines += [
+        reader.t("checkin.silent_line", id=s.id, name=s.name, institution=s.institution)
+        for s in marked[:SILENT_LISTED]
+    ]
+    if len(marked) > SILENT_LISTED:
+        lines.append(reader.t("checkin.silent_more", count=len(marked) - SILENT_LISTED))
+    lines.append(reader.t("checkin.silent_footer"))
+    return Markup("\n".join(lines))
+
+
+async def on_answer(update: Update, context: CallbackContext) -> None:
+    """Yes / pause a month / no longer, for the specialist's own latest check only."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    match = BUTTON.match(query.data)
+    message = query.message
+    assert match is not None and isinstance(message, Message)
+    actor = await get_actor(update, context)
+    if match["arg"] is None:
+        await query.answer(actor.t("button.unknown"))
+        return
+    answer = ANSWERS[match["action"]]
+    svc = actor.services
+    result = await answer_check(
+        db=svc.db,
+        check_id=int(match["arg"]),
+        user_id=actor.user_id,
+        answer=answer,
+        pause_until=months_after(svc.today(), 1),
+        now=svc.clock.now(),
+    )
+    if result.outcome != "answered" or result.specialist is None:
+        said = {"already": "checkin.already", "stale": "button.stale"}
+        await query.answer(actor.t(said.get(result.outcome, "button.unknown")))
+        return
+    specialist = result.specialist
+    await query.answer()
+    noted = actor.t(NOTED[answer], date=specialist.paused_until or "")
+    await message.edit_text(Markup(message.text_html + "\n\n" + noted), reply_markup=None)
+    if answer == "leave" and specialist.status == SpecialistStatus.WITHDRAWN:
+        await approvals.tell_coordinators(
+            context.bot, svc, "checkin.left_notice", id=specialist.id, name=specialist.name
+        )
+
+
+def register(application: Application, group: int) -> None:
+    application.add_handler(CallbackQueryHandler(on_answer, pattern=BUTTON), group)
