@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.jobs import schedule_jobs
 from bot.metrics import MeasuredRateLimiter
 from bot.processing import CountingUpdateProcessor
+from handlers.flood import FloodGate
 from handlers.i18n import Catalogs
 from handlers.menus import set_default_menus
 from handlers.services import SERVICES_KEY, Services
@@ -48,10 +49,10 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
         .concurrent_updates(processor)
     )
-    if rate_limit:  # off only to measure processing capacity (bench/throughput.py)
-        # Retries honour 429 retry_after; the limiter keeps ~30 msg/s overall and 1/s per chat.
-        builder = builder.rate_limiter(MeasuredRateLimiter(processor.metrics, max_retries=3))
-    application = builder.build()
+    # Retries honour 429 retry_after; the limiter keeps ~30 msg/s overall and 1/s per chat.
+    # Off only to measure processing capacity (bench/throughput.py) or where tests say why.
+    limiter = MeasuredRateLimiter(processor.metrics, max_retries=3)
+    application = builder.rate_limiter(limiter).build() if rate_limit else builder.build()
     application.bot_data[SERVICES_KEY] = Services(
         db=db,
         catalogs=catalogs,
@@ -59,7 +60,10 @@ def build_application(
         coordinator_ids=settings.coordinator_ids,
         timezone=settings.timezone,
     )
-    handlers.register(application)
+    handlers.register(
+        application,
+        flood_gate=FloodGate(limit=settings.flood_limit, window=settings.flood_window_seconds),
+    )
     schedule_jobs(application, settings)
     return application
 

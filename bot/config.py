@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     health_port: int | None = Field(default=None, ge=1, le=65535)  # /healthz, /metrics when polling
+    flood_limit: int = Field(default=20, ge=1)  # updates per user per window before the gate
+    flood_window_seconds: float = Field(default=10.0, gt=0)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
 
     @field_validator("telegram_bot_token", mode="before")

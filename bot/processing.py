@@ -1,9 +1,10 @@
 """How updates are processed: one at a time (per process), measured as they finish.
 
 PTB's own processor awaits each update in turn; this one does the same inside
-one database transaction per update, and also records how many updates finished, when, and how long each took. Health checks
-and metrics report it; the playground and tests use it to know the bot has
-finished reacting (the emulator cannot see the bot's database work).
+one database transaction per update, and also records how many updates
+finished, when, and how long each took. Health checks and metrics report it;
+the playground and tests use it to know the bot has finished reacting (the
+emulator cannot see the bot's database work).
 """
 
 from __future__ import annotations

@@ -7,8 +7,12 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 from handlers.i18n import SUPPORTED_LOCALES, Catalogs
 
 COMMON = ("start", "help", "language", "cancel")
-BY_ROLE: dict[str | None, tuple[str, ...]] = {None: (), "enterprise": (), "specialist": ()}
-COORDINATOR = ("stats",)
+BY_ROLE: dict[str | None, tuple[str, ...]] = {
+    None: (),
+    "enterprise": ("new_demand", "my_demands"),
+    "specialist": ("profile", "availability"),
+}
+COORDINATOR = ("stats", "pending")
 
 
 def commands_for(role: str | None, *, is_coordinator: bool) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from telegram.ext import (
     CommandHandler,
 )
 
+from handlers import enterprise, specialist
 from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack, pattern
 from handlers.i18n import SUPPORTED_LOCALES, Markup
@@ -187,6 +188,11 @@ async def _finish(message: Message, actor: Actor, role: str | None) -> None:
         is_coordinator=actor.is_coordinator,
     )
     await message.reply_text(help_text(actor))
+    # Straight on to registering, so a new user is never left wondering what to do next.
+    if role == Role.ENTERPRISE:
+        await enterprise.begin_registration(message, actor)
+    elif role == Role.SPECIALIST:
+        await specialist.begin_registration(message, actor)
 
 
 def help_text(actor: Actor) -> Markup:

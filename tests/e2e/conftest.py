@@ -109,12 +109,19 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def flood_limit() -> int:
+    """Journeys click faster than people; the flood test sets the production limit."""
+    return 10_000
+
+
+@pytest.fixture
+def settings(database_url: str, flood_limit: int) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
         coordinator_ids=frozenset({COORDINATOR_ID}),
         default_locale="zh_CN",
+        flood_limit=flood_limit,
     )
 
 

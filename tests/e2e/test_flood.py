@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from handlers.flood import FloodGate
+import pytest
+
+from handlers.flood import LIMIT, FloodGate
 from tests.e2e.conftest import Journey
+
+
+@pytest.fixture
+def flood_limit() -> int:
+    return LIMIT
 
 
 async def test_a_flood_is_cut_with_one_message_and_others_are_served(journey: Journey) -> None:

@@ -25,7 +25,9 @@ async def test_new_user_consents_chooses_language_and_role(journey: Journey) -> 
     assert reactions[-1].text == "Which side are you on?"
 
     reactions = await journey.press(wang, "🏭 Enterprise (has a technical problem)")
-    assert "Enterprise" in reactions[-1].text and "/language" in reactions[-1].text
+    texts = [m.text for m in reactions]
+    assert any(t.startswith("Enterprise:") and "/language" in t for t in texts)  # what this side can do
+    assert texts[-1] == "What is the enterprise's name? (2–100 characters)"  # registration begins
     stored = await get_user(db=journey.db, telegram_id=1001)
     assert stored is not None and (stored.role, stored.locale) == ("enterprise", "en")
     # The chat's own command menu is now in English.
@@ -42,7 +44,8 @@ async def test_deep_link_skips_the_role_question(journey: Journey) -> None:
     assert "What we keep" in consent.text
     await journey.press(li, "✅ I agree")
     reactions = await journey.press(li, "中文")
-    assert reactions[-1].text.startswith("<b>科技特派员</b>".replace("<b>", "").replace("</b>", ""))
+    assert any(m.text.startswith("科技特派员：") for m in reactions)
+    assert reactions[-1].text == "请输入您的姓名："  # specialist registration begins
     stored = await get_user(db=journey.db, telegram_id=1002)
     assert stored is not None and (stored.role, stored.locale) == ("specialist", "zh_CN")
 
