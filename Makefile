@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint eval bench messages clean
+.PHONY: install run demo test lint eval bench messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 run: install
 	$(PY) -m bot migrate
 	$(PY) -m bot run
+
+# The playground (no token needed) on a database filled with a small demo programme.
+demo: install
+	$(PY) -m bot playground --demo
 
 test: install
 	$(PY) -m pytest

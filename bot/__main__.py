@@ -26,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="long polling with TELEGRAM_BOT_TOKEN; the playground without it")
     sub.add_parser("webhook", help="serve Telegram's webhook (WEBHOOK_URL, WEBHOOK_SECRET)")
-    sub.add_parser("playground", help="the local Bot API emulator with the bot attached")
+    playground = sub.add_parser("playground", help="the bot on a local emulator, in a web page")
+    playground.add_argument(
+        "--demo", action="store_true", help="first fill the database with a small programme"
+    )
     sub.add_parser("migrate", help="apply database migrations")
     for name, what in (
         ("backup", "write a consistent backup"),
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bot.playground import serve
 
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, demo=getattr(args, "demo", False)))
     return 0
 
 

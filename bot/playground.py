@@ -1,8 +1,11 @@
 """The local playground: the Bot API emulator on 127.0.0.1 with the real bot attached.
 
-`make run` without a token lands here. The terminal becomes a chat client for a
-few personas (an enterprise, a specialist, a coordinator); the emulator's HTTP
-API under /_emulator/ serves other clients, such as curl.
+`make run` without a token lands here. A web page on PLAYGROUND_PORT is the
+chat client for a few personas (an enterprise, a specialist, a coordinator, and
+any added there), with a clock that skips ahead (bot/playground_page.py); the
+emulator listens on the next port, where its /_emulator/ API serves other
+clients such as curl. When stdin is a terminal, the terminal is a chat client
+too. `--demo` first fills the database with a small programme (bot/demo/).
 """
 
 from __future__ import annotations
@@ -10,21 +13,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import logging
 import re
 import signal
 import sys
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.demo import load_demo, people
 from bot.emulator import BotApiEmulator
 from bot.emulator.models import SentMessage, User
 from bot.local import LocalBot
-from storage.clock import SystemClock
+from bot.playground_page import Persona, PlaygroundPage
+from storage.clock import OffsetClock, SystemClock
+from storage.db import Database
 from storage.migrate import upgrade
 
+log = logging.getLogger(__name__)
+
 COORDINATOR_PERSONA = 1003
+USER_ACTIONS = ("user_message", "callback_query")  # the events that become updates
 HELP = """\
-Talk to the bot here as {name} (user {user_id}):
+Or talk to the bot here as {name} (user {user_id}):
   any text          send it as a message (commands too: /start, /help, ...)
   #N                press button N of the newest message with buttons
   :contact PHONE    share a phone number through Telegram's contact button
@@ -35,6 +45,11 @@ Or over HTTP, from another terminal:
        -H 'Content-Type: application/json' -d '{{"text": "/start"}}'
   curl -s {url}/_emulator/chats/1001
 """
+PERSONAS = (
+    Persona(1001, "王经理", "enterprise", "+8613800001001", "zh-hans"),
+    Persona(1002, "李教授", "specialist", "+8613900001002", "zh-hans"),
+    Persona(COORDINATOR_PERSONA, "Coordinator Zhang", "coordinator", "+8613700001003", "en"),
+)
 
 
 @dataclass
@@ -44,10 +59,11 @@ class Console:
     emulator: BotApiEmulator
     bot: LocalBot
     user: User
-    delivered: int = 0
 
     async def settle(self) -> None:
-        await self.bot.processor.wait_processed(self.delivered, timeout=30)
+        # Counted from the emulator, so updates the web page sent meanwhile are waited for too.
+        queued = sum(1 for e in self.emulator.events() if e.kind in USER_ACTIONS)
+        await self.bot.processor.wait_processed(queued, timeout=30)
         await self.emulator.wait_until_idle(timeout=30)
 
     def show(self, since: int) -> None:
@@ -79,7 +95,6 @@ class Console:
                 return True
         else:
             self.emulator.send_message(self.user, line)
-        self.delivered += 1
         await self.settle()
         self.show(mark)
         return True
@@ -101,34 +116,97 @@ def plain(text: str) -> str:
     return html.unescape(re.sub(r"</?[a-z-]+[^>]*>", "", text))
 
 
-async def serve(settings: Settings) -> None:
-    """Run the emulator and the bot until interrupted."""
+@dataclass
+class Playground:
+    """Everything `make run` starts without a token; tests drive the same assembly."""
+
+    emulator: BotApiEmulator
+    bot: LocalBot
+    page: PlaygroundPage
+    clock: OffsetClock
+
+    async def stop(self) -> None:
+        await self.page.stop()
+        await self.bot.stop()
+        await self.emulator.stop()
+
+
+async def start_playground(
+    settings: Settings, *, demo: bool = False, port: int | None = None
+) -> Playground:
+    """Migrate (and fill with the demo when asked), then start the emulator, bot and page.
+
+    The page listens on `port`, PLAYGROUND_PORT by default, and the emulator on the
+    next port; port 0 (tests) lets both pick free ones.
+    """
+    port = settings.playground_port if port is None else port
     upgrade(settings.database_url)
+    demo_people = people() if demo else []
+    if demo:
+        db = Database(settings.database_url)
+        try:
+            added = await load_demo(db=db, now=SystemClock().now())
+        finally:
+            await db.dispose()
+        log.info(
+            "demo programme: %d enterprises, %d demands and %d specialists added "
+            "(nothing is added twice)",
+            added.enterprises,
+            added.demands,
+            added.specialists,
+        )
     settings = settings.model_copy(
         update={"coordinator_ids": settings.coordinator_ids | {COORDINATOR_PERSONA}}
     )
-    emulator = BotApiEmulator()
-    await emulator.start(port=settings.playground_port)
-    emulator.add_user(1001, "企业用户", language_code="zh-hans")
-    emulator.add_user(1002, "专家", language_code="zh-hans")
-    emulator.add_user(COORDINATOR_PERSONA, "Coordinator", language_code="en")
-    bot = LocalBot(settings, emulator, SystemClock())
+    clock = OffsetClock()
+    emulator = BotApiEmulator(clock=clock.now)
+    await emulator.start(port=_free_port_after(port))
+    for persona in PERSONAS:
+        emulator.add_user(persona.user_id, persona.name, language_code=persona.language_code)
+    for person in demo_people:
+        # They talked to the bot when they registered, so it may write to them.
+        language = "zh-hans" if person.locale.startswith("zh") else "en"
+        emulator.add_user(person.telegram_id, person.name, language_code=language, started=True)
+    bot = LocalBot(settings, emulator, clock)
     await bot.start()
-    console = Console(emulator, bot, emulator.user(1001))
-    print(f"Bot API emulator: {emulator.url}  (no Telegram token needed)")
-    print(HELP.format(name=console.user.first_name, user_id=console.user.id, url=emulator.url))
+    page = PlaygroundPage(
+        emulator=emulator,
+        bot=bot,
+        clock=clock,
+        timezone=settings.timezone,
+        personas=list(PERSONAS),
+        demo_people=demo_people,
+    )
+    await page.start(port)
+    return Playground(emulator, bot, page, clock)
+
+
+async def serve(settings: Settings, *, demo: bool = False) -> None:
+    """Run the playground until interrupted; the terminal chats too when it is one."""
+    playground = await start_playground(settings, demo=demo)
+    emulator = playground.emulator
+    console = Console(emulator, playground.bot, emulator.user(PERSONAS[0].user_id))
+    print(f"Playground: open {playground.page.url} in a browser (no Telegram token needed)")
+    print(f"Bot API emulator: {emulator.url}")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         if sys.stdin.isatty():
+            print(
+                HELP.format(name=console.user.first_name, user_id=console.user.id, url=emulator.url)
+            )
             await _chat(console, stop)
         else:
             await stop.wait()
     finally:
-        await bot.stop()
-        await emulator.stop()
+        await playground.stop()
+
+
+def _free_port_after(port: int) -> int:
+    """The emulator's port: the one after the page's, or any free one if the page's is 0."""
+    return 0 if port == 0 else port % 65535 + 1
 
 
 async def _chat(console: Console, stop: asyncio.Event) -> None:

@@ -36,3 +36,27 @@ class ManualClock:
         if instant.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
         self._now = instant
+
+
+class OffsetClock:
+    """System time plus an offset that only grows: the playground's "skip ahead" clock.
+
+    Time keeps flowing as on the wall, so the bot behaves as in production, and a
+    person can jump forward to watch what a day or a week later brings.
+    """
+
+    def __init__(self) -> None:
+        self._offset = dt.timedelta()
+
+    @property
+    def offset(self) -> dt.timedelta:
+        return self._offset
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self._offset
+
+    def advance(self, delta: dt.timedelta) -> dt.datetime:
+        if delta <= dt.timedelta():
+            raise ValueError("the clock only moves forward")
+        self._offset += delta
+        return self.now()

@@ -596,8 +596,14 @@ class BotApiEmulator:
         last_name: str | None = None,
         username: str | None = None,
         language_code: str | None = None,
+        *,
+        started: bool = False,
     ) -> User:
-        """Register a user (its private chat id is its user id); ids are picked if None."""
+        """Register a user (its private chat id is its user id); ids are picked if None.
+
+        ``started`` makes the chat one the bot may already write to, as for someone who
+        talked to the bot before (the playground's demo people).
+        """
         if user_id is None:
             user_id = max([1000, *self._chats]) + 1
         if isinstance(user_id, bool) or not isinstance(user_id, int) or user_id <= 0:
@@ -609,7 +615,7 @@ class BotApiEmulator:
         if not first_name:
             raise ValueError("first_name must not be empty")
         user = User(user_id, first_name, last_name, username, language_code)
-        self._chats[user_id] = _Chat(user)
+        self._chats[user_id] = _Chat(user, started=started)
         return user
 
     @property
@@ -1928,7 +1934,21 @@ class BotApiEmulator:
         app.add_subapp("/_emulator", playground)
         return app
 
-    async def _wait_for_chat_event(self, chat_id: int, since: int, seconds: float) -> None:
+    async def wait_for_events(
+        self,
+        chat_id: int | None,
+        since: int,
+        timeout: float,  # noqa: ASYNC109 - a long poll's length, in seconds
+    ) -> list[Event]:
+        """Events after ``since`` (of one chat, or of all when chat_id is None), waiting up
+        to ``timeout`` seconds for the first: a long poll for clients in the same process."""
+        if chat_id is not None:
+            self._chat(chat_id)
+        if not self.events(chat_id, since):
+            await self._wait_for_chat_event(chat_id, since, timeout)
+        return self.events(chat_id, since)
+
+    async def _wait_for_chat_event(self, chat_id: int | None, since: int, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while not self.events(chat_id, since) and not self._stopping:

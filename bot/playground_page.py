@@ -1,0 +1,390 @@
+"""The playground's web page and the small JSON API behind it.
+
+Why a second aiohttp app instead of routes inside the emulator: the page and the
+personas are the playground's business, the emulator stays a Bot API server.
+The page is served on PLAYGROUND_PORT and the emulator listens on the next port;
+both live in this one process, so the API below calls the emulator's user side
+directly (no HTTP between them) and the page needs only its own origin.
+
+Like the emulator's own API, this one answers loopback Host headers only (a web
+page on a hostile domain cannot reach it through DNS rebinding) and takes POSTs
+only as application/json (a cross-site form cannot post here). Files the bot
+sent are served as downloads, or inline only when they are images, never as
+documents the browser would run in this origin. The page itself never parses
+the bot's HTML: it builds DOM nodes from the plain text and Telegram's entities
+(playground_web/render.js).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+
+from bot.demo import DemoPerson
+from bot.emulator import BotApiEmulator
+from bot.local import LocalBot
+from bot.skip_ahead import skip_ahead
+from storage.clock import OffsetClock
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent / "playground_web"
+LONG_POLL_SECONDS = 25.0
+MAX_SKIP = dt.timedelta(days=366)
+# Photos are shown only when their bytes are one of these images, whatever they claim to be.
+IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Persona:
+    """Someone the person at the browser plays; their chat id is their user id."""
+
+    user_id: int
+    name: str
+    role: str  # enterprise, specialist, coordinator or guest: a label, the bot decides
+    phone: str  # what the share-contact button sends
+    language_code: str
+    detail: str = ""
+
+
+class PlaygroundPage:
+    """Serves the page, the personas' chats and the clock control."""
+
+    def __init__(
+        self,
+        *,
+        emulator: BotApiEmulator,
+        bot: LocalBot,
+        clock: OffsetClock,
+        timezone: dt.tzinfo,
+        personas: list[Persona],
+        demo_people: list[DemoPerson] | None = None,
+    ) -> None:
+        self.emulator = emulator
+        self.bot = bot
+        self.clock = clock
+        self.timezone = timezone
+        self.personas = {p.user_id: p for p in personas}
+        self.demo_people = {p.telegram_id: p for p in demo_people or []}
+        self._next_guest = max(self.personas, default=1000) + 1
+        self._skip_lock = asyncio.Lock()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1:port (0 picks a free one); the page's URL."""
+        runner = web.AppRunner(
+            self.build_app(), handle_signals=False, access_log=None, shutdown_timeout=1.0
+        )
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        self._runner = runner
+        self.url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[_guard])
+        app.router.add_get("/", self.index)
+        app.router.add_static("/static/", WEB_DIR, show_index=False, follow_symlinks=False)
+        app.router.add_get("/api/state", self.state)
+        app.router.add_post("/api/personas", self.add_persona)
+        app.router.add_get("/api/events", self.events)
+        app.router.add_get("/api/chats/{user_id}", self.chat)
+        app.router.add_post("/api/chats/{user_id}/message", self.message)
+        app.router.add_post("/api/chats/{user_id}/contact", self.contact)
+        app.router.add_post("/api/chats/{user_id}/press", self.press)
+        app.router.add_get("/api/chats/{user_id}/commands", self.commands)
+        app.router.add_get("/api/chats/{user_id}/files/{message_id}", self.file)
+        app.router.add_get("/api/clock", self.clock_state)
+        app.router.add_post("/api/clock/advance", self.advance)
+        return app
+
+    # ------------------------------------------------------------------ page and state
+
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(WEB_DIR / "index.html")
+
+    async def state(self, request: web.Request) -> web.Response:
+        return _ok(
+            {
+                "personas": [asdict(p) for p in self.personas.values()],
+                "demo_people": [
+                    asdict(p)
+                    for p in self.demo_people.values()
+                    if p.telegram_id not in self.personas
+                ],
+                "clock": self._clock_json(),
+                "timezone": str(self.timezone),
+                "emulator_url": self.emulator.url,
+            }
+        )
+
+    async def add_persona(self, request: web.Request) -> web.Response:
+        """A new person, or one of the demo people, gets a column of their own."""
+        body = await _json(request)
+        demo_id = body.get("demo_id")
+        if demo_id is not None:
+            person = self.demo_people.get(_int(demo_id, "demo_id"))
+            if person is None:
+                raise LookupError("no such demo person")
+            persona = Persona(
+                person.telegram_id,
+                person.name,
+                person.role,
+                person.phone,
+                "zh-hans" if person.locale.startswith("zh") else "en",
+                person.detail,
+            )
+        else:
+            name = str(body.get("name") or "").strip()[:64]
+            if not name:
+                raise ValueError("a name is needed")
+            language = "en" if body.get("language_code") == "en" else "zh-hans"
+            taken = {user.id for user in self.emulator.users}
+            user_id = self._next_guest
+            while user_id in taken:
+                user_id += 1
+            self._next_guest = user_id + 1
+            self.emulator.add_user(user_id, name, language_code=language)
+            persona = Persona(user_id, name, "guest", f"+86137{user_id:08d}", language)
+        self.personas[persona.user_id] = persona
+        return _ok(asdict(persona))
+
+    # ------------------------------------------------------------------ one persona's chat
+
+    def _persona(self, request: web.Request) -> Persona:
+        persona = self.personas.get(_int(request.match_info["user_id"], "user_id"))
+        if persona is None:
+            raise LookupError("not a persona of this playground")
+        return persona
+
+    async def events(self, request: web.Request) -> web.Response:
+        """Every persona's events after `since`: one long poll for the whole page.
+
+        One request rather than one per persona, because a browser opens only about
+        six connections to a host and parked polls would starve the page's clicks.
+        """
+        since = max(0, _int(request.query.get("since") or 0, "since"))
+        wait = min(LONG_POLL_SECONDS, max(0.0, float(request.query.get("wait") or 0)))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            last_seq = self.emulator.mark()
+            found = [e for e in self.emulator.events(None, since) if e.chat_id in self.personas]
+            remaining = deadline - loop.time()
+            if found or remaining <= 0:
+                break
+            await self.emulator.wait_for_events(None, last_seq, remaining)
+        return _ok(
+            {
+                "last_seq": last_seq,
+                "events": [e.to_json() for e in found],
+                "keyboards": {str(p): self._reply_keyboard(p) for p in self.personas},
+                "clock": self._clock_json(),
+            }
+        )
+
+    async def chat(self, request: web.Request) -> web.Response:
+        """One persona's history after `since`, for a column the page has just opened."""
+        persona = self._persona(request)
+        since = max(0, _int(request.query.get("since") or 0, "since"))
+        return _ok(
+            {
+                "last_seq": self.emulator.mark(),
+                "events": [e.to_json() for e in self.emulator.events(persona.user_id, since)],
+                "reply_keyboard": self._reply_keyboard(persona.user_id),
+            }
+        )
+
+    def _reply_keyboard(self, chat_id: int) -> list[list[dict[str, Any]]] | None:
+        """The keyboard the user sees now, with which buttons share the contact.
+
+        The emulator knows the labels shown; the newest message that carried a
+        keyboard knows what each button does.
+        """
+        labels = self.emulator.reply_keyboard(chat_id)
+        if labels is None:
+            return None
+        for sent in reversed(self.emulator.chat(chat_id)):
+            rows = (sent.reply_markup or {}).get("keyboard")
+            if rows and [[str(b["text"]) for b in row] for row in rows] == labels:
+                return [
+                    [
+                        {"text": str(b["text"]), "request_contact": bool(b.get("request_contact"))}
+                        for b in row
+                    ]
+                    for row in rows
+                ]
+        return [[{"text": label, "request_contact": False} for label in row] for row in labels]
+
+    async def message(self, request: web.Request) -> web.Response:
+        persona = self._persona(request)
+        body = await _json(request)
+        self.emulator.send_message(persona.user_id, str(body.get("text") or ""))
+        return _ok({"seq": self.emulator.mark()})
+
+    async def contact(self, request: web.Request) -> web.Response:
+        """The share-contact button: Telegram sends the user's own number."""
+        persona = self._persona(request)
+        await _json(request)
+        self.emulator.send_contact(persona.user_id, phone_number=persona.phone)
+        return _ok({"seq": self.emulator.mark()})
+
+    async def press(self, request: web.Request) -> web.Response:
+        persona = self._persona(request)
+        body = await _json(request)
+        message_id = _int(body.get("message_id"), "message_id")
+        data = str(body.get("callback_data") or "")
+        if not data:
+            raise ValueError("callback_data is needed")
+        self.emulator.press_callback(persona.user_id, message_id, data)
+        return _ok({"seq": self.emulator.mark()})
+
+    async def commands(self, request: web.Request) -> web.Response:
+        """The command menu this user sees (setMyCommands by scope and language)."""
+        persona = self._persona(request)
+        found = self.emulator.visible_commands(persona.user_id)
+        return _ok([{"command": c, "description": d} for c, d in found])
+
+    async def file(self, request: web.Request) -> web.StreamResponse:
+        persona = self._persona(request)
+        message_id = _int(request.match_info["message_id"], "message_id")
+        sent = next(
+            (m for m in self.emulator.chat(persona.user_id) if m.message_id == message_id), None
+        )
+        if sent is None or sent.file is None or sent.file.url is not None:
+            raise LookupError("no file in that message")
+        stored = sent.file
+        image = _image_type(stored.data) if sent.kind == "photo" else None
+        if image is not None:
+            return web.Response(body=stored.data, content_type=image)
+        name = stored.filename or f"file-{message_id}"
+        return web.Response(
+            body=stored.data,
+            content_type="application/octet-stream",
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+        )
+
+    # ------------------------------------------------------------------ the clock
+
+    def _clock_json(self) -> dict[str, Any]:
+        local = self.clock.now().astimezone(self.timezone)
+        return {
+            "now": local.isoformat(timespec="seconds"),
+            "display": local.strftime("%Y-%m-%d %H:%M"),
+            "weekday": local.weekday(),
+            "offset_seconds": int(self.clock.offset.total_seconds()),
+        }
+
+    async def clock_state(self, request: web.Request) -> web.Response:
+        return _ok(self._clock_json())
+
+    async def advance(self, request: web.Request) -> web.Response:
+        """Move the clock forward and run the scheduled jobs that became due."""
+        body = await _json(request)
+        delta = dt.timedelta(seconds=_int(body.get("seconds"), "seconds"))
+        if not dt.timedelta(minutes=1) <= delta <= MAX_SKIP:
+            raise ValueError("seconds must be between 60 and a year")
+        application = self.bot.application
+        if application is None:
+            raise LookupError("the bot is not running")
+        async with self._skip_lock:
+            ran = await skip_ahead(application, self.clock, delta)
+        return _ok({"clock": self._clock_json(), "ran": ran})
+
+
+# ---------------------------------------------------------------------- plumbing
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Loopback Host only, JSON-only POSTs, errors as JSON, security headers on everything."""
+    if not _is_loopback(urlsplit(f"//{request.host}").hostname):
+        response: web.StreamResponse = _error(403, "non-loopback Host header")
+    elif request.method == "POST" and request.content_type != "application/json":
+        response = _error(415, "send application/json")
+    else:
+        try:
+            response = await handler(request)
+        except web.HTTPException:
+            raise
+        except LookupError as exc:
+            response = _error(404, str(exc))
+        except (ValueError, TypeError) as exc:
+            response = _error(400, str(exc))
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _image_type(data: bytes) -> str | None:
+    for signature, mime in IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def _error(status: int, description: str) -> web.Response:
+    return web.json_response({"ok": False, "description": description}, status=status)
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    body = await request.json() if request.body_exists else {}
+    if not isinstance(body, dict):
+        raise ValueError("a JSON object is expected")
+    return body
+
+
+def _int(value: object, name: str) -> int:
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{name} must be an integer")
+    try:
+        return int(str(value))
+    except ValueError:
+        raise ValueError(f"{name} must be an integer") from None

@@ -1,0 +1,519 @@
+// The playground page: one column per persona, a chat client over the page's JSON API.
+//
+// The server (bot/playground_page.py) keeps everything: personas, chats, the clock.
+// The page keeps only what it shows, rebuilt from the event log, so a reload shows
+// the same chats. Messages are drawn by render.js from plain text and entities.
+"use strict";
+
+(function () {
+  const LOCALES = ["zh_CN", "en"];
+  const ROLE_COLOURS = { enterprise: "c-enterprise", specialist: "c-specialist",
+    coordinator: "c-coordinator", guest: "c-guest" };
+  const state = {
+    catalog: {}, locale: "zh_CN", timezone: "Asia/Shanghai",
+    panes: new Map(), active: null, since: 0, demo: [],
+  };
+
+  // ------------------------------------------------------------------ helpers
+
+  function t(key, params) {
+    const text = state.catalog[key];
+    if (typeof text !== "string") return key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) =>
+      params && name in params ? String(params[name]) : whole);
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // A node whose text follows the language toggle.
+  function translated(tag, className, key, params) {
+    const node = el(tag, className, t(key, params));
+    node.dataset.i18n = key;
+    if (params) node.dataset.i18nParams = JSON.stringify(params);
+    return node;
+  }
+
+  async function api(path, body) {
+    const init = body === undefined ? {} : {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    };
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (_) {
+      throw new Error(t("error.network"));
+    }
+    const data = await response.json().catch(() => ({ ok: false, description: response.statusText }));
+    if (!data.ok) throw new Error(data.description || String(response.status));
+    return data.result;
+  }
+
+  function notify(text, sticky) {
+    const notice = document.getElementById("notice");
+    notice.textContent = text;
+    notice.hidden = false;
+    clearTimeout(notify.timer);
+    if (!sticky) notify.timer = setTimeout(() => { notice.hidden = true; }, 6000);
+  }
+
+  function formatTime(unixSeconds) {
+    const options = { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: state.timezone };
+    return new Intl.DateTimeFormat(state.catalog.lang || "zh-CN", options).format(unixSeconds * 1000);
+  }
+
+  function formatDay(unixSeconds) {
+    const options = { month: "short", day: "numeric", weekday: "short", timeZone: state.timezone };
+    return new Intl.DateTimeFormat(state.catalog.lang || "zh-CN", options).format(unixSeconds * 1000);
+  }
+
+  function dayKey(unixSeconds) {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: state.timezone }).format(unixSeconds * 1000);
+  }
+
+  // ------------------------------------------------------------------ language
+
+  async function setLocale(locale) {
+    const response = await fetch(`/static/i18n/${locale}.json`);
+    state.catalog = await response.json();
+    state.locale = locale;
+    try { localStorage.setItem("playground.locale", locale); } catch (_) { /* private mode */ }
+    applyCatalog(document);
+  }
+
+  function applyCatalog(root) {
+    document.documentElement.lang = state.catalog.lang;
+    document.title = `${t("title")} · techmatch`;
+    root.querySelectorAll("[data-i18n]").forEach((node) => {
+      const params = node.dataset.i18nParams ? JSON.parse(node.dataset.i18nParams) : undefined;
+      node.textContent = t(node.dataset.i18n, params);
+    });
+    root.querySelectorAll("[data-i18n-placeholder]").forEach((node) => {
+      node.placeholder = t(node.dataset.i18nPlaceholder);
+    });
+    root.querySelectorAll("[data-i18n-aria]").forEach((node) => {
+      node.setAttribute("aria-label", t(node.dataset.i18nAria));
+    });
+    root.querySelectorAll("[data-day]").forEach((node) => {
+      node.textContent = formatDay(Number(node.dataset.day));
+    });
+    const toggle = document.getElementById("lang-toggle");
+    toggle.textContent = state.catalog.toggle;
+    toggle.lang = state.catalog.toggle_to === "en" ? "en" : "zh-CN";
+    if (state.clock) showClock(state.clock);
+  }
+
+  // ------------------------------------------------------------------ the clock
+
+  function showClock(clock) {
+    state.clock = clock;
+    const weekday = (state.catalog.weekdays || [])[clock.weekday] || "";
+    document.getElementById("clock-time").textContent = `${clock.display} ${weekday}`;
+    document.getElementById("clock-time").dateTime = clock.now;
+    const offset = document.getElementById("clock-offset");
+    const hours = Math.round(clock.offset_seconds / 3600);
+    offset.hidden = hours < 1;
+    const duration = hours >= 24
+      ? t("clock.days", { n: Math.round(hours / 24 * 10) / 10 })
+      : t("clock.hours", { n: hours });
+    offset.textContent = t("clock.ahead", { duration });
+  }
+
+  async function advance(seconds, button) {
+    button.disabled = true;
+    try {
+      const result = await api("/api/clock/advance", { seconds });
+      showClock(result.clock);
+      const time = `${result.clock.display}`;
+      notify(result.ran.length
+        ? t("clock.ran", { time, jobs: result.ran.join(", ") })
+        : t("clock.ran_none", { time }));
+    } catch (error) {
+      notify(t("error.action", { reason: error.message }));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // ------------------------------------------------------------------ one persona's column
+
+  class Pane {
+    constructor(persona) {
+      this.persona = persona;
+      this.lastSeq = 0;
+      this.lastDay = null;
+      this.items = new Map(); // message_id -> <li>
+      const root = document.getElementById("pane-template").content.firstElementChild.cloneNode(true);
+      this.root = root;
+      root.dataset.persona = String(persona.user_id);
+      root.id = `pane-${persona.user_id}`;
+      const colour = ROLE_COLOURS[persona.role] || ROLE_COLOURS.guest;
+      root.classList.add(colour);
+      root.querySelector(".avatar").textContent = Array.from(persona.name)[0] || "?";
+      root.querySelector(".name").textContent = persona.name;
+      const meta = root.querySelector(".meta");
+      meta.textContent = [persona.detail, persona.phone].filter(Boolean).join(" · ");
+      const badge = root.querySelector(".role-badge");
+      badge.dataset.i18n = `role.${persona.role}`;
+      this.list = root.querySelector(".messages");
+      this.empty = translated("li", "empty-hint", "message.empty");
+      this.list.append(this.empty);
+      this.keyboard = root.querySelector(".reply-keyboard");
+      this.commands = root.querySelector(".commands");
+      this.toast = root.querySelector(".toast");
+      this.input = root.querySelector("input[name=text]");
+      root.querySelector(".composer").addEventListener("submit", (event) => {
+        event.preventDefault();
+        const text = this.input.value.trim();
+        if (!text) return;
+        this.input.value = "";
+        this.hideCommands();
+        this.send(`/api/chats/${persona.user_id}/message`, { text });
+      });
+      root.querySelector(".menu-button").addEventListener("click", () => this.toggleCommands());
+      this.input.addEventListener("input", () => {
+        if (this.input.value === "/") this.showCommands();
+        else if (!this.input.value.startsWith("/")) this.hideCommands();
+      });
+      this.tab = el("button", `tab ${colour}`);
+      this.tab.type = "button";
+      this.tab.setAttribute("role", "tab");
+      this.tab.dataset.persona = String(persona.user_id);
+      this.tab.append(el("span", "tab-name", persona.name), el("span", "unread"));
+      this.tab.addEventListener("click", () => activate(persona.user_id));
+      applyCatalog(root);
+    }
+
+    async send(path, body) {
+      try {
+        await api(path, body);
+      } catch (error) {
+        this.showToast(t("error.action", { reason: error.message }), false);
+      }
+    }
+
+    // --- events
+
+    apply(event) {
+      if (event.seq <= this.lastSeq) return;
+      this.lastSeq = event.seq;
+      switch (event.kind) {
+        case "user_message": this.upsert(event.message_id, this.userBubble(event.payload), event.payload.date); break;
+        case "bot_message":
+        case "bot_edit": this.upsert(event.message.message_id, this.botBubble(event.message), event.message.date); break;
+        case "message_deleted": this.remove(event.message_id); break;
+        case "callback_answer":
+          if (event.answer && event.answer.text) this.showToast(event.answer.text, event.answer.show_alert);
+          break;
+        default: break;
+      }
+    }
+
+    upsert(messageId, bubble, date) {
+      const old = this.items.get(messageId);
+      if (old) { old.replaceWith(bubble); } else {
+        this.empty.remove();
+        const day = dayKey(date);
+        if (day !== this.lastDay) {
+          this.lastDay = day;
+          const separator = el("li", "day");
+          separator.dataset.day = String(date);
+          separator.textContent = formatDay(date);
+          this.list.append(separator);
+        }
+        this.list.append(bubble);
+        if (this.persona.user_id !== state.active) this.tab.classList.add("has-unread");
+      }
+      this.items.set(messageId, bubble);
+      this.list.scrollTop = this.list.scrollHeight;
+    }
+
+    remove(messageId) {
+      const item = this.items.get(messageId);
+      if (item) { item.remove(); this.items.delete(messageId); }
+    }
+
+    userBubble(payload) {
+      const li = el("li", "msg from-user");
+      const bubble = el("div", "bubble");
+      if (typeof payload.text === "string") {
+        bubble.append(TelegramText.render(payload.text, payload.entities));
+      } else if (payload.contact) {
+        bubble.append(translated("span", "contact", "message.contact", { phone: payload.contact.phone_number }));
+      } else {
+        const kind = Object.keys(payload).find((k) => !["message_id", "from", "chat", "date"].includes(k)) || "?";
+        bubble.append(translated("span", "other", "message.other", { kind }));
+      }
+      bubble.append(el("time", "stamp", formatTime(payload.date)));
+      li.append(bubble);
+      return li;
+    }
+
+    botBubble(message) {
+      const li = el("li", "msg from-bot");
+      li.dataset.messageId = String(message.message_id);
+      const bubble = el("div", "bubble");
+      if (message.file) bubble.append(this.attachment(message));
+      const text = el("div", "text");
+      text.append(TelegramText.render(message.text, message.entities));
+      bubble.append(text);
+      const stamp = el("time", "stamp", formatTime(message.date));
+      if (message.edited) stamp.prepend(translated("span", "edited", "message.edited"), " ");
+      bubble.append(stamp);
+      li.append(bubble);
+      const rows = (message.reply_markup && message.reply_markup.inline_keyboard) || [];
+      if (rows.length) li.append(this.inlineKeyboard(message.message_id, rows));
+      return li;
+    }
+
+    attachment(message) {
+      const file = message.file;
+      const url = `/api/chats/${this.persona.user_id}/files/${message.message_id}`;
+      // The emulator names its own copy of uploads; a URL the bot passed on is never fetched.
+      const uploaded = !file.url || file.url.startsWith("/_emulator/");
+      if (message.kind === "photo" && uploaded) {
+        const img = el("img", "photo");
+        img.src = url;
+        img.alt = file.filename || "";
+        img.loading = "lazy";
+        return img;
+      }
+      const box = el("div", "document");
+      box.append(el("span", "doc-icon", "📄"));
+      const info = el("div", "doc-info");
+      info.append(el("div", "doc-name", file.filename || "file"),
+        el("div", "doc-size", `${Math.max(1, Math.round(file.size / 1024))} KB`));
+      box.append(info);
+      if (uploaded) {
+        const link = translated("a", "doc-download", "message.download");
+        link.href = url;
+        link.setAttribute("download", file.filename || "");
+        box.append(link);
+      }
+      return box;
+    }
+
+    inlineKeyboard(messageId, rows) {
+      const keyboard = el("div", "inline-keyboard");
+      for (const row of rows) {
+        const line = el("div", "kb-row");
+        for (const button of row) {
+          let node;
+          const href = button.url ? TelegramText.safeUrl(button.url) : null;
+          if (href) {
+            node = el("a", "kb-button link", button.text);
+            node.href = href;
+            node.target = "_blank";
+            node.rel = "noopener noreferrer";
+          } else {
+            node = el("button", "kb-button", button.text);
+            node.type = "button";
+            if (typeof button.callback_data === "string") {
+              node.addEventListener("click", () => {
+                node.classList.add("pressed");
+                this.send(`/api/chats/${this.persona.user_id}/press`,
+                  { message_id: messageId, callback_data: button.callback_data });
+              });
+            } else {
+              node.disabled = true;
+            }
+          }
+          line.append(node);
+        }
+        keyboard.append(line);
+      }
+      return keyboard;
+    }
+
+    setReplyKeyboard(rows) {
+      this.keyboard.replaceChildren();
+      this.keyboard.hidden = !rows || !rows.length;
+      if (this.keyboard.hidden) return;
+      for (const row of rows) {
+        const line = el("div", "kb-row");
+        for (const button of row) {
+          const node = el("button", "kb-button reply", button.text);
+          node.type = "button";
+          if (button.request_contact) {
+            node.classList.add("contact");
+            node.title = t("keyboard.contact", { phone: this.persona.phone });
+            node.addEventListener("click", () => this.send(`/api/chats/${this.persona.user_id}/contact`, {}));
+          } else {
+            node.addEventListener("click", () =>
+              this.send(`/api/chats/${this.persona.user_id}/message`, { text: button.text }));
+          }
+          line.append(node);
+        }
+        this.keyboard.append(line);
+      }
+    }
+
+    showToast(text, sticky) {
+      this.toast.textContent = text;
+      this.toast.hidden = false;
+      this.toast.classList.toggle("alert", Boolean(sticky));
+      clearTimeout(this.toastTimer);
+      if (!sticky) this.toastTimer = setTimeout(() => { this.toast.hidden = true; }, 3500);
+      this.toast.onclick = () => { this.toast.hidden = true; };
+    }
+
+    // --- the command menu (what setMyCommands gave this user)
+
+    async showCommands() {
+      const list = this.commands.querySelector("ul");
+      try {
+        const commands = await api(`/api/chats/${this.persona.user_id}/commands`);
+        list.replaceChildren();
+        if (!commands.length) list.append(translated("li", "none", "commands.none"));
+        for (const command of commands) {
+          const item = el("li");
+          const button = el("button", "command");
+          button.type = "button";
+          button.append(el("span", "command-name", `/${command.command}`),
+            el("span", "command-description", command.description));
+          button.addEventListener("click", () => {
+            this.hideCommands();
+            this.input.value = "";
+            this.send(`/api/chats/${this.persona.user_id}/message`, { text: `/${command.command}` });
+          });
+          item.append(button);
+          list.append(item);
+        }
+        this.commands.hidden = false;
+      } catch (error) {
+        this.showToast(error.message, false);
+      }
+    }
+
+    hideCommands() { this.commands.hidden = true; }
+
+    toggleCommands() {
+      if (this.commands.hidden) this.showCommands(); else this.hideCommands();
+    }
+  }
+
+  // ------------------------------------------------------------------ personas and the poll
+
+  function addPane(persona) {
+    if (state.panes.has(persona.user_id)) return state.panes.get(persona.user_id);
+    const pane = new Pane(persona);
+    state.panes.set(persona.user_id, pane);
+    document.getElementById("panes").append(pane.root);
+    document.getElementById("tabs").append(pane.tab);
+    if (state.active === null) activate(persona.user_id);
+    return pane;
+  }
+
+  function activate(userId) {
+    state.active = userId;
+    for (const [id, pane] of state.panes) {
+      const on = id === userId;
+      pane.root.classList.toggle("active", on);
+      pane.tab.classList.toggle("active", on);
+      pane.tab.setAttribute("aria-selected", String(on));
+      if (on) pane.tab.classList.remove("has-unread");
+    }
+  }
+
+  async function loadHistory(pane) {
+    const result = await api(`/api/chats/${pane.persona.user_id}?since=0`);
+    result.events.forEach((event) => pane.apply(event));
+    pane.setReplyKeyboard(result.reply_keyboard);
+  }
+
+  async function pollForever() {
+    let failures = 0;
+    for (;;) {
+      try {
+        const result = await api(`/api/events?since=${state.since}&wait=25`);
+        for (const event of result.events) {
+          const pane = state.panes.get(event.chat_id);
+          if (pane) pane.apply(event);
+        }
+        for (const [id, rows] of Object.entries(result.keyboards)) {
+          const pane = state.panes.get(Number(id));
+          if (pane) pane.setReplyKeyboard(rows);
+        }
+        state.since = result.last_seq;
+        document.body.dataset.seq = String(state.since); // how far the page has drawn (for tests)
+        showClock(result.clock);
+        if (failures) document.getElementById("notice").hidden = true;
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        notify(t("error.network"), true);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5, failures) * 1000));
+      }
+    }
+  }
+
+  function setUpPersonaDialog() {
+    const dialog = document.getElementById("persona-dialog");
+    const form = document.getElementById("persona-form");
+    const error = document.getElementById("persona-error");
+    document.getElementById("add-persona").addEventListener("click", () => {
+      const select = form.elements.demo_id;
+      select.querySelectorAll("option:not([value=''])").forEach((o) => o.remove());
+      for (const person of state.demo.filter((p) => !state.panes.has(p.telegram_id))) {
+        const option = el("option", "", `${person.name} · ${person.detail}`);
+        option.value = String(person.telegram_id);
+        select.append(option);
+      }
+      document.getElementById("demo-choice").hidden = state.demo.length === 0;
+      error.hidden = true;
+      form.reset();
+      dialog.showModal();
+      form.elements.name.focus();
+    });
+    form.addEventListener("submit", async (event) => {
+      if (event.submitter && event.submitter.value !== "add") return;
+      event.preventDefault();
+      const demoId = form.elements.demo_id.value;
+      const name = form.elements.name.value.trim();
+      if (!demoId && !name) {
+        error.textContent = t("persona.name_needed");
+        error.hidden = false;
+        return;
+      }
+      const body = demoId ? { demo_id: Number(demoId) }
+        : { name, language_code: form.elements.language_code.value };
+      try {
+        const persona = await api("/api/personas", body);
+        dialog.close();
+        const pane = addPane(persona);
+        activate(persona.user_id);
+        await loadHistory(pane);
+        pane.root.scrollIntoView({ behavior: "smooth", inline: "end", block: "nearest" });
+        pane.input.focus();
+      } catch (failure) {
+        error.textContent = failure.message;
+        error.hidden = false;
+      }
+    });
+  }
+
+  async function main() {
+    let saved = null;
+    try { saved = localStorage.getItem("playground.locale"); } catch (_) { /* private mode */ }
+    // Chinese first: the programme's own language; the toggle remembers another choice.
+    await setLocale(LOCALES.includes(saved) ? saved : "zh_CN");
+    document.getElementById("lang-toggle").addEventListener("click", () => setLocale(state.catalog.toggle_to));
+    document.querySelectorAll("[data-advance]").forEach((button) => {
+      button.addEventListener("click", () => advance(Number(button.dataset.advance), button));
+    });
+    setUpPersonaDialog();
+    const initial = await api("/api/state");
+    state.timezone = initial.timezone;
+    state.demo = initial.demo_people;
+    showClock(initial.clock);
+    initial.personas.forEach(addPane);
+    document.body.classList.add("ready");
+    pollForever();
+  }
+
+  main().catch((error) => notify(error.message, true));
+})();

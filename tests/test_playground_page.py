@@ -1,0 +1,186 @@
+"""The playground page's JSON API without a browser: who may call it, what it serves, the clock.
+
+The page and the personas' chats live on one aiohttp app; these tests call it
+over real HTTP, as the page does, with the real bot attached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.config import Settings
+from bot.playground import COORDINATOR_PERSONA, PERSONAS, Playground, start_playground
+from bot.playground_page import WEB_DIR
+
+ENTERPRISE = PERSONAS[0]
+
+
+@pytest.fixture
+async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite:///{tmp_path / 'playground.db'}",
+        coordinator_ids=frozenset(),
+    )
+    started = await start_playground(settings, port=0)
+    yield started
+    await started.stop()
+
+
+@pytest.fixture
+async def http(playground: Playground) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(base_url=playground.page.url) as session:
+        yield session
+
+
+async def call(
+    http: aiohttp.ClientSession, path: str, body: dict[str, Any] | None = None, status: int = 200
+) -> Any:
+    if body is None:
+        response = await http.get(path)
+    else:
+        response = await http.post(path, json=body)
+    assert response.status == status, await response.text()
+    data = await response.json()
+    return data["result"] if status == 200 else data["description"]
+
+
+async def poll_until(http: aiohttp.ClientSession, since: int, kind: str) -> dict[str, Any]:
+    """Long-poll as the page does until an event of this kind came; everything since `since`."""
+    events: list[dict[str, Any]] = []
+    result: dict[str, Any] = {}
+    while not any(e["kind"] == kind for e in events):
+        result = await call(http, f"/api/events?since={since}&wait=10")
+        assert result["events"], f"no {kind} within the long poll"
+        events += result["events"]
+        since = result["last_seq"]
+    return {**result, "events": events}
+
+
+async def test_a_message_typed_on_the_page_reaches_the_bot_and_comes_back_as_events(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    state = await call(http, "/api/state")
+    assert [p["user_id"] for p in state["personas"]] == [p.user_id for p in PERSONAS]
+    assert COORDINATOR_PERSONA in playground.bot.settings.coordinator_ids
+    await call(http, f"/api/chats/{ENTERPRISE.user_id}/message", {"text": "/start"})
+    result = await poll_until(http, 0, "bot_message")
+    assert result["events"][0]["kind"] == "user_message"
+    consent = next(e["message"] for e in result["events"] if e["kind"] == "bot_message")
+    assert consent["chat_id"] == ENTERPRISE.user_id and consent["entities"]
+    assert result["keyboards"] == {str(p.user_id): None for p in PERSONAS}
+    # Nothing new: the long poll waits, then answers empty from where the page is.
+    later = await call(http, f"/api/events?since={result['last_seq']}&wait=0.2")
+    assert later["events"] == [] and later["last_seq"] == result["last_seq"]
+
+    data = consent["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await call(
+        http,
+        f"/api/chats/{ENTERPRISE.user_id}/press",
+        {"message_id": consent["message_id"], "callback_data": data},
+    )
+    pressed = await poll_until(http, result["last_seq"], "callback_answer")
+    assert pressed["events"][0]["kind"] == "callback_query"
+    commands = await call(http, f"/api/chats/{ENTERPRISE.user_id}/commands")
+    assert {"start", "help"} <= {c["command"] for c in commands}
+
+
+async def test_only_loopback_hosts_and_json_posts_are_served(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    response = await http.get("/api/state", headers={"Host": "evil.example:8080"})
+    assert response.status == 403
+    response = await http.post(
+        f"/api/chats/{ENTERPRISE.user_id}/message", data="text=/start"
+    )  # a cross-site form would post like this
+    assert response.status == 415
+    assert playground.emulator.events() == []
+    assert "not a persona" in await call(http, "/api/chats/42/commands", status=404)
+    assert "integer" in await call(http, "/api/chats/abc/commands", status=400)
+    page = await http.get("/")
+    assert page.status == 200 and "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_files_the_bot_sends_are_downloads_and_only_images_show_inline(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    playground.emulator.send_message(ENTERPRISE.user_id, "/help")  # the chat is open now
+    bot = playground.bot.application
+    assert bot is not None
+    document = await bot.bot.send_document(
+        ENTERPRISE.user_id, document=b"<script>alert(1)</script>", filename="报告.html"
+    )
+    response = await http.get(f"/api/chats/{ENTERPRISE.user_id}/files/{document.message_id}")
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename*=UTF-8''%E6%8A%A5%E5%91%8A.html"
+    )
+    png = b"\x89PNG\r\n\x1a\n" + bytes(32)
+    photo = await bot.bot.send_photo(ENTERPRISE.user_id, photo=png)
+    response = await http.get(f"/api/chats/{ENTERPRISE.user_id}/files/{photo.message_id}")
+    assert response.headers["Content-Type"] == "image/png"
+    assert await response.read() == png
+    # A "photo" whose bytes are a page is not shown: it can only be downloaded.
+    fake = await bot.bot.send_photo(ENTERPRISE.user_id, photo=b"<html><script>x()</script>")
+    response = await http.get(f"/api/chats/{ENTERPRISE.user_id}/files/{fake.message_id}")
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert "no file" in await call(http, f"/api/chats/{ENTERPRISE.user_id}/files/999", status=404)
+
+
+async def test_the_clock_only_skips_forward_and_reports_the_jobs_it_ran(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    assert "between" in await call(http, "/api/clock/advance", {"seconds": 30}, status=400)
+    assert "between" in await call(http, "/api/clock/advance", {"seconds": -3600}, status=400)
+    before = await call(http, "/api/clock")
+    assert before["offset_seconds"] == 0
+    moved = await call(http, "/api/clock/advance", {"seconds": 86400})
+    assert moved["clock"]["offset_seconds"] == 86400
+    assert playground.clock.offset == dt.timedelta(days=1)
+    assert isinstance(moved["ran"], list)
+    assert moved["clock"]["now"] > before["now"]
+
+
+async def test_a_persona_can_be_added_by_name_but_not_without_one(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    added = await call(http, "/api/personas", {"name": "Dr. Keller", "language_code": "en"})
+    assert added["user_id"] == max(p.user_id for p in PERSONAS) + 1
+    assert added["role"] == "guest" and added["phone"].startswith("+86")
+    assert playground.emulator.user(added["user_id"]).language_code == "en"
+    assert "name" in await call(http, "/api/personas", {"name": " "}, status=400)
+    assert "demo" in await call(http, "/api/personas", {"demo_id": 1}, status=404)
+
+
+def _catalog(locale: str) -> dict[str, Any]:
+    return json.loads((WEB_DIR / "i18n" / f"{locale}.json").read_text(encoding="utf-8"))
+
+
+def test_the_page_strings_exist_in_both_languages_with_the_same_placeholders() -> None:
+    zh, en = _catalog("zh_CN"), _catalog("en")
+    assert zh.keys() == en.keys()
+    for key in zh:
+        assert set(re.findall(r"\{(\w+)\}", str(zh[key]))) == set(
+            re.findall(r"\{(\w+)\}", str(en[key]))
+        ), key
+    assert len(zh["weekdays"]) == len(en["weekdays"]) == 7
+    used = set(re.findall(r'data-i18n(?:-placeholder|-aria)?="([\w.]+)"', _read("index.html")))
+    script = _read("app.js")
+    used |= set(re.findall(r'\bt\("([\w.]+)"', script))
+    used |= set(re.findall(r'translated\("\w+", "[\w-]*", "([\w.]+)"', script))
+    used |= {f"role.{p.role}" for p in PERSONAS} | {"role.guest"}
+    assert used and used <= zh.keys(), used - zh.keys()
+
+
+def _read(name: str) -> str:
+    return (WEB_DIR / name).read_text(encoding="utf-8")
