@@ -193,6 +193,7 @@ class Proposal(SQLModel, table=True):
     decline_reason: str | None = Field(default=None, max_length=32)
     decline_text: str | None = Field(default=None, max_length=500)
     proposed_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    notified_at: dt.datetime | None = Field(default=None, sa_column=aware())  # sent to specialist
     reminded_at: dt.datetime | None = Field(default=None, sa_column=aware())
     answered_at: dt.datetime | None = Field(default=None, sa_column=aware())
     enterprise_reminded_at: dt.datetime | None = Field(default=None, sa_column=aware())
@@ -248,6 +249,21 @@ class AuditEvent(SQLModel, table=True):
     target_type: str | None = Field(default=None, max_length=32)
     target_id: int | None = None
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+
+
+class JobRun(SQLModel, table=True):
+    """One scheduled job's run for one slot (its due time): claimed by inserting, so with
+    several bot processes, or a job that fires twice, exactly one run does the work."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("name", "slot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    slot: dt.datetime = Field(sa_column=aware(nullable=False))
+    started_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    finished_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    failed: bool = False
 
 
 class ProcessedUpdate(SQLModel, table=True):
