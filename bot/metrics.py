@@ -15,13 +15,7 @@ from telegram import Update
 from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter
 
-SEND_METHODS = {
-    "sendMessage",
-    "sendDocument",
-    "sendPhoto",
-    "editMessageText",
-    "editMessageReplyMarkup",
-}
+METRICS_KEY = "metrics"  # where the Application keeps its Metrics in bot_data, for jobs
 
 
 class Metrics:

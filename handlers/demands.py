@@ -294,6 +294,7 @@ async def confirm_demand(actor: Actor, draft: Draft, message: Message) -> None:
         await open_form(REGISTER_FIRST, message, actor)
         return
     await message.chat.send_message(actor.t("demand.filed", title=demand.title))
+    svc.schedule_round()  # candidates now rather than at the next scheduled round
 
 
 DEMAND = Form(flow=FLOW, fields=FIELDS, summary="demand.summary", confirm=confirm_demand)
@@ -437,6 +438,10 @@ def demand_view(actor: Actor, overview: DemandOverview) -> tuple[Markup, InlineK
     if demand.status in CLOSABLE:
         row.append((actor.t("demand.close"), pack("dmy", "close", ref)))
     rows = [row] if row else []
+    if demand.status == DemandStatus.MATCHED:
+        rows.append([(actor.t("engagement.open_from_demand"), pack("eng", "dem", ref))])
+    if overview.counts.waiting:
+        rows.append([(actor.t("candidate.list_button"), pack("ca", "list", ref))])
     rows.append([(actor.t("demand.back_to_list"), pack("dmy", "list", 0))])
     return Markup("\n".join(lines)), inline(rows)
 

@@ -25,9 +25,18 @@ _TAG = re.compile(r"<[^>]*>")
 
 
 class Markup(str):
-    """A string that is already safe HTML and must not be escaped again."""
+    """A string that is already safe HTML and must not be escaped again.
+
+    Joining keeps it safe: plain text added to it is escaped first.
+    """
 
     __slots__ = ()
+
+    def __add__(self, other: str) -> Markup:
+        return Markup(str.__add__(self, escape(other)))
+
+    def __radd__(self, other: str) -> Markup:
+        return Markup(str.__add__(escape(other), self))
 
 
 def escape(value: object) -> Markup:

@@ -7,6 +7,7 @@ and scripts use the matching sync driver.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -75,8 +76,12 @@ def configure_sqlite(sync_engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-# The connection of the unit of work the current task runs in, with its database.
-_UNIT: ContextVar[tuple[Database, AsyncConnection] | None] = ContextVar("unit", default=None)
+# The unit of work the current task runs in: its database, connection and task. The
+# task is kept because asyncio copies context variables into tasks started from
+# inside a unit (a job scheduled by a handler), which must not join it.
+_UNIT: ContextVar[tuple[Database, AsyncConnection, asyncio.Task[Any] | None] | None] = ContextVar(
+    "unit", default=None
+)
 
 
 class Database:
@@ -103,12 +108,11 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[None]:
         """One transaction for everything the block does through this database."""
-        current = _UNIT.get()
-        if current is not None and current[0] is self:
+        if self._joined() is not None:
             yield
             return
         async with self.engine.connect() as connection, connection.begin():
-            token = _UNIT.set((self, connection))
+            token = _UNIT.set((self, connection, asyncio.current_task()))
             try:
                 yield
             finally:
@@ -118,18 +122,25 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One transaction (a savepoint inside a unit of work): committed when the block
         ends, rolled back on error. A fresh session each time, so no stale objects."""
-        current = _UNIT.get()
-        if current is None or current[0] is not self:
+        connection = self._joined()
+        if connection is None:
             async with self._sessions() as session, session.begin():
                 yield session
             return
         async with (
             AsyncSession(
-                bind=current[1], join_transaction_mode="create_savepoint", expire_on_commit=False
+                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
             ) as session,
             session.begin(),
         ):
             yield session
+
+    def _joined(self) -> AsyncConnection | None:
+        """The connection of this task's unit of work on this database, if any."""
+        current = _UNIT.get()
+        if current is None or current[0] is not self or current[2] is not asyncio.current_task():
+            return None
+        return current[1]
 
     async def ping(self) -> bool:
         async with self.engine.connect() as connection:

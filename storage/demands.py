@@ -62,6 +62,7 @@ class ProposalCounts:
     proposed: int = 0
     accepted: int = 0
     declined: int = 0
+    waiting: int = 0  # accepted and still waiting for the enterprise's choice
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,12 @@ async def _counts(session: AsyncSession, demand_ids: list[int]) -> dict[int, Pro
     )
     tallies: dict[int, dict[str, int]] = {}
     for demand_id, status, n in rows:
-        tally = tallies.setdefault(demand_id, {"proposed": 0, "accepted": 0, "declined": 0})
+        tally = tallies.setdefault(
+            demand_id, {"proposed": 0, "accepted": 0, "declined": 0, "waiting": 0}
+        )
         tally["proposed"] += n
+        if status == ProposalStatus.ACCEPTED:
+            tally["waiting"] += n
         if status in _ACCEPTED_PROPOSALS:
             tally["accepted"] += n
         elif status == ProposalStatus.DECLINED:

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from storage.db import Database
@@ -34,6 +35,7 @@ from storage.models import (
     Proposal,
     ProposalStatus,
     Specialist,
+    User,
 )
 
 OPEN = (ProposalStatus.PROPOSED, ProposalStatus.ACCEPTED)
@@ -376,3 +378,114 @@ async def proposals_by_state(*, db: Database) -> dict[str, int]:
         counts = {state.value: 0 for state in ProposalStatus}
         counts.update(dict(rows.tuples().all()))
         return counts
+
+
+@dataclass(frozen=True)
+class ProposalContext:
+    """A proposal with both sides, for the messages about it."""
+
+    proposal: Proposal
+    demand: Demand
+    enterprise: Enterprise
+    owner: User
+    specialist: Specialist
+    specialist_user: User
+
+
+def _context_query() -> Any:
+    owner = aliased(User)
+    expert = aliased(User)
+    return (
+        select(Proposal, Demand, Enterprise, owner, Specialist, expert)
+        .join(Demand, col(Demand.id) == col(Proposal.demand_id))
+        .join(Enterprise, col(Enterprise.id) == col(Demand.enterprise_id))
+        .join(owner, col(owner.id) == col(Enterprise.owner_user_id))
+        .join(Specialist, col(Specialist.id) == col(Proposal.specialist_id))
+        .join(expert, col(expert.id) == col(Specialist.user_id))
+    )
+
+
+async def proposal_context(*, db: Database, proposal_id: int) -> ProposalContext | None:
+    async with db.transaction() as session:
+        row = (
+            await session.execute(_context_query().where(col(Proposal.id) == proposal_id))
+        ).one_or_none()
+        return ProposalContext(*row) if row else None
+
+
+async def claim_unsent(*, db: Database, now: dt.datetime, limit: int = 500) -> list[int]:
+    """Proposals stored but not yet sent to their specialist, marked sent now (at most once)."""
+    async with db.transaction() as session:
+        pending = (
+            select(col(Proposal.id))
+            .where(col(Proposal.status) == ProposalStatus.PROPOSED.value)
+            .where(col(Proposal.notified_at).is_(None))
+            .order_by(col(Proposal.id))
+            .limit(limit)
+        )
+        claimed = await session.execute(
+            update(Proposal)
+            .where(col(Proposal.id).in_(pending.scalar_subquery()))
+            .where(col(Proposal.notified_at).is_(None))
+            .values(notified_at=now)
+            .returning(col(Proposal.id))
+        )
+        return sorted(int(i) for i in claimed.scalars() if i is not None)
+
+
+async def claim_choice_reminders(
+    *, db: Database, older_than: dt.datetime, now: dt.datetime
+) -> list[int]:
+    """Accepted candidates the enterprise has not decided on since `older_than`, marked reminded."""
+    async with db.transaction() as session:
+        claimed = await session.execute(
+            update(Proposal)
+            .where(col(Proposal.status) == ProposalStatus.ACCEPTED.value)
+            .where(col(Proposal.enterprise_reminded_at).is_(None))
+            .where(col(Proposal.answered_at) < older_than)
+            .values(enterprise_reminded_at=now)
+            .returning(col(Proposal.id))
+        )
+        return sorted(int(i) for i in claimed.scalars() if i is not None)
+
+
+async def add_decline_note(
+    *, db: Database, proposal_id: int, specialist_id: int, text: str
+) -> bool:
+    """The optional words after 'other': kept with the declined proposal, by its specialist only."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(Proposal)
+            .where(col(Proposal.id) == proposal_id)
+            .where(col(Proposal.specialist_id) == specialist_id)
+            .where(col(Proposal.status) == ProposalStatus.DECLINED.value)
+            .values(decline_text=text)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def specialist_proposals(*, db: Database, specialist_id: int) -> list[ProposalContext]:
+    """A specialist's open proposals, newest first."""
+    async with db.transaction() as session:
+        rows = await session.execute(
+            _context_query()
+            .where(col(Proposal.specialist_id) == specialist_id)
+            .where(col(Proposal.status).in_([s.value for s in OPEN]))
+            .order_by(col(Proposal.id).desc())
+        )
+        return [ProposalContext(*row) for row in rows]
+
+
+async def demand_candidates(
+    *, db: Database, demand_id: int, owner_user_id: int
+) -> list[ProposalContext]:
+    """Specialists who accepted a demand and wait for the enterprise's choice: its owner only."""
+    async with db.transaction() as session:
+        rows = await session.execute(
+            _context_query()
+            .where(col(Proposal.demand_id) == demand_id)
+            .where(col(Enterprise.owner_user_id) == owner_user_id)
+            .where(col(Proposal.status) == ProposalStatus.ACCEPTED.value)
+            .order_by(col(Proposal.score).desc())
+        )
+        return [ProposalContext(*row) for row in rows]

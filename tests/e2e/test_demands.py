@@ -377,7 +377,8 @@ async def test_my_demands_shows_counts_then_pause_resume_and_close(journey: Jour
         "状态：🟢 征集中",
         "已邀请专家 3 · 接受 1 · 婉拒 1",
     ]
-    assert view.buttons == ["✏️ 修改", "⏸ 暂停", "⚪ 关闭", "« 返回列表"]
+    # One specialist accepted and waits for a choice: the candidates are a tap away.
+    assert view.buttons == ["✏️ 修改", "⏸ 暂停", "⚪ 关闭", "👥 候选专家", "« 返回列表"]
 
     [paused] = await j.press(wu, "⏸ 暂停")
     assert "状态：⏸ 已暂停" in paused.text and "▶️ 恢复" in paused.buttons

@@ -1,0 +1,248 @@
+"""The specialist's side of a proposal: read it, accept, decline with a reason, see details.
+
+    proposal card --Accept--> accepted --(enterprise chooses)--> contacts
+                  --Decline--> reason buttons --other--> optional note (typed)
+                  --Details--> the whole demand (changes nothing)
+
+Buttons carry the proposal id and its version (`pr:acc:12:1`), so a button
+printed for an older state answers "no longer open" and changes nothing, also
+after a restart; the storage operation checks that the presser is the
+specialist it was sent to.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import Application, CallbackContext, CallbackQueryHandler
+
+from handlers import candidates
+from handlers.actor import Actor, get_actor
+from handlers.callbacks import pack
+from handlers.i18n import Markup
+from handlers.keyboards import column, inline
+from handlers.proposal_views import (
+    DECLINE_REASONS,
+    deadline_text,
+    details_text,
+    proposal_card,
+    reader_for,
+)
+from handlers.services import Services
+from handlers.specialist_views import Reader
+from handlers.validators import Invalid, text_between
+from storage.dialogues import end_dialogue, save_dialogue
+from storage.models import Dialogue, ProposalStatus
+from storage.proposals import (
+    Outcome,
+    ProposalContext,
+    accept_proposal,
+    add_decline_note,
+    decline_proposal,
+    proposal_context,
+)
+from storage.specialists import get_specialist
+
+FLOW = "decl"  # the optional note after "other"
+log = logging.getLogger(__name__)
+PATTERN = re.compile(
+    r"^pr:(?P<action>acc|dec|det|why|skip):(?P<id>\d{1,12}):(?P<ver>\d{1,6})(?::(?P<arg>[a-z_]{1,20}))?$"
+)
+NOTE_LIMIT = 300
+
+
+def card_keyboard(reader: Reader, ctx: ProposalContext) -> InlineKeyboardMarkup:
+    t = reader.t
+    p = ctx.proposal
+    return inline(
+        [
+            [
+                (t("proposal.accept"), pack("pr", "acc", p.id or 0, p.version)),
+                (t("proposal.decline"), pack("pr", "dec", p.id or 0, p.version)),
+            ],
+            [(t("proposal.details"), pack("pr", "det", p.id or 0, p.version))],
+        ]
+    )
+
+
+async def send_proposal(
+    bot: Bot, svc: Services, proposal_id: int, *, reminder: bool = False
+) -> bool:
+    """Send (or remind of) an open proposal to its specialist; False if there is nothing to send."""
+    ctx = await proposal_context(db=svc.db, proposal_id=proposal_id)
+    if ctx is None or ctx.proposal.status != ProposalStatus.PROPOSED:
+        return False
+    reader = reader_for(svc, ctx.specialist_user)
+    text = (
+        proposal_card(reader, ctx)
+        + Markup("\n\n")
+        + reader.t(
+            "proposal.reply_by",
+            deadline=deadline_text(svc, ctx.proposal.proposed_at, svc.deadlines.expiry_hours),
+        )
+    )
+    if reminder:
+        text = reader.t("proposal.reminder") + Markup("\n\n") + text
+    try:
+        await bot.send_message(
+            ctx.specialist_user.chat_id, text, reply_markup=card_keyboard(reader, ctx)
+        )
+    except (Forbidden, BadRequest):  # blocked the bot or never wrote to it: it will expire
+        log.warning("could not send proposal %s", proposal_id)
+        return False
+    return True
+
+
+async def on_button(update: Update, context: CallbackContext) -> None:
+    """A proposal button: checked against the presser and the proposal's current version."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    match = PATTERN.match(query.data)
+    assert match is not None
+    actor = await get_actor(update, context)
+    svc = actor.services
+    specialist = await get_specialist(db=svc.db, user_id=actor.user_id)
+    proposal_id, version, action = int(match["id"]), int(match["ver"]), match["action"]
+    ctx = await proposal_context(db=svc.db, proposal_id=proposal_id)
+    if ctx is None or specialist is None or ctx.specialist.id != specialist.id:
+        await query.answer(actor.t("proposal.not_yours"), show_alert=True)
+        return
+    message = query.message if isinstance(query.message, Message) else None
+    if action == "det":
+        await query.answer()
+        await context.bot.send_message(actor.user.chat_id, details_text(actor, ctx))
+        return
+    if ctx.proposal.status != ProposalStatus.PROPOSED or ctx.proposal.version != version:
+        await query.answer(actor.t("proposal.no_longer_open"), show_alert=True)
+        return
+    now = svc.clock.now()
+    if action == "acc":
+        outcome = await accept_proposal(
+            db=svc.db,
+            proposal_id=proposal_id,
+            version=version,
+            specialist_id=specialist.id or 0,
+            now=now,
+        )
+        if outcome != Outcome.DONE:
+            await query.answer(actor.t("proposal.no_longer_open"), show_alert=True)
+            return
+        await query.answer()
+        if message:
+            await message.edit_text(
+                proposal_card(actor, ctx) + Markup("\n\n") + actor.t("proposal.accepted")
+            )
+        await candidates.send_candidate(context.bot, svc, proposal_id)
+        return
+    if action == "dec":
+        await query.answer()
+        reasons = [
+            (actor.t(f"proposal.reason_{reason}"), pack("pr", "why", proposal_id, version, reason))
+            for reason in DECLINE_REASONS
+        ]
+        if message:
+            await message.edit_text(
+                proposal_card(actor, ctx) + Markup("\n\n") + actor.t("proposal.why_decline"),
+                reply_markup=column(reasons),
+            )
+        return
+    if action == "why" and match["arg"] in DECLINE_REASONS:
+        await _decline(update, actor, ctx, version, match["arg"], message)
+        return
+    await query.answer(actor.t("button.unknown"))
+
+
+async def _decline(
+    update: Update,
+    actor: Actor,
+    ctx: ProposalContext,
+    version: int,
+    reason: str,
+    message: Message | None,
+) -> None:
+    query = update.callback_query
+    assert query is not None
+    svc = actor.services
+    proposal_id = ctx.proposal.id or 0
+    outcome = await decline_proposal(
+        db=svc.db,
+        proposal_id=proposal_id,
+        version=version,
+        specialist_id=ctx.specialist.id or 0,
+        reason=reason,
+        text=None,
+        now=svc.clock.now(),
+    )
+    if outcome != Outcome.DONE:
+        await query.answer(actor.t("proposal.no_longer_open"), show_alert=True)
+        return
+    await query.answer()
+    if message:
+        await message.edit_text(
+            actor.t("proposal.declined", reason=actor.t(f"proposal.reason_{reason}"))
+        )
+    if reason == "other":
+        await save_dialogue(
+            db=svc.db,
+            user_id=actor.user_id,
+            flow=FLOW,
+            step="note",
+            data={"proposal": proposal_id},
+            now=svc.clock.now(),
+        )
+        skip = [(actor.t("form.skip"), pack("pr", "skip", proposal_id, version + 1))]
+        await update.get_bot().send_message(
+            actor.user.chat_id, actor.t("proposal.note_prompt"), reply_markup=inline([skip])
+        )
+
+
+async def on_skip(update: Update, context: CallbackContext) -> None:
+    """No note after all: leave the note step."""
+    query = update.callback_query
+    assert query is not None
+    actor = await get_actor(update, context)
+    await end_dialogue(db=actor.services.db, user_id=actor.user_id)
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+async def on_input(
+    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
+) -> None:
+    """The optional note after declining for 'other' reasons."""
+    message = update.effective_message
+    assert message is not None
+    try:
+        note = text_between(message.text or "", low=1, high=NOTE_LIMIT) if message.text else None
+        if note is None:
+            raise Invalid("invalid.not_text")
+    except Invalid as invalid:
+        await message.reply_text(actor.t(invalid.msgid, **invalid.params))
+        return
+    specialist = await get_specialist(db=actor.services.db, user_id=actor.user_id)
+    await end_dialogue(db=actor.services.db, user_id=actor.user_id)
+    if specialist is not None:
+        await add_decline_note(
+            db=actor.services.db,
+            proposal_id=int(dialogue.data["proposal"]),
+            specialist_id=specialist.id or 0,
+            text=note,
+        )
+    await message.reply_text(actor.t("proposal.note_saved"))
+
+
+async def dispatch(update: Update, context: CallbackContext) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    if query.data.startswith("pr:skip:"):
+        await on_skip(update, context)
+    else:
+        await on_button(update, context)
+
+
+def register(application: Application, group: int) -> None:
+    application.add_handler(CallbackQueryHandler(dispatch, pattern=PATTERN), group)

@@ -1,0 +1,198 @@
+"""Match rounds and the proposal deadlines: the loop the programme runs on.
+
+A round reads every open demand and every available specialist, lets the
+engine choose all proposals at once (matching.round.plan_round: an
+optimisation under capacity and per-round limits, not first-come), stores
+them, then sends what was stored and not yet sent. Sending is driven by the
+database (Proposal.notified_at), so a restart between storing and sending
+loses nothing and a round run twice sends nothing twice.
+
+The deadline tick reminds specialists of unanswered proposals once, expires
+them later, and reminds enterprises that have not chosen; each step claims its
+rows in SQL before messaging, so it is safe to run as often as wanted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from telegram import Bot, Update
+from telegram.ext import Application, CallbackContext, CommandHandler
+
+from handlers import candidates, proposals
+from handlers.access import coordinators_only
+from handlers.actor import Actor
+from handlers.proposal_views import reader_for
+from handlers.services import Services, services
+from matching.index import SpecialistIndex
+from matching.round import plan_round
+from matching.types import DemandProfile, MatchConfig, SpecialistProfile, SpecialistState
+from storage.models import Demand, Enterprise, Specialist, SpecialistStatus
+from storage.proposals import (
+    NewProposal,
+    claim_choice_reminders,
+    claim_due_reminders,
+    claim_unsent,
+    create_proposals,
+    expire_stale_proposals,
+    proposal_context,
+)
+from storage.rounds import RoundRows, round_rows
+
+log = logging.getLogger(__name__)
+CONFIG = MatchConfig()
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    proposed: int
+    demands: int
+    specialists: int
+
+
+def demand_profile(demand: Demand, enterprise: Enterprise) -> DemandProfile:
+    mode = demand.work_mode if demand.work_mode in ("onsite", "remote") else "either"
+    return DemandProfile(
+        id=str(demand.id),
+        title=demand.title,
+        description=demand.description,
+        kind=demand.kind,
+        fields=tuple(demand.fields),
+        keywords=tuple(demand.keywords),
+        city=enterprise.city,
+        mode=mode,  # type: ignore[arg-type]
+    )
+
+
+def specialist_profile(specialist: Specialist) -> SpecialistProfile:
+    return SpecialistProfile(
+        id=str(specialist.id),
+        name=specialist.name,
+        expertise=specialist.expertise,
+        disciplines=tuple(specialist.disciplines),
+        keywords=tuple(specialist.keywords),
+        institution=specialist.institution,
+        cities_served=tuple(specialist.cities),
+        # Every specialist can advise at a distance; on-site work needs a city they serve.
+        remote=True,
+    )
+
+
+def specialist_state(specialist: Specialist, load: int) -> SpecialistState:
+    return SpecialistState(
+        approved=specialist.status == SpecialistStatus.APPROVED,
+        paused_until=specialist.paused_until,
+        period_from=specialist.available_from,
+        period_to=specialist.available_to,
+        capacity=specialist.capacity,
+        open_count=load,
+    )
+
+
+def plan(rows: RoundRows, today: dt.date) -> list[NewProposal]:
+    """The engine's choice for this round (CPU work: run it off the event loop)."""
+    index = SpecialistIndex.build([specialist_profile(s) for s in rows.specialists])
+    chosen = plan_round(
+        index,
+        [demand_profile(d, e) for d, e in rows.demands],
+        {str(s.id): specialist_state(s, rows.load.get(s.id or 0, 0)) for s in rows.specialists},
+        today=today,
+        open_pairs={(str(d), str(s)) for d, s in rows.open_pairs},
+        declined={(str(d), str(s)) for d, s in rows.tried_pairs},
+        config=CONFIG,
+    )
+    return [
+        NewProposal(
+            int(p.demand_id),
+            int(p.specialist_id),
+            p.score,
+            [{"kind": r.kind, "values": list(r.values)} for r in p.reasons],
+        )
+        for p in chosen
+    ]
+
+
+async def run_round(bot: Bot, svc: Services) -> RoundReport:
+    """Plan, store and send one round."""
+    rows = await round_rows(db=svc.db)
+    if rows.demands and rows.specialists:
+        planned = await asyncio.to_thread(plan, rows, svc.today())
+        created = await create_proposals(db=svc.db, proposals=planned, now=svc.clock.now())
+    else:
+        created = []
+    await deliver(bot, svc)
+    log.info("round: %d proposals for %d demands", len(created), len(rows.demands))
+    return RoundReport(len(created), len(rows.demands), len(rows.specialists))
+
+
+async def deliver(bot: Bot, svc: Services) -> int:
+    """Send every stored proposal not yet sent (each claimed first, so sent at most once)."""
+    sent = 0
+    while batch := await claim_unsent(db=svc.db, now=svc.clock.now()):
+        for proposal_id in batch:
+            sent += await proposals.send_proposal(bot, svc, proposal_id)
+    return sent
+
+
+async def tick_deadlines(bot: Bot, svc: Services) -> None:
+    """Reminders once, then expiry; enterprises that have not chosen get one reminder."""
+    now, deadlines = svc.clock.now(), svc.deadlines
+    await deliver(bot, svc)
+    reminded = await claim_due_reminders(
+        db=svc.db, older_than=now - dt.timedelta(hours=deadlines.reminder_hours), now=now
+    )
+    for proposal in reminded:
+        await proposals.send_proposal(bot, svc, proposal.id or 0, reminder=True)
+    expired = await expire_stale_proposals(
+        db=svc.db, older_than=now - dt.timedelta(hours=deadlines.expiry_hours), now=now
+    )
+    for proposal in expired:
+        ctx = await proposal_context(db=svc.db, proposal_id=proposal.id or 0)
+        if ctx is not None:
+            reader = reader_for(svc, ctx.specialist_user)
+            await bot.send_message(
+                ctx.specialist_user.chat_id,
+                reader.t("proposal.expired", ref=ctx.proposal.id, title=ctx.demand.title),
+            )
+    waiting = await claim_choice_reminders(
+        db=svc.db, older_than=now - dt.timedelta(days=deadlines.choice_reminder_days), now=now
+    )
+    for proposal_id in waiting:
+        await candidates.send_candidate(bot, svc, proposal_id, reminder=True)
+
+
+async def round_job(context: CallbackContext) -> None:
+    """JobQueue callback: a scheduled round, or the one right after a demand is confirmed."""
+    await run_round(context.bot, services(context))
+
+
+async def deadlines_job(context: CallbackContext) -> None:
+    await tick_deadlines(context.bot, services(context))
+
+
+def round_soon(application: Application) -> None:
+    """Run a round in the background now (after a demand is confirmed)."""
+    assert application.job_queue is not None
+    application.job_queue.run_once(round_job, when=0, name="round_after_demand")
+
+
+@coordinators_only
+async def match_now(update: Update, context: CallbackContext, actor: Actor) -> None:
+    """/match_now: a round at once, with its figures."""
+    report = await run_round(context.bot, actor.services)
+    assert update.effective_message is not None
+    await update.effective_message.reply_text(
+        actor.t(
+            "rounds.done",
+            count=report.proposed,
+            demands=report.demands,
+            specialists=report.specialists,
+        )
+    )
+
+
+def register(application: Application, group: int) -> None:
+    application.add_handler(CommandHandler("match_now", match_now), group)

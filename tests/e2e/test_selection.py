@@ -1,0 +1,232 @@
+"""Mutual selection with three people: an enterprise, specialists and a coordinator.
+
+The bot proposes, the specialist accepts or declines, the enterprise chooses
+among those who accepted, and only then do both sides see each other's
+contact details. Deadlines run on the test's clock; buttons survive restarts
+and refuse stale or foreign presses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.emulator.models import User
+from handlers.rounds import tick_deadlines
+from handlers.services import SERVICES_KEY, Services
+from storage.demands import DemandDetails, create_demand
+from storage.models import Demand, Engagement, Proposal
+from storage.proposals import get_proposal
+from tests.e2e.conftest import COORDINATOR_ID, Journey
+from tests.e2e.enterprise_steps import registered_enterprise, user_id
+from tests.e2e.specialist_helpers import registered, specialist_user
+
+WELDING = DemandDetails(
+    title="铝合金焊缝有气孔",
+    description="我们厂的铝合金构件激光焊接以后焊缝里老是有气孔，探伤不合格，想找专家分析工艺原因。",
+    kind="technology",
+    fields=("460",),
+    keywords=("焊接", "铝合金"),
+    work_mode="either",
+    urgency="normal",
+    desired_start=None,
+    expected_outcome="气孔率降到标准以内",
+    voucher_interest=True,
+)
+ENTERPRISE_PHONE = "+8613800138000"  # WANG_STEEL's contact
+SPECIALIST_PHONE = "+8613900001111"
+
+
+def services(j: Journey) -> Services:
+    assert j.bot.application is not None
+    found = j.bot.application.bot_data[SERVICES_KEY]
+    assert isinstance(found, Services)
+    return found
+
+
+async def tick(j: Journey) -> None:
+    assert j.bot.application is not None
+    await tick_deadlines(j.bot.application.bot, services(j))
+    await j.emulator.wait_until_idle()
+
+
+async def enterprise_with_demand(j: Journey, telegram_id: int, language: str = "zh-hans") -> tuple[User, Demand]:
+    user = await registered_enterprise(j, telegram_id, "王工", language)
+    await j.send(user, "/help")  # Telegram lets a bot write only to people who wrote to it
+    demand = await create_demand(db=j.db, owner_user_id=await user_id(j, telegram_id), details=WELDING, now=j.clock.now())
+    assert demand is not None
+    return user, demand
+
+
+async def welding_expert(j: Journey, telegram_id: int, name: str, language: str = "zh-hans", **changes: object) -> User:
+    user = await specialist_user(j, telegram_id, name, language)
+    await registered(j, user, approve=True, name=name, phone=SPECIALIST_PHONE, **changes)
+    return user
+
+
+async def coordinator_round(j: Journey) -> str:
+    known = {u.id: u for u in j.emulator.users}
+    boss = known.get(COORDINATOR_ID) or j.user(COORDINATOR_ID, "Coordinator", "en")
+    [report] = await j.send(boss, "/match_now")
+    return report.text
+
+
+def everything_sent_to(j: Journey, user: User) -> str:
+    return "\n".join(m.text for m in j.emulator.chat(user.id))
+
+
+async def test_propose_accept_choose_and_only_then_contacts(journey: Journey) -> None:
+    j = journey
+    wang, demand = await enterprise_with_demand(j, 7001)
+    li = await welding_expert(j, 7101, "李焊")
+    chef = await welding_expert(
+        j, 7102, "赵发酵", expertise="乳酸菌发酵工艺与酸奶风味改良。", keywords=["发酵", "乳制品"], disciplines=["550"]
+    )
+    assert (await coordinator_round(j)).startswith("Round finished: 1 new proposals")
+
+    card = j.emulator.last(li.id)
+    assert card.text.startswith("📋 对接邀请") and "铝合金焊缝有气孔" in card.text
+    assert card.buttons == ["✅ 接受", "❌ 婉拒", "📄 详情"]
+    assert "匹配原因" in card.text and ENTERPRISE_PHONE not in card.text
+    assert not any(m.text.startswith("📋") for m in j.emulator.chat(chef.id))  # the fermentation expert is not asked
+
+    [details] = await j.press(li, "📄 详情")
+    assert "探伤不合格" in details.text and "有意申请创新券：是" in details.text
+
+    reactions = await j.press(li, "✅ 接受", card.message_id)
+    assert reactions[0].text.endswith("✅ 您已接受。企业选择后会通知您。") and reactions[0].buttons == []
+    candidate = j.emulator.last(wang.id)
+    assert candidate.text.startswith("👤 专家接受了您的需求") and "李焊" in candidate.text
+    assert SPECIALIST_PHONE not in everything_sent_to(j, wang)
+    assert ENTERPRISE_PHONE not in everything_sent_to(j, li)
+
+    await j.press(wang, "✅ 选择这位专家")
+    assert SPECIALIST_PHONE in j.emulator.last(wang.id).text
+    assert ENTERPRISE_PHONE in j.emulator.last(li.id).text and "鞍山精工钢构有限公司" in j.emulator.last(li.id).text
+    async with j.db.transaction() as session:
+        stored = await session.get(Demand, demand.id)
+        engagements = (await session.execute(select(Engagement))).scalars().all()
+    assert stored is not None and stored.status == "matched"
+    assert [(e.demand_id, e.status) for e in engagements] == [(demand.id, "active")]
+
+
+async def test_a_decline_is_respected_and_the_next_round_proposes_another(journey: Journey) -> None:
+    j = journey
+    _, demand = await enterprise_with_demand(j, 7002)
+    first = await welding_expert(j, 7103, "钱焊")
+    await coordinator_round(j)
+    await j.press(first, "❌ 婉拒")
+    [declined] = await j.press(first, "没有时间")
+    assert declined.text == "已婉拒：没有时间。感谢您的答复。"
+
+    second = await welding_expert(j, 7104, "孙焊")
+    await coordinator_round(j)
+    assert j.emulator.last(second.id).text.startswith("📋 对接邀请")
+    cards = [e for e in j.emulator.events(first.id) if e.kind == "bot_message" and e.payload.get("text", "").startswith("📋")]
+    assert len(cards) == 1  # never asked again
+    async with j.db.transaction() as session:
+        rows = (await session.execute(select(Proposal).where(Proposal.demand_id == demand.id))).scalars().all()
+    assert sorted((p.status, p.decline_reason) for p in rows) == [("declined", "no_time"), ("proposed", None)]
+
+
+async def test_other_reason_takes_an_optional_note(journey: Journey) -> None:
+    j = journey
+    await enterprise_with_demand(j, 7003)
+    expert = await welding_expert(j, 7105, "Alice", "en", institution="TU Dresden", location="abroad")
+    await coordinator_round(j)
+    await j.press(expert, "❌ Decline")
+    reactions = await j.press(expert, "Other")
+    assert reactions[-1].text == "If you like, say why in a sentence (optional)."
+    [thanks] = await j.send(expert, "I am on sabbatical until autumn")
+    assert thanks.text == "Noted, thank you."
+    async with j.db.transaction() as session:
+        [proposal] = (await session.execute(select(Proposal))).scalars().all()
+    assert (proposal.decline_reason, proposal.decline_text) == ("other", "I am on sabbatical until autumn")
+
+
+async def test_reminder_once_then_expiry_on_the_clock(journey: Journey) -> None:
+    j = journey
+    await enterprise_with_demand(j, 7004)
+    expert = await welding_expert(j, 7106, "周焊")
+    await coordinator_round(j)
+    card = j.emulator.last(expert.id)
+    j.clock.advance(dt.timedelta(hours=23))
+    await tick(j)
+    assert j.emulator.last(expert.id).message_id == card.message_id  # nothing yet
+    j.clock.advance(dt.timedelta(hours=2))
+    await tick(j)
+    await tick(j)  # a job that runs twice reminds once
+    reminders = [m for m in j.emulator.chat(expert.id) if m.text.startswith("⏰")]
+    assert len(reminders) == 1 and reminders[0].buttons == ["✅ 接受", "❌ 婉拒", "📄 详情"]
+    j.clock.advance(dt.timedelta(hours=48))
+    await tick(j)
+    assert j.emulator.last(expert.id).text.startswith("邀请 #") and "已过期" in j.emulator.last(expert.id).text
+    await j.press(expert, "✅ 接受", reminders[0].message_id)
+    assert j.answers(expert)[-1] == "这个邀请已不再有效，未做任何更改。"
+
+
+async def test_enterprise_that_has_not_chosen_is_reminded(journey: Journey) -> None:
+    j = journey
+    wang, _ = await enterprise_with_demand(j, 7005)
+    expert = await welding_expert(j, 7107, "吴焊")
+    await coordinator_round(j)
+    await j.press(expert, "✅ 接受")
+    j.clock.advance(dt.timedelta(days=5, hours=1))
+    await tick(j)
+    await tick(j)
+    reminders = [m for m in j.emulator.chat(wang.id) if m.text.startswith("⏰")]
+    assert len(reminders) == 1 and "吴焊" in reminders[0].text
+    assert reminders[0].buttons == ["✅ 选择这位专家", "不合适"]
+    await j.press(wang, "不合适", reminders[0].message_id)
+    assert "不太合适" in j.emulator.last(expert.id).text
+
+
+async def test_buttons_survive_a_restart_and_refuse_stale_and_foreign_presses(journey: Journey) -> None:
+    j = journey
+    wang, _ = await enterprise_with_demand(j, 7006)
+    other_boss = await registered_enterprise(j, 7007, "别家", "zh-hans")
+    await j.send(other_boss, "/help")
+    expert = await welding_expert(j, 7108, "郑焊")
+    intruder = await welding_expert(j, 7109, "冒名")
+    await coordinator_round(j)
+    card = next(m for m in j.emulator.chat(expert.id) if m.text.startswith("📋"))
+    proposal_id = int(card.text.split("#")[1].split()[0])
+
+    await j.restart()
+    # Someone else replays the expert's Accept button: refused, nothing changes.
+    await j.press_data(intruder, j.emulator.last(intruder.id).message_id, f"pr:acc:{proposal_id}:1")
+    assert j.answers(intruder)[-1] == "这个按钮不是发给您的。"
+    assert (await get_proposal(db=j.db, proposal_id=proposal_id)).status == "proposed"
+
+    await j.press(expert, "✅ 接受", card.message_id)  # sent before the restart, works after it
+    assert (await get_proposal(db=j.db, proposal_id=proposal_id)).status == "accepted"
+    await j.press_data(expert, card.message_id, f"pr:dec:{proposal_id}:1")  # the old version
+    assert j.answers(expert)[-1] == "这个邀请已不再有效，未做任何更改。"
+
+    # Another enterprise tries to choose this candidate: refused; the owner can.
+    await j.press_data(other_boss, j.emulator.last(other_boss.id).message_id, f"ca:pick:{proposal_id}:2")
+    assert j.answers(other_boss)[-1] == "这个按钮不是发给您的。"
+    candidate = next(m for m in j.emulator.chat(wang.id) if m.text.startswith("👤") and "郑焊" in m.text)
+    await j.press(wang, "✅ 选择这位专家", candidate.message_id)
+    await j.press_data(wang, candidate.message_id, f"ca:pick:{proposal_id}:2")  # a double tap
+    assert j.answers(wang)[-1] == "这个需求已经选定专家，未做任何更改。"
+    assert sum(SPECIALIST_PHONE in m.text for m in j.emulator.chat(wang.id)) == 1
+
+
+async def test_filing_a_demand_starts_a_round(journey: Journey) -> None:
+    """The round right after a demand is confirmed, not at the next scheduled time."""
+    j = journey
+    expert = await welding_expert(j, 7110, "冯焊")
+    mark = j.emulator.mark()
+    _, demand = await enterprise_with_demand(j, 7009)
+    services(j).schedule_round()  # what the demand form's Confirm does
+    card = await j.emulator.wait_for_message(expert.id, lambda m: m.text.startswith("📋"), timeout=15, after=mark)
+    assert f"#{(await first_proposal_id(j, demand.id))}" in card.text
+
+
+async def first_proposal_id(j: Journey, demand_id: int | None) -> int:
+    async with j.db.transaction() as session:
+        found = (await session.execute(select(Proposal.id).where(Proposal.demand_id == demand_id))).scalars().first()
+    assert found is not None
+    return found
