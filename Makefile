@@ -35,6 +35,7 @@ eval: install
 bench: install
 	$(PY) -m bench.matching
 	$(PY) -m bench.throughput
+	$(PY) -m bench.proposals
 
 # Refresh the template of message ids found in the code (texts live in locales/*/LC_MESSAGES).
 messages: install

@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 
 from telegram import Bot, Update
+from telegram.error import NetworkError, RetryAfter
 from telegram.ext import Application, CallbackContext, CommandHandler
 
 from handlers import candidates, proposals
@@ -39,6 +40,7 @@ from storage.proposals import (
     create_proposals,
     expire_stale_proposals,
     proposal_context,
+    release_unsent,
 )
 from storage.rounds import RoundRows, round_rows
 
@@ -129,11 +131,21 @@ async def run_round(bot: Bot, svc: Services) -> RoundReport:
 
 
 async def deliver(bot: Bot, svc: Services) -> int:
-    """Send every stored proposal not yet sent (each claimed first, so sent at most once)."""
+    """Send every stored proposal not yet sent (each claimed first, so sent at most once).
+
+    If Telegram keeps refusing (429 beyond the rate limiter's retries, a network
+    failure), the claim is released and the next deadline tick sends it.
+    """
     sent = 0
     while batch := await claim_unsent(db=svc.db, now=svc.clock.now()):
-        for proposal_id in batch:
-            sent += await proposals.send_proposal(bot, svc, proposal_id)
+        for position, proposal_id in enumerate(batch):
+            try:
+                sent += await proposals.send_proposal(bot, svc, proposal_id)
+            except (RetryAfter, NetworkError):
+                log.warning("Telegram refused proposal %s for now; it goes out later", proposal_id)
+                for unsent in batch[position:]:
+                    await release_unsent(db=svc.db, proposal_id=unsent)
+                return sent
     return sent
 
 

@@ -489,3 +489,14 @@ async def demand_candidates(
             .order_by(col(Proposal.score).desc())
         )
         return [ProposalContext(*row) for row in rows]
+
+
+async def release_unsent(*, db: Database, proposal_id: int) -> None:
+    """Sending failed (Telegram kept refusing): let the next tick claim and send it again."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Proposal)
+            .where(col(Proposal.id) == proposal_id)
+            .where(col(Proposal.status) == ProposalStatus.PROPOSED.value)
+            .values(notified_at=None)
+        )

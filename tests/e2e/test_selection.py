@@ -51,15 +51,21 @@ async def tick(j: Journey) -> None:
     await j.emulator.wait_until_idle()
 
 
-async def enterprise_with_demand(j: Journey, telegram_id: int, language: str = "zh-hans") -> tuple[User, Demand]:
+async def enterprise_with_demand(
+    j: Journey, telegram_id: int, language: str = "zh-hans"
+) -> tuple[User, Demand]:
     user = await registered_enterprise(j, telegram_id, "王工", language)
     await j.send(user, "/help")  # Telegram lets a bot write only to people who wrote to it
-    demand = await create_demand(db=j.db, owner_user_id=await user_id(j, telegram_id), details=WELDING, now=j.clock.now())
+    demand = await create_demand(
+        db=j.db, owner_user_id=await user_id(j, telegram_id), details=WELDING, now=j.clock.now()
+    )
     assert demand is not None
     return user, demand
 
 
-async def welding_expert(j: Journey, telegram_id: int, name: str, language: str = "zh-hans", **changes: object) -> User:
+async def welding_expert(
+    j: Journey, telegram_id: int, name: str, language: str = "zh-hans", **changes: object
+) -> User:
     user = await specialist_user(j, telegram_id, name, language)
     await registered(j, user, approve=True, name=name, phone=SPECIALIST_PHONE, **changes)
     return user
@@ -81,7 +87,12 @@ async def test_propose_accept_choose_and_only_then_contacts(journey: Journey) ->
     wang, demand = await enterprise_with_demand(j, 7001)
     li = await welding_expert(j, 7101, "李焊")
     chef = await welding_expert(
-        j, 7102, "赵发酵", expertise="乳酸菌发酵工艺与酸奶风味改良。", keywords=["发酵", "乳制品"], disciplines=["550"]
+        j,
+        7102,
+        "赵发酵",
+        expertise="乳酸菌发酵工艺与酸奶风味改良。",
+        keywords=["发酵", "乳制品"],
+        disciplines=["550"],
     )
     assert (await coordinator_round(j)).startswith("Round finished: 1 new proposals")
 
@@ -89,13 +100,18 @@ async def test_propose_accept_choose_and_only_then_contacts(journey: Journey) ->
     assert card.text.startswith("📋 对接邀请") and "铝合金焊缝有气孔" in card.text
     assert card.buttons == ["✅ 接受", "❌ 婉拒", "📄 详情"]
     assert "匹配原因" in card.text and ENTERPRISE_PHONE not in card.text
-    assert not any(m.text.startswith("📋") for m in j.emulator.chat(chef.id))  # the fermentation expert is not asked
+    assert not any(
+        m.text.startswith("📋") for m in j.emulator.chat(chef.id)
+    )  # the fermentation expert is not asked
 
     [details] = await j.press(li, "📄 详情")
     assert "探伤不合格" in details.text and "有意申请创新券：是" in details.text
 
     reactions = await j.press(li, "✅ 接受", card.message_id)
-    assert reactions[0].text.endswith("✅ 您已接受。企业选择后会通知您。") and reactions[0].buttons == []
+    assert (
+        reactions[0].text.endswith("✅ 您已接受。企业选择后会通知您。")
+        and reactions[0].buttons == []
+    )
     candidate = j.emulator.last(wang.id)
     assert candidate.text.startswith("👤 专家接受了您的需求") and "李焊" in candidate.text
     assert SPECIALIST_PHONE not in everything_sent_to(j, wang)
@@ -103,7 +119,10 @@ async def test_propose_accept_choose_and_only_then_contacts(journey: Journey) ->
 
     await j.press(wang, "✅ 选择这位专家")
     assert SPECIALIST_PHONE in j.emulator.last(wang.id).text
-    assert ENTERPRISE_PHONE in j.emulator.last(li.id).text and "鞍山精工钢构有限公司" in j.emulator.last(li.id).text
+    assert (
+        ENTERPRISE_PHONE in j.emulator.last(li.id).text
+        and "鞍山精工钢构有限公司" in j.emulator.last(li.id).text
+    )
     async with j.db.transaction() as session:
         stored = await session.get(Demand, demand.id)
         engagements = (await session.execute(select(Engagement))).scalars().all()
@@ -123,17 +142,30 @@ async def test_a_decline_is_respected_and_the_next_round_proposes_another(journe
     second = await welding_expert(j, 7104, "孙焊")
     await coordinator_round(j)
     assert j.emulator.last(second.id).text.startswith("📋 对接邀请")
-    cards = [e for e in j.emulator.events(first.id) if e.kind == "bot_message" and e.payload.get("text", "").startswith("📋")]
+    cards = [
+        e
+        for e in j.emulator.events(first.id)
+        if e.kind == "bot_message" and e.payload.get("text", "").startswith("📋")
+    ]
     assert len(cards) == 1  # never asked again
     async with j.db.transaction() as session:
-        rows = (await session.execute(select(Proposal).where(Proposal.demand_id == demand.id))).scalars().all()
-    assert sorted((p.status, p.decline_reason) for p in rows) == [("declined", "no_time"), ("proposed", None)]
+        rows = (
+            (await session.execute(select(Proposal).where(Proposal.demand_id == demand.id)))
+            .scalars()
+            .all()
+        )
+    assert sorted((p.status, p.decline_reason) for p in rows) == [
+        ("declined", "no_time"),
+        ("proposed", None),
+    ]
 
 
 async def test_other_reason_takes_an_optional_note(journey: Journey) -> None:
     j = journey
     await enterprise_with_demand(j, 7003)
-    expert = await welding_expert(j, 7105, "Alice", "en", institution="TU Dresden", location="abroad")
+    expert = await welding_expert(
+        j, 7105, "Alice", "en", institution="TU Dresden", location="abroad"
+    )
     await coordinator_round(j)
     await j.press(expert, "❌ Decline")
     reactions = await j.press(expert, "Other")
@@ -142,7 +174,10 @@ async def test_other_reason_takes_an_optional_note(journey: Journey) -> None:
     assert thanks.text == "Noted, thank you."
     async with j.db.transaction() as session:
         [proposal] = (await session.execute(select(Proposal))).scalars().all()
-    assert (proposal.decline_reason, proposal.decline_text) == ("other", "I am on sabbatical until autumn")
+    assert (proposal.decline_reason, proposal.decline_text) == (
+        "other",
+        "I am on sabbatical until autumn",
+    )
 
 
 async def test_reminder_once_then_expiry_on_the_clock(journey: Journey) -> None:
@@ -161,7 +196,10 @@ async def test_reminder_once_then_expiry_on_the_clock(journey: Journey) -> None:
     assert len(reminders) == 1 and reminders[0].buttons == ["✅ 接受", "❌ 婉拒", "📄 详情"]
     j.clock.advance(dt.timedelta(hours=48))
     await tick(j)
-    assert j.emulator.last(expert.id).text.startswith("邀请 #") and "已过期" in j.emulator.last(expert.id).text
+    assert (
+        j.emulator.last(expert.id).text.startswith("邀请 #")
+        and "已过期" in j.emulator.last(expert.id).text
+    )
     await j.press(expert, "✅ 接受", reminders[0].message_id)
     assert j.answers(expert)[-1] == "这个邀请已不再有效，未做任何更改。"
 
@@ -182,7 +220,9 @@ async def test_enterprise_that_has_not_chosen_is_reminded(journey: Journey) -> N
     assert "不太合适" in j.emulator.last(expert.id).text
 
 
-async def test_buttons_survive_a_restart_and_refuse_stale_and_foreign_presses(journey: Journey) -> None:
+async def test_buttons_survive_a_restart_and_refuse_stale_and_foreign_presses(
+    journey: Journey,
+) -> None:
     j = journey
     wang, _ = await enterprise_with_demand(j, 7006)
     other_boss = await registered_enterprise(j, 7007, "别家", "zh-hans")
@@ -205,9 +245,13 @@ async def test_buttons_survive_a_restart_and_refuse_stale_and_foreign_presses(jo
     assert j.answers(expert)[-1] == "这个邀请已不再有效，未做任何更改。"
 
     # Another enterprise tries to choose this candidate: refused; the owner can.
-    await j.press_data(other_boss, j.emulator.last(other_boss.id).message_id, f"ca:pick:{proposal_id}:2")
+    await j.press_data(
+        other_boss, j.emulator.last(other_boss.id).message_id, f"ca:pick:{proposal_id}:2"
+    )
     assert j.answers(other_boss)[-1] == "这个按钮不是发给您的。"
-    candidate = next(m for m in j.emulator.chat(wang.id) if m.text.startswith("👤") and "郑焊" in m.text)
+    candidate = next(
+        m for m in j.emulator.chat(wang.id) if m.text.startswith("👤") and "郑焊" in m.text
+    )
     await j.press(wang, "✅ 选择这位专家", candidate.message_id)
     await j.press_data(wang, candidate.message_id, f"ca:pick:{proposal_id}:2")  # a double tap
     assert j.answers(wang)[-1] == "这个需求已经选定专家，未做任何更改。"
@@ -221,12 +265,31 @@ async def test_filing_a_demand_starts_a_round(journey: Journey) -> None:
     mark = j.emulator.mark()
     _, demand = await enterprise_with_demand(j, 7009)
     services(j).schedule_round()  # what the demand form's Confirm does
-    card = await j.emulator.wait_for_message(expert.id, lambda m: m.text.startswith("📋"), timeout=15, after=mark)
+    card = await j.emulator.wait_for_message(
+        expert.id, lambda m: m.text.startswith("📋"), timeout=15, after=mark
+    )
     assert f"#{(await first_proposal_id(j, demand.id))}" in card.text
 
 
 async def first_proposal_id(j: Journey, demand_id: int | None) -> int:
     async with j.db.transaction() as session:
-        found = (await session.execute(select(Proposal.id).where(Proposal.demand_id == demand_id))).scalars().first()
+        found = (
+            (await session.execute(select(Proposal.id).where(Proposal.demand_id == demand_id)))
+            .scalars()
+            .first()
+        )
     assert found is not None
     return found
+
+
+async def test_a_proposal_telegram_refuses_goes_out_later_and_once(journey: Journey) -> None:
+    j = journey
+    await enterprise_with_demand(j, 7010)
+    expert = await welding_expert(j, 7111, "褚焊")
+    j.emulator.inject_429(count=6, retry_after=0.01, method="sendMessage")  # beyond the retries
+    await coordinator_round(j)
+    assert not any(m.text.startswith("📋") for m in j.emulator.chat(expert.id))
+    await tick(j)  # the deadline tick sends what is stored and unsent
+    assert sum(m.text.startswith("📋") for m in j.emulator.chat(expert.id)) == 1
+    await tick(j)
+    assert sum(m.text.startswith("📋") for m in j.emulator.chat(expert.id)) == 1
