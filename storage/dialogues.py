@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
 from storage.db import Database
@@ -22,14 +24,16 @@ async def load_dialogue(*, db: Database, user_id: int) -> Dialogue | None:
 async def save_dialogue(
     *, db: Database, user_id: int, flow: str, step: str, data: dict[str, Any], now: dt.datetime
 ) -> None:
-    """Store the step and the draft; one row per user, replaced as the user moves on."""
+    """Store the step and the draft; one row per user, replaced as the user moves on (an
+    upsert, so two processes saving for one user at once do not collide)."""
     async with db.transaction() as session:
-        dialogue = await session.get(Dialogue, user_id)
-        if dialogue is None:
-            session.add(Dialogue(user_id=user_id, flow=flow, step=step, data=data, updated_at=now))
-        else:
-            dialogue.flow, dialogue.step, dialogue.updated_at = flow, step, now
-            dialogue.data = dict(data)  # a new object, so the JSON change is detected
+        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        values = {"flow": flow, "step": step, "data": dict(data), "updated_at": now}
+        await session.execute(
+            insert(Dialogue)
+            .values(user_id=user_id, **values)
+            .on_conflict_do_update(index_elements=["user_id"], set_=values)
+        )
 
 
 async def end_dialogue(*, db: Database, user_id: int) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
 from storage.db import Database
@@ -12,19 +14,22 @@ from storage.models import Demand, Enterprise, Role, Specialist, User
 
 
 async def touch_user(*, db: Database, telegram_id: int, chat_id: int, now: dt.datetime) -> User:
-    """The user behind an update, created on first contact with ids only (no personal data)."""
+    """The user behind an update, created on first contact with ids only (no personal data).
+
+    One upsert, so two processes meeting a new user at the same moment (their
+    first two messages handled in parallel) agree on one row instead of failing.
+    """
     async with db.transaction() as session:
-        user = (
-            await session.execute(select(User).where(col(User.telegram_id) == telegram_id))
-        ).scalar_one_or_none()
-        if user is None:
-            user = User(telegram_id=telegram_id, chat_id=chat_id, created_at=now, last_seen_at=now)
-            session.add(user)
-        else:
-            user.chat_id = chat_id
-            user.last_seen_at = now
-        await session.flush()
-        return user
+        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(User)
+            .values(telegram_id=telegram_id, chat_id=chat_id, created_at=now, last_seen_at=now)
+            .on_conflict_do_update(
+                index_elements=["telegram_id"], set_={"chat_id": chat_id, "last_seen_at": now}
+            )
+            .returning(User)
+        )
+        return (await session.execute(statement)).scalar_one()
 
 
 async def get_user(*, db: Database, telegram_id: int) -> User | None:

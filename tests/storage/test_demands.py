@@ -217,7 +217,7 @@ async def test_counts_come_from_proposals_and_closing_withdraws_open_ones(
     demand_id = await filed(db, clock, owner)
     await add_proposals(db, clock, demand_id, "proposed", "accepted", "declined", "expired")
     overview = await get_demand(db=db, owner_user_id=owner, demand_id=demand_id)
-    assert overview is not None and overview.counts == ProposalCounts(4, 1, 1)
+    assert overview is not None and overview.counts == ProposalCounts(4, 1, 1, waiting=1)
     clock.advance(dt.timedelta(hours=2))
     assert await close_demand(
         db=db, owner_user_id=owner, demand_id=demand_id, reason="solved", now=clock.now()
