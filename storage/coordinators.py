@@ -1,0 +1,137 @@
+"""Coordinator rights, the audit record of what coordinators do, and the checks behind a
+coordinator's own proposal (/match).
+
+Rights come from two places: COORDINATOR_IDS (configuration, never changed by a command)
+and users.is_coordinator (granted and revoked by coordinators, each change audited).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlmodel import col
+
+from storage.audit import audit
+from storage.db import Database
+from storage.models import Demand, Proposal, ProposalStatus, Specialist, User
+
+
+class RightsChange(StrEnum):
+    DONE = "done"
+    ALREADY = "already"  # nothing to change: already granted, or already without rights
+    UNKNOWN = "unknown"  # no such user: they have never written to the bot
+    CONFIGURED = "configured"  # rights from COORDINATOR_IDS: only the configuration changes them
+
+
+@dataclass(frozen=True)
+class PairCheck:
+    """What a coordinator's proposal of a specialist for a demand depends on."""
+
+    demand: Demand | None
+    specialist: Specialist | None
+    existing: Proposal | None  # the pair was proposed before (in any state)
+
+
+async def coordinators(*, db: Database, configured: frozenset[int]) -> list[User]:
+    """Everyone with coordinator rights whom the bot can write to (who has written to it)."""
+    async with db.transaction() as session:
+        found = await session.execute(
+            select(User)
+            .where(or_(col(User.is_coordinator), col(User.telegram_id).in_(configured)))
+            .order_by(col(User.id))
+        )
+        return list(found.scalars())
+
+
+async def change_rights(
+    *,
+    db: Database,
+    telegram_id: int,
+    grant: bool,
+    configured: frozenset[int],
+    actor_user_id: int,
+    now: dt.datetime,
+) -> tuple[RightsChange, User | None]:
+    """Grant or revoke coordinator rights; a guarded update, audited with the change."""
+    async with db.transaction() as session:
+        user = (
+            await session.execute(select(User).where(col(User.telegram_id) == telegram_id))
+        ).scalar_one_or_none()
+        if user is None:
+            return RightsChange.UNKNOWN, None
+        if telegram_id in configured:
+            return (RightsChange.ALREADY if grant else RightsChange.CONFIGURED), user
+        changed = await session.execute(
+            update(User)
+            .where(col(User.id) == user.id, col(User.is_coordinator) == (not grant))
+            .values(is_coordinator=grant)
+        )
+        if not changed.rowcount:  # type: ignore[attr-defined]
+            return RightsChange.ALREADY, user
+        audit(
+            session,
+            now=now,
+            actor_user_id=actor_user_id,
+            action="coordinator.grant" if grant else "coordinator.revoke",
+            target_type="user",
+            target_id=user.id,
+        )
+        await session.refresh(user)
+        return RightsChange.DONE, user
+
+
+async def record_action(
+    *,
+    db: Database,
+    actor_user_id: int,
+    action: str,
+    now: dt.datetime,
+    target_type: str | None = None,
+    target_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Audit a coordinator action that changes no row of its own (a view, an export)."""
+    async with db.transaction() as session:
+        audit(
+            session,
+            now=now,
+            actor_user_id=actor_user_id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            detail=detail,
+        )
+
+
+async def pair_for_match(*, db: Database, demand_id: int, specialist_id: int) -> PairCheck:
+    async with db.transaction() as session:
+        existing = await session.execute(
+            select(Proposal).where(
+                col(Proposal.demand_id) == demand_id, col(Proposal.specialist_id) == specialist_id
+            )
+        )
+        return PairCheck(
+            demand=await session.get(Demand, demand_id),
+            specialist=await session.get(Specialist, specialist_id),
+            existing=existing.scalar_one_or_none(),
+        )
+
+
+async def claim_notification(*, db: Database, proposal_id: int, now: dt.datetime) -> bool:
+    """Mark one open proposal as sent to its specialist; True only for the first claim, so the
+    scheduled delivery of unsent proposals does not send it a second time."""
+    async with db.transaction() as session:
+        claimed = await session.execute(
+            update(Proposal)
+            .where(
+                col(Proposal.id) == proposal_id,
+                col(Proposal.status) == ProposalStatus.PROPOSED.value,
+                col(Proposal.notified_at).is_(None),
+            )
+            .values(notified_at=now)
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
