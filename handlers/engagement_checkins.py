@@ -1,0 +1,146 @@
+"""Scheduled check-ins on engagements: a nudge to log work, and a monthly question to the
+enterprise.
+
+    daily at 10:30 (bot.jobs) ─> run_engagement_checkins
+        nudge: an active engagement with no work logged for 14 days ─> the specialist:
+               "please log your work" [📝 log work]; again a week later while still silent
+        question: from each month's first working day, every active engagement at least
+               14 days old ─> the enterprise: "is the work going well?"
+               [👍 yes] [🤏 partly] [👎 no] ─> stored; a "no" goes to the coordinators' digest
+               (storage.engagements.troubled_engagements)
+
+The database holds the truth (the nudge time on each engagement, one check-in row per
+engagement and month), so a job that runs twice, a restart or a second process sends
+nothing twice, and a missed day is caught up by the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from telegram import Bot, Message, Update
+from telegram.ext import Application, CallbackContext, CallbackQueryHandler
+
+from handlers.actor import get_actor
+from handlers.callbacks import pack, pattern
+from handlers.dates import first_working_day
+from handlers.engagement_views import LOG, counterpart, reader_for, send_to
+from handlers.i18n import Markup
+from handlers.keyboards import column, inline
+from handlers.services import Services, services
+from storage.engagements import (
+    CHECKIN_ANSWERS,
+    answer_checkin,
+    claim_checkin,
+    claim_log_nudges,
+    due_for_checkin,
+)
+
+log = logging.getLogger(__name__)
+
+ENGAGEMENT_CHECKINS = "engagement_checkins"  # the job's name in the JobQueue
+QUIET_FOR = dt.timedelta(days=14)  # no work logged for this long: nudge
+NUDGE_EVERY = dt.timedelta(days=7)
+ASK_AFTER = dt.timedelta(days=14)  # an engagement this old is asked about monthly
+FLOW = "ech"
+BUTTON = pattern(FLOW, "|".join(CHECKIN_ANSWERS), r"\d{1,9}")
+ANSWERS = {
+    "good": "checkin_e.good",
+    "partly": "checkin_e.partly",
+    "no": "checkin_e.no",
+}
+NOTED = {
+    "good": "checkin_e.noted_good",
+    "partly": "checkin_e.noted_partly",
+    "no": "checkin_e.noted_no",
+}
+
+
+async def run_engagement_checkins(context: CallbackContext) -> None:
+    """The daily job: nudge the silent, then ask the enterprises due this month."""
+    svc = services(context)
+    await send_log_nudges(context.bot, svc)
+    await ask_enterprises(context.bot, svc)
+
+
+async def send_log_nudges(bot: Bot, svc: Services) -> int:
+    """Specialists with an active engagement and nothing logged for 14 days; weekly at most."""
+    now = svc.clock.now()
+    due = await claim_log_nudges(
+        db=svc.db, quiet_since=now - QUIET_FOR, nudged_before=now - NUDGE_EVERY, now=now
+    )
+    sent = 0
+    for card in due:
+        reader = reader_for(svc, card.specialist_user)
+        text = reader.t(
+            "checkin_e.nudge",
+            title=card.demand.title,
+            other=counterpart(reader, card, "specialist"),
+            days=QUIET_FOR.days,
+        )
+        button = [(reader.t("engagement.log_work"), pack(LOG, "for", card.id))]
+        sent += await send_to(bot, card.specialist_user, text, inline([button]))
+    log.info("log nudges: %d sent of %d due", sent, len(due))
+    return sent
+
+
+async def ask_enterprises(bot: Bot, svc: Services) -> int:
+    """This month's "is the work going well?" to each enterprise not yet asked."""
+    today = svc.today()
+    if today < first_working_day(today.year, today.month):
+        return 0
+    month = f"{today:%Y-%m}"
+    now = svc.clock.now()
+    due = await due_for_checkin(db=svc.db, month=month, started_before=now - ASK_AFTER)
+    asked = 0
+    for engagement_id in due:
+        claimed = await claim_checkin(db=svc.db, engagement_id=engagement_id, month=month, now=now)
+        if claimed is None:
+            continue  # asked meanwhile by another run or process, or no longer active
+        checkin_id, card = claimed
+        reader = reader_for(svc, card.owner)
+        text = reader.t(
+            "checkin_e.question",
+            title=card.demand.title,
+            other=counterpart(reader, card, "enterprise"),
+        )
+        buttons = column(
+            [(reader.t(msgid), pack(FLOW, answer, checkin_id)) for answer, msgid in ANSWERS.items()]
+        )
+        asked += await send_to(bot, card.owner, text, buttons)
+    log.info("engagement check-ins %s: asked %d of %d due", month, asked, len(due))
+    return asked
+
+
+async def on_answer(update: Update, context: CallbackContext) -> None:
+    """Yes / partly / no, for the enterprise's own question only; the first answer counts."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    match = BUTTON.match(query.data)
+    message = query.message
+    assert match is not None
+    actor = await get_actor(update, context)
+    if match["arg"] is None or not isinstance(message, Message):
+        await query.answer(actor.t("button.unknown"))
+        return
+    answer = match["action"]
+    svc = actor.services
+    result, _ = await answer_checkin(
+        db=svc.db,
+        checkin_id=int(match["arg"]),
+        owner_user_id=actor.user_id,
+        answer=answer,
+        now=svc.clock.now(),
+    )
+    if result != "done":
+        stale = result == "stale"
+        await query.answer(actor.t("checkin_e.already") if stale else actor.t("button.unknown"))
+        return
+    await query.answer()
+    noted = actor.t(NOTED[answer])
+    await message.edit_text(Markup("\n\n".join([message.text_html, noted])), reply_markup=None)
+
+
+def register(application: Application, group: int) -> None:
+    application.add_handler(CallbackQueryHandler(on_answer, pattern=BUTTON), group)

@@ -1,0 +1,294 @@
+"""/log: a specialist records work done; the enterprise confirms or disputes it in one tap.
+
+    /log ─(several active engagements)─> which one? ─┐
+         └─(one)──────────────────────────────────────┴─> day [today] [yesterday] or typed
+         ─> [on site] [remote] ─> hours (0.5-24, buttons or typed) ─> what was done
+         ─> summary ─confirm─> stored as pending ─> the enterprise: [✅ confirm] [❌ dispute]
+                                                       └─> the specialist is told either way
+
+Only confirmed entries count towards service days (hours / 8) and vouchers. The form
+is the guided-form engine's, so every step has Back and Cancel and a restart loses
+nothing; the engagement travels in the draft and is checked again when stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
+
+from handlers import form
+from handlers.actor import Actor, get_actor
+from handlers.callbacks import pack, pattern
+from handlers.engagement_views import (
+    LOG,
+    LOG_STATUSES,
+    MODES,
+    counterpart,
+    log_line,
+    number,
+    reader_for,
+    send_to,
+    short_title,
+)
+from handlers.form import Draft, Field, Form, Option, open_form, resume_form
+from handlers.i18n import Markup
+from handlers.keyboards import column, inline
+from handlers.specialist_views import Reader
+from handlers.validators import Invalid, date_on_or_after, text_between
+from storage.dialogues import load_dialogue
+from storage.engagements import (
+    EngagementCard,
+    NewWorkLog,
+    add_work_log,
+    decide_work_log,
+    engagement_for,
+    list_engagements,
+)
+from storage.models import Dialogue, EngagementStatus, Role
+
+FLOW = "wl"
+SUMMARY_MIN, SUMMARY_MAX = 5, 500
+HOURS_MIN, HOURS_MAX = 0.5, 24
+HOUR_CHOICES = ("1", "2", "4", "8")
+CHOICES_SHOWN = 10  # engagements offered by /log; more is unusual for one specialist
+PICK = pattern(LOG, "for", r"\d{1,9}")
+DECIDE = pattern("wlc", "ok|no", r"\d{1,9}")
+_HOURS = re.compile(r"^(\d{1,2}(?:[.,]\d{1,2})?)\s*(?:h|hrs?|hours?|个?小时|钟头)?$", re.IGNORECASE)
+
+
+def started(draft: Draft) -> dt.date:
+    return dt.date.fromisoformat(draft["started"])
+
+
+def date_options(actor: Actor, draft: Draft) -> list[Option]:
+    """Today and, if the engagement had begun by then, yesterday; other days are typed."""
+    today = actor.services.today()
+    days = [("log.today", today), ("log.yesterday", today - dt.timedelta(days=1))]
+    return [
+        Option(day.isoformat(), actor.t(msgid, date=day.isoformat()))
+        for msgid, day in days
+        if day >= started(draft)
+    ]
+
+
+def parse_date(text: str, actor: Actor, draft: Draft) -> str:
+    """A day from the engagement's start to today."""
+    day = date_on_or_after(text, earliest=started(draft))
+    if day > actor.services.today():
+        raise Invalid("log.invalid_future")
+    return day.isoformat()
+
+
+def mode_options(actor: Actor, draft: Draft) -> list[Option]:
+    return [Option(code, actor.t(msgid)) for code, msgid in MODES.items()]
+
+
+def hour_options(actor: Actor, draft: Draft) -> list[Option]:
+    return [Option(hours, actor.t("log.hours_value", hours=hours)) for hours in HOUR_CHOICES]
+
+
+def parse_hours(text: str, actor: Actor, draft: Draft) -> str:
+    """Hours as typed (3, 2.5, 1,5, ３小时), in half hours from 0.5 to 24."""
+    match = _HOURS.match(unicodedata.normalize("NFKC", text).strip())
+    hours = float(match.group(1).replace(",", ".")) if match else 0.0
+    if not HOURS_MIN <= hours <= HOURS_MAX or (hours * 2) % 1:
+        raise Invalid("log.invalid_hours", low=number(HOURS_MIN), high=number(HOURS_MAX))
+    return number(hours)
+
+
+def hours_text(actor: Actor, value: object) -> str:
+    return actor.t("log.hours_value", hours=value)
+
+
+FIELDS = (
+    Field(
+        "date",
+        "log.ask_date",
+        "log.label_date",
+        options=date_options,
+        parse=parse_date,
+        render=lambda actor, value: str(value),  # a typed day is in no option
+        prompt_params=lambda actor, draft: {"title": draft["title"]},
+    ),
+    Field("mode", "log.ask_mode", "log.label_mode", options=mode_options),
+    Field(
+        "hours",
+        "log.ask_hours",
+        "log.label_hours",
+        options=hour_options,
+        parse=parse_hours,
+        render=hours_text,
+        prompt_params=lambda actor, draft: {"low": number(HOURS_MIN), "high": number(HOURS_MAX)},
+    ),
+    Field(
+        "work",  # not "summary": that is the name of the form's last step
+        "log.ask_summary",
+        "log.label_summary",
+        parse=lambda text, actor, draft: text_between(text, low=SUMMARY_MIN, high=SUMMARY_MAX),
+        prompt_params=lambda actor, draft: {"low": SUMMARY_MIN, "high": SUMMARY_MAX},
+    ),
+)
+
+
+def decide_buttons(reader: Reader, log_id: int) -> InlineKeyboardMarkup:
+    return inline(
+        [
+            [
+                (reader.t("log.confirm"), pack("wlc", "ok", log_id)),
+                (reader.t("log.dispute"), pack("wlc", "no", log_id)),
+            ]
+        ]
+    )
+
+
+async def confirm_log(actor: Actor, draft: Draft, message: Message) -> None:
+    """Store the entry as pending and ask the enterprise to confirm it."""
+    svc = actor.services
+    added = await add_work_log(
+        db=svc.db,
+        engagement_id=draft["engagement_id"],
+        specialist_user_id=actor.user_id,
+        entry=NewWorkLog(
+            work_date=dt.date.fromisoformat(draft["date"]),
+            mode=draft["mode"],
+            hours=float(draft["hours"]),
+            summary=draft["work"],
+        ),
+        now=svc.clock.now(),
+    )
+    if added is None:
+        await message.chat.send_message(actor.t("log.not_active"))
+        return
+    entry, card = added
+    assert entry.id is not None
+    reader = reader_for(svc, card.owner)
+    text = Markup(
+        "\n".join(
+            [
+                reader.t(
+                    "log.to_confirm",
+                    title=card.demand.title,
+                    other=counterpart(reader, card, "enterprise"),
+                ),
+                log_line(reader, entry),
+                reader.t("log.to_confirm_hint"),
+            ]
+        )
+    )
+    await send_to(message.get_bot(), card.owner, text, decide_buttons(reader, entry.id))
+    await message.chat.send_message(actor.t("log.sent", name=card.enterprise.name))
+
+
+WORK_LOG = Form(flow=FLOW, fields=FIELDS, summary="log.summary", confirm=confirm_log)
+
+
+async def open_log(message: Message, actor: Actor, card: EngagementCard) -> None:
+    """The form for one engagement; its start day bounds the dates that can be logged."""
+    start = card.engagement.started_at.astimezone(actor.services.timezone).date()
+    draft = {"engagement_id": card.id, "title": card.demand.title, "started": start.isoformat()}
+    await open_form(WORK_LOG, message, actor, draft)
+
+
+async def log_command(update: Update, context: CallbackContext) -> None:
+    """/log: for specialists with an active engagement; asks which one when there are several."""
+    actor = await get_actor(update, context)
+    message = update.effective_message
+    assert message is not None
+    if actor.user.role != Role.SPECIALIST:
+        await message.reply_text(actor.t("log.specialists_only"))
+        return
+    svc = actor.services
+    dialogue = await load_dialogue(db=svc.db, user_id=actor.user_id)
+    if dialogue is not None and dialogue.flow == FLOW:
+        await message.reply_text(actor.t("log.in_progress"))
+        await resume_form(WORK_LOG, message, actor, dialogue)
+        return
+    total, cards = await list_engagements(
+        db=svc.db, user_id=actor.user_id, limit=CHOICES_SHOWN, active_only=True
+    )
+    if total == 0:
+        await message.reply_text(actor.t("log.none_active"))
+    elif total == 1:
+        await open_log(message, actor, cards[0])
+    else:
+        buttons = [(short_title(card), pack(LOG, "for", card.id)) for card in cards]
+        await message.reply_text(actor.t("log.which"), reply_markup=column(buttons))
+
+
+async def on_pick(update: Update, context: CallbackContext) -> None:
+    """Log work for one engagement (from /log's question, a card or a nudge): own, active only."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    match = PICK.match(query.data)
+    assert match is not None
+    actor = await get_actor(update, context)
+    found = (
+        await engagement_for(
+            db=actor.services.db, engagement_id=int(match["arg"]), user_id=actor.user_id
+        )
+        if match["arg"]
+        else None
+    )
+    if found is None or found[1] != "specialist" or not isinstance(query.message, Message):
+        await query.answer(actor.t("button.unknown"))
+        return
+    card, _ = found
+    if card.engagement.status != EngagementStatus.ACTIVE:
+        await query.answer(actor.t("log.not_active"), show_alert=True)
+        return
+    await query.answer()
+    await open_log(query.message, actor, card)
+
+
+async def on_decide(update: Update, context: CallbackContext) -> None:
+    """The enterprise confirms or disputes an entry: its own engagements only, first tap counts."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    match = DECIDE.match(query.data)
+    assert match is not None
+    actor = await get_actor(update, context)
+    message = query.message
+    if match["arg"] is None or not isinstance(message, Message):
+        await query.answer(actor.t("button.unknown"))
+        return
+    svc = actor.services
+    confirm = match["action"] == "ok"
+    result, entry, card = await decide_work_log(
+        db=svc.db,
+        log_id=int(match["arg"]),
+        owner_user_id=actor.user_id,
+        confirm=confirm,
+        now=svc.clock.now(),
+    )
+    if result == "unknown" or entry is None or card is None:
+        await query.answer(actor.t("button.unknown"))
+        return
+    noted = actor.t("log.noted", status=actor.t(LOG_STATUSES[entry.status]))
+    await message.edit_text(Markup("\n\n".join([message.text_html, noted])), reply_markup=None)
+    if result == "stale":
+        await query.answer(actor.t("log.already_decided"))
+        return
+    await query.answer()
+    reader = reader_for(svc, card.specialist_user)
+    msgid = "log.told_confirmed" if confirm else "log.told_disputed"
+    told = reader.t(msgid, title=card.demand.title, name=card.enterprise.name)
+    await send_to(
+        context.bot, card.specialist_user, Markup("\n".join([told, log_line(reader, entry)]))
+    )
+
+
+async def on_input(
+    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
+) -> None:
+    await form.on_input(WORK_LOG, update, actor, dialogue)
+
+
+def register(application: Application, group: int) -> None:
+    application.add_handler(CommandHandler("log", log_command), group)
+    application.add_handler(CallbackQueryHandler(on_pick, pattern=PICK), group)
+    application.add_handler(CallbackQueryHandler(on_decide, pattern=DECIDE), group)
+    form.register(WORK_LOG, application, group)

@@ -1,0 +1,183 @@
+"""Steps the engagement journeys share: an enterprise and an approved specialist engaged on a
+demand, made with the storage operations the chat uses (file, propose, accept, choose), and
+the daily check-in job run as the JobQueue would."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.emulator.models import SentMessage, User
+from handlers.engagement_checkins import ENGAGEMENT_CHECKINS, ask_enterprises, send_log_nudges
+from handlers.services import SERVICES_KEY, Services
+from storage.demands import DemandDetails, create_demand
+from storage.engagements import EngagementCard, engagement_card
+from storage.enterprises import save_enterprise
+from storage.models import Role
+from storage.proposals import NewProposal, accept_proposal, create_proposals, select_candidate
+from storage.specialists import decide_specialist, get_specialist, save_specialist
+from storage.users import record_consent, set_locale, set_role, touch_user
+from tests.e2e.conftest import COORDINATOR_ID, Journey
+from tests.e2e.enterprise_steps import WANG_STEEL, stored_enterprise, user_id
+from tests.e2e.specialist_helpers import PROFILE
+
+CASTING = DemandDetails(
+    title="铸件气孔问题",
+    description="铝合金铸件内部气孔多，废品率高，想找专家分析成因并改进工艺。",
+    kind="technology",
+    fields=("43050",),
+    keywords=("铸造",),
+    work_mode="either",
+    urgency="normal",
+    desired_start=None,
+    expected_outcome="废品率降到3%以下",
+    voucher_interest=True,
+)
+
+
+@dataclass(frozen=True)
+class Engaged:
+    enterprise: User
+    specialist: User
+    engagement_id: int
+    demand_id: int
+
+
+def language(user: User) -> str:
+    return "en" if (user.language_code or "").startswith("en") else "zh_CN"
+
+
+async def known_user(
+    j: Journey, telegram_id: int, name: str, language_code: str, role: Role
+) -> tuple[User, int]:
+    """Someone who talked to the bot before (so it may write to them), consented and chose
+    a side; their language saved as chosen."""
+    user = j.emulator.add_user(
+        user_id=telegram_id, first_name=name, language_code=language_code, started=True
+    )
+    now = j.clock.now()
+    stored = await touch_user(db=j.db, telegram_id=telegram_id, chat_id=telegram_id, now=now)
+    assert stored.id is not None
+    await record_consent(db=j.db, user_id=stored.id, first_name=name, now=now)
+    await set_role(db=j.db, user_id=stored.id, role=role)
+    await set_locale(db=j.db, user_id=stored.id, locale=language(user))
+    return user, stored.id
+
+
+async def approved_specialist(
+    j: Journey, telegram_id: int, name: str, language_code: str = "zh-hans", **changes: object
+) -> User:
+    """A specialist who registered and was approved, without the dialogues."""
+    user, stored_id = await known_user(j, telegram_id, name, language_code, Role.SPECIALIST)
+    now = j.clock.now()
+    profile = dataclasses.replace(PROFILE, name=name, **changes)  # type: ignore[arg-type]
+    saved = await save_specialist(db=j.db, user_id=stored_id, profile=profile, now=now)
+    boss = await touch_user(db=j.db, telegram_id=COORDINATOR_ID, chat_id=COORDINATOR_ID, now=now)
+    assert saved.specialist.id is not None and boss.id is not None
+    decided = await decide_specialist(
+        db=j.db,
+        specialist_id=saved.specialist.id,
+        coordinator_user_id=boss.id,
+        decision="approve",
+        now=now,
+    )
+    assert decided is not None
+    return user
+
+
+async def enterprise(
+    j: Journey, telegram_id: int, first_name: str, language_code: str = "zh-hans", **changes: str
+) -> User:
+    """An enterprise user whose registration is stored (王工's steel company unless changed)."""
+    user, stored_id = await known_user(j, telegram_id, first_name, language_code, Role.ENTERPRISE)
+    details = dataclasses.replace(WANG_STEEL, **changes)
+    await save_enterprise(db=j.db, owner_user_id=stored_id, details=details, now=j.clock.now())
+    return user
+
+
+async def engage(
+    j: Journey, company: User, expert: User, details: DemandDetails = CASTING
+) -> Engaged:
+    """The enterprise files a demand, it is proposed to the specialist, who accepts; the
+    enterprise chooses them: an active engagement, as the chat makes it."""
+    now = j.clock.now()
+    demand = await create_demand(
+        db=j.db, owner_user_id=await user_id(j, company.id), details=details, now=now
+    )
+    specialist = await get_specialist(db=j.db, user_id=await user_id(j, expert.id))
+    assert demand is not None and demand.id is not None
+    assert specialist is not None and specialist.id is not None
+    [proposal] = await create_proposals(
+        db=j.db, proposals=[NewProposal(demand.id, specialist.id, 0.8, [])], now=now
+    )
+    assert proposal.id is not None
+    accepted = await accept_proposal(
+        db=j.db, proposal_id=proposal.id, version=1, specialist_id=specialist.id, now=now
+    )
+    assert accepted == "done"
+    owned = await stored_enterprise(j, company.id)
+    assert owned.id is not None
+    selection = await select_candidate(
+        db=j.db, proposal_id=proposal.id, version=2, enterprise_id=owned.id, now=now
+    )
+    assert selection.engagement is not None and selection.engagement.id is not None
+    return Engaged(company, expert, selection.engagement.id, demand.id)
+
+
+async def card(j: Journey, engagement_id: int) -> EngagementCard:
+    found = await engagement_card(db=j.db, engagement_id=engagement_id)
+    assert found is not None
+    return found
+
+
+def services(j: Journey) -> Services:
+    application = j.bot.application
+    assert application is not None
+    found = application.bot_data[SERVICES_KEY]
+    assert isinstance(found, Services)
+    return found
+
+
+async def nudge(j: Journey) -> int:
+    """The weekly "please log your work" part of the daily job, run now."""
+    application = j.bot.application
+    assert application is not None
+    sent = await send_log_nudges(application.bot, services(j))
+    await j.emulator.wait_until_idle(timeout=15.0)
+    return sent
+
+
+async def ask(j: Journey) -> int:
+    """The monthly "is the work going well?" part of the daily job, run now."""
+    application = j.bot.application
+    assert application is not None
+    asked = await ask_enterprises(application.bot, services(j))
+    await j.emulator.wait_until_idle(timeout=15.0)
+    return asked
+
+
+async def run_daily_job(j: Journey) -> None:
+    """The whole daily job, as the JobQueue runs it (claimed once per slot)."""
+    application = j.bot.application
+    assert application is not None and application.job_queue is not None
+    [job] = application.job_queue.get_jobs_by_name(ENGAGEMENT_CHECKINS)
+    await job.run(application)
+    await j.emulator.wait_until_idle(timeout=15.0)
+
+
+def local(year: int, month: int, day: int, hour: int = 10) -> dt.datetime:
+    """An instant in Shanghai time (BOT_TIMEZONE in the tests)."""
+    return dt.datetime(year, month, day, hour, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+def last(messages: list[SentMessage]) -> SentMessage:
+    assert messages, "the bot sent nothing"
+    return messages[-1]
+
+
+async def forge(j: Journey, user: User, data: str) -> str | None:
+    """Press a button with made-up data on a message in the user's own chat; the toast."""
+    [anchor] = await j.send(user, "/help")
+    await j.press_data(user, anchor.message_id, data)
+    return j.answers(user)[-1]
