@@ -1,0 +1,267 @@
+"""Privacy journeys: the notice at any time, consent withdrawn (and given again), a copy of
+everything kept, deletion that tells the other side and leaves nothing personal in any table,
+contact sharing as a consent of its own, and the retention job."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import select
+from sqlmodel import SQLModel, col
+
+from bot.emulator.models import User
+from handlers.privacy import RETENTION, send_contact_consent_request
+from handlers.specialist_views import LocaleReader
+from storage.db import Database
+from storage.models import Demand, Engagement, Proposal
+from storage.privacy import contact_consent_given
+from storage.users import get_user
+from tests.e2e.conftest import Journey
+from tests.e2e.engagement_steps import CASTING, approved_specialist, engage, enterprise, services
+from tests.e2e.enterprise_steps import user_id
+from tests.e2e.specialist_helpers import PROFILE
+
+
+async def dump(db: Database) -> list[tuple[str, str, str]]:
+    """Every value of every column of every table, as text."""
+    values = []
+    async with db.transaction() as session:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in (await session.execute(select(table))).mappings():
+                values += [(table.name, name, str(value)) for name, value in row.items()]
+    return values
+
+
+async def proposal_states(j: Journey) -> list[str]:
+    async with j.db.transaction() as session:
+        return list(
+            (await session.execute(select(Proposal.status).order_by(Proposal.id))).scalars()
+        )
+
+
+async def open_proposal(j: Journey, company: User, expert: User) -> None:
+    """A second demand of the enterprise's, proposed to the specialist, who accepted it."""
+    engaged = await engage(j, company, expert)
+    async with j.db.transaction() as session:
+        demand = await session.get(Demand, engaged.demand_id)
+        proposal = (
+            await session.execute(select(Proposal).where(col(Proposal.demand_id) == demand.id))
+        ).scalar_one()
+        engagement = await session.get(Engagement, engaged.engagement_id)
+        # Back to before the choice: the specialist said yes and the enterprise has not chosen.
+        proposal.status, demand.status = "accepted", "open"
+        await session.delete(engagement)
+
+
+async def test_privacy_notice_then_consent_withdrawn_and_given_again(journey: Journey) -> None:
+    j = journey
+    wang = await enterprise(j, 5101, "王工")
+    expert = await approved_specialist(j, 5102, "王建国")
+    await open_proposal(j, wang, expert)
+
+    [notice] = await j.send(wang, "/privacy")
+    assert notice.text.startswith("隐私说明")
+    assert "最后一次发消息 730 天后" in notice.text and "/mydata" in notice.text
+    assert notice.buttons == ["同意对接后分享我的联系方式", "撤回同意"]
+    [asked] = await j.press(wang, "撤回同意")
+    assert asked.message_id == notice.message_id and asked.text.startswith("确定撤回同意吗？")
+    assert asked.buttons == ["是的，撤回", "不了，保持不变"]
+    [kept] = await j.press(wang, "不了，保持不变")
+    assert kept.text == "好的，什么都没有改变。"
+    stored = await get_user(db=j.db, telegram_id=wang.id)
+    assert stored is not None and stored.consent_at is not None
+    # A "yes" with no question waiting (replayed, or forged) changes nothing.
+    await j.press_data(wang, kept.message_id, "prv:yes")
+    assert j.answers(wang)[-1] == "这个按钮已失效。"
+
+    await j.send(wang, "/privacy")
+    await j.press(wang, "撤回同意")
+    [done] = await j.press(wang, "是的，撤回")
+    assert done.text.startswith("已撤回您的同意，1 条未完成的推荐已结束。")
+    assert "/start" in done.text and "/delete_me" in done.text
+    assert await proposal_states(j) == ["withdrawn"]
+    stored = await get_user(db=j.db, telegram_id=wang.id)
+    assert stored is not None and stored.consent_at is None and stored.first_name == "王工"
+
+    # Nothing else is processed until consent is given again; privacy commands still work.
+    [refused] = await j.send(wang, "/new_demand")
+    assert refused.text.startswith("您已撤回同意，所以机器人不再处理您的信息。")
+    [again] = await j.send(wang, "/privacy")
+    assert "您还没有同意" in again.text and again.buttons == []
+    [consent] = await j.send(wang, "/start")
+    assert "我们保存什么" in consent.text
+    await j.press(wang, "✅ 同意")
+    reactions = await j.press(wang, "中文")
+    assert reactions[-1].text.startswith("请核对企业信息")  # back to the stored registration
+    await j.send(wang, "/cancel")
+    [*_, question] = await j.send(wang, "/new_demand")
+    assert question.text.startswith("用一句话概括需求")
+
+
+async def test_saying_no_gives_back_the_dialogue_the_user_was_in(journey: Journey) -> None:
+    j = journey
+    wang = await enterprise(j, 5111, "王工")
+    await j.send(wang, "/new_demand")
+    await j.send(wang, "焊缝经常开裂")
+    [asked] = await j.send(wang, "/delete_me")
+    assert asked.text.startswith("确定删除您的个人资料吗？")
+    hint, again = await j.send(wang, "随便说一句")
+    assert hint.text == "请用下面的按钮回答：是或否。" and again.text == asked.text
+    await j.press(wang, "不了，保持不变")
+    # The demand form carries on at its second question.
+    [*_, kinds] = await j.send(wang, "钢结构件焊接后焊缝经常出现裂纹，返修率高，想找专家分析原因。")
+    assert kinds.buttons[0] == "🔧 技术难题"
+
+
+async def test_mydata_sends_everything_kept_and_nothing_of_the_other_side(
+    journey: Journey,
+) -> None:
+    j = journey
+    ann = await enterprise(j, 5201, "Ann", "en", contact_name="Ann Lee", phone="+8613911110000")
+    expert = await approved_specialist(j, 5202, "孙立新", phone="+8613622223333")
+    engaged = await engage(j, ann, expert)
+
+    [document] = await j.send(ann, "/mydata")
+    assert document.document is not None
+    filename, data = document.document
+    assert filename == "techmatch-my-data-20260302.json"
+    exported = json.loads(data.decode("utf-8"))
+    rows = exported["tables"]
+    assert document.caption.startswith(
+        f"Everything the bot keeps about you ({sum(map(len, rows.values()))} records)"
+    )
+    assert rows["users"][0]["telegram_id"] == 5201
+    assert rows["enterprises"][0]["contact_name"] == "Ann Lee"
+    assert [d["title"] for d in rows["demands"]] == [CASTING.title]
+    assert [e["id"] for e in rows["engagements"]] == [engaged.engagement_id]
+    assert {"users", "enterprises", "demands", "proposals", "audit_events"} <= set(rows)
+    for theirs in ("孙立新", "+8613622223333", "5202", PROFILE.expertise):
+        assert theirs not in data.decode("utf-8")
+
+    [mine] = await j.send(expert, "/mydata")
+    assert mine.document is not None
+    theirs = json.loads(mine.document[1])["tables"]
+    assert theirs["specialists"][0]["phone"] == "+8613622223333"
+    assert "Ann Lee" not in mine.document[1].decode("utf-8")
+
+
+async def test_delete_me_erases_everything_personal_and_tells_the_other_side(
+    journey: Journey,
+) -> None:
+    j = journey
+    company = await enterprise(j, 5301, "钱经理", contact_name="钱晓梅", phone="+8613912345678")
+    expert = await approved_specialist(j, 5302, "孙立新", phone="+8613611112222")
+    await engage(j, company, expert)
+    await j.send(company, "/help")  # Telegram lets a bot write only to users who wrote first
+    # What the specialist typed in a dialogue not finished yet.
+    await j.send(expert, "/profile")
+    before = await dump(j.db)
+    specialist_values = ("孙立新", "+8613611112222", PROFILE.expertise, PROFILE.institution, "5302")
+    assert any(needle in v for _, _, v in before for needle in specialist_values)
+
+    [asked] = await j.send(expert, "/delete_me")
+    assert asked.buttons == ["是的，删除我的资料", "不了，保持不变"]
+    [done] = await j.press(expert, "是的，删除我的资料")
+    assert done.text.startswith("已完成：您的个人资料已删除。")
+    told = j.emulator.last(company.id)
+    assert told.text.startswith(f"为“{CASTING.title}”服务的专家已退出项目并删除了资料")
+    assert "需求已重新开放" in told.text
+
+    after = await dump(j.db)
+    left = [(t, c, v) for t, c, v in after for needle in specialist_values if needle in v]
+    assert left == []
+    assert any("钱晓梅" in v for _, _, v in after)  # the enterprise's data stays its own
+    async with j.db.transaction() as session:
+        [demand] = (await session.execute(select(Demand))).scalars()
+        [engagement] = (await session.execute(select(Engagement))).scalars()
+    assert (demand.status, engagement.status, engagement.end_reason) == (
+        "open",
+        "cancelled",
+        "erased",
+    )
+    # The same person writing again is a newcomer: asked for consent, nothing kept.
+    [consent] = await j.send(expert, "/start")
+    assert "我们保存什么" in consent.text
+    assert any("5302" in v for _, _, v in await dump(j.db))
+
+
+async def test_contact_details_are_shared_only_after_their_own_consent(journey: Journey) -> None:
+    j = journey
+    ann = await enterprise(j, 5401, "Ann", "en")
+    await j.send(ann, "/help")
+    uid = await user_id(j, ann.id)
+    application = j.bot.application
+    assert application is not None
+    reader = LocaleReader(services(j).catalogs, "en")
+    await send_contact_consent_request(application.bot, ann.id, reader)
+    await j.emulator.wait_until_idle(timeout=15.0)
+    ask = j.emulator.last(ann.id)
+    assert ask.text.startswith("Sharing your contact details")
+    assert ask.buttons == ["✅ Share my contact details", "Not now"]
+    [later] = await j.press(ann, "Not now")
+    assert later.text.startswith("Understood: your contact details are not shared.")
+    assert not await contact_consent_given(db=j.db, user_id=uid)
+
+    [notice] = await j.send(ann, "/privacy")
+    assert "Contact details: not shared" in notice.text
+    [shared] = await j.press(ann, "Allow sharing my contact details once matched")
+    assert shared.text.startswith("Thank you")
+    assert await contact_consent_given(db=j.db, user_id=uid)
+    [notice] = await j.send(ann, "/privacy")
+    assert (
+        "you allowed sharing them with the party you are matched with on 2026-03-02" in notice.text
+    )
+    [stopped] = await j.press(ann, "Stop sharing my contact details")
+    assert stopped.text.startswith("Understood: from now on")
+    assert not await contact_consent_given(db=j.db, user_id=uid)
+
+
+async def run_retention(j: Journey) -> None:
+    application = j.bot.application
+    assert application is not None and application.job_queue is not None
+    [job] = application.job_queue.get_jobs_by_name(RETENTION)
+    await job.run(application)
+    await j.emulator.wait_until_idle(timeout=15.0)
+
+
+async def test_retention_erases_users_silent_for_two_years_once(journey: Journey) -> None:
+    j = journey
+    company = await enterprise(j, 5501, "钱经理", contact_name="韩立平", phone="+8613955556666")
+    expert = await approved_specialist(j, 5502, "孙立新")
+    await engage(j, company, expert)
+    await j.send(company, "/help")
+    j.clock.advance(dt.timedelta(days=700))
+    await j.send(expert, "/help")  # the specialist is still around
+    j.clock.advance(dt.timedelta(days=31))
+
+    await run_retention(j)
+    told = j.emulator.last(expert.id)
+    assert told.text.startswith(f"“{CASTING.title}”的合作方已退出项目并删除了资料")
+    after = await dump(j.db)
+    assert not any(v in ("韩立平", "+8613955556666", "钱经理", "5501") for _, _, v in after)
+    assert any("孙立新" in v for _, _, v in after)
+    stored = await get_user(db=j.db, telegram_id=expert.id)
+    assert stored is not None and stored.erased_at is None
+
+    # A second run (a restart, another process) finds nobody left to erase.
+    sent = j.emulator.stats.sent["sendMessage"]
+    j.clock.advance(dt.timedelta(days=1))
+    await run_retention(j)
+    assert without_job_runs(await dump(j.db)) == without_job_runs(after)
+    assert j.emulator.stats.sent["sendMessage"] == sent
+
+
+def without_job_runs(values: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Each run of a job claims its slot in job_runs; everything else must stay as it was."""
+    return [row for row in values if row[0] != "job_runs"]
+
+
+async def test_a_button_on_a_message_the_bot_cannot_see_is_answered_as_stale(
+    journey: Journey,
+) -> None:
+    j = journey
+    wang = await enterprise(j, 5601, "王工")
+    await j.press_data(wang, 999_999, "start:agree")
+    await j.press_data(wang, 999_998, f"dmy:open:{1}")
+    assert j.answers(wang) == ["这个按钮已失效。", "这个按钮已失效。"]

@@ -1,0 +1,425 @@
+"""Personal data in storage: every column classified, a user's rows found through the foreign
+keys, exported without the other side's personal data, erased leaving only figures, consent
+withdrawn and contact consent given and taken back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import JSON, BigInteger, String, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
+
+from storage.audit import audit
+from storage.clock import ManualClock
+from storage.db import Database
+from storage.dialogues import save_dialogue
+from storage.models import (
+    Demand,
+    Engagement,
+    Enterprise,
+    Proposal,
+    Specialist,
+    User,
+    WorkLog,
+)
+from storage.privacy import (
+    NO_PERSONAL_DATA,
+    NOT_PERSONAL,
+    OTHER_SIDE,
+    PERSONAL,
+    SHARED,
+    contact_consent_given,
+    edges,
+    erase_personal_data,
+    export_personal_data,
+    inactive_users,
+    reachable_tables,
+    record_contact_consent,
+    withdraw_consent,
+    withdraw_contact_consent,
+)
+
+
+def classified_columns(table_name: str) -> set[str]:
+    """Columns that may hold text, JSON or a Telegram id: each must be declared one way."""
+    table = SQLModel.metadata.tables[table_name]
+    # sqlmodel's AutoString wraps String as a TypeDecorator: look at what it stores.
+    kinds = {c.name: getattr(c.type, "impl", c.type) for c in table.columns}
+    return {name for name, kind in kinds.items() if isinstance(kind, String | JSON | BigInteger)}
+
+
+def test_every_table_is_reachable_from_users_or_declared_free_of_personal_data() -> None:
+    tables = set(SQLModel.metadata.tables)
+    reachable = reachable_tables()
+    assert {"enterprises", "demands", "proposals", "engagements", "work_logs"} <= reachable
+    assert {"dialogues", "audit_events", "specialists"} <= reachable
+    assert reachable | NO_PERSONAL_DATA == tables, "classify the new table in storage/privacy.py"
+    assert not reachable & NO_PERSONAL_DATA
+
+
+def test_every_text_json_and_telegram_id_column_is_classified() -> None:
+    for name in reachable_tables():
+        personal = PERSONAL.get(name, frozenset())
+        plain = NOT_PERSONAL.get(name)
+        assert plain is not None, f"{name}: classify its columns in storage/privacy.py"
+        assert not personal & plain, name
+        assert classified_columns(name) == personal | plain, name
+
+
+def test_declarations_name_real_columns_and_keys() -> None:
+    tables = SQLModel.metadata.tables
+    for declared in (PERSONAL, NOT_PERSONAL):
+        for name, columns in declared.items():
+            assert columns <= set(tables[name].columns.keys()), name
+    keys = {(e.child, e.column) for e in edges()}
+    assert keys >= OTHER_SIDE
+    for table, column in SHARED:
+        assert column in PERSONAL[table]
+
+
+@dataclass
+class Pairing:
+    owner: User
+    enterprise: Enterprise
+    matched: Demand
+    open_demand: Demand
+    expert: User
+    specialist: Specialist
+    rival: Specialist
+    engagement: Engagement
+
+
+ENTERPRISE_TEXTS = (
+    "锦州恒信阀门有限公司",
+    "91210700MA0TEST01X",
+    "钱晓梅",
+    "+8613912345678",
+    "阀门密封面泄漏",
+    "高压阀门密封面使用三个月后开始泄漏，需要分析材料与工艺原因",
+    "泄漏率降到万分之一",
+    "密封堆焊",
+    "草稿里的半句话",
+    "钱经理",
+)
+SPECIALIST_TEXTS = ("孙立新", "+8613611112222", "东北大学", "堆焊与表面工程", "周助理", "孙教授")
+RIVAL_DECLINE = "这个月在国外开会，没有时间"
+WORK_SUMMARY = "现场检测了三台阀门的密封面"
+
+
+async def person(db: Database, now: dt.datetime, telegram_id: int, name: str, role: str) -> User:
+    row = User(
+        telegram_id=telegram_id,
+        chat_id=telegram_id,
+        first_name=name,
+        role=role,
+        locale="zh_CN",
+        consent_at=now,
+        created_at=now,
+        last_seen_at=now,
+    )
+    async with db.transaction() as session:
+        session.add(row)
+    return row
+
+
+def expert_profile(
+    user: User, now: dt.datetime, name: str, phone: str, *, own_words: bool = True
+) -> Specialist:
+    return Specialist(
+        user_id=user.id,
+        name=name,
+        institution="东北大学" if own_words else "大连理工大学",
+        institution_type="university",
+        location="liaoning",
+        disciplines=["43050"],
+        expertise="堆焊与表面工程" if own_words else "铸造缺陷分析",
+        keywords=["堆焊"],
+        team=[{"name": "周助理", "field": "无损检测"}] if own_words else [],
+        phone=phone,
+        status="approved",
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def pairing(db: Database, now: dt.datetime) -> Pairing:
+    """An enterprise with a matched demand (engagement and a work log) and an open one
+    (the same specialist accepted it; a rival declined it with a note)."""
+    owner = await person(db, now, 7_700_001, "钱经理", "enterprise")
+    expert = await person(db, now, 7_700_002, "孙教授", "specialist")
+    other = await person(db, now, 7_700_003, "赵工", "specialist")
+    async with db.transaction() as session:
+        enterprise = Enterprise(
+            owner_user_id=owner.id,
+            name="锦州恒信阀门有限公司",
+            credit_code="91210700MA0TEST01X",
+            city="jinzhou",
+            industry_code="34",
+            size="medium",
+            contact_name="钱晓梅",
+            phone="+8613912345678",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(enterprise)
+        await session.flush()
+        demands = [
+            Demand(
+                enterprise_id=enterprise.id,
+                title=title,
+                description="高压阀门密封面使用三个月后开始泄漏，需要分析材料与工艺原因",
+                kind="technology",
+                fields=["43050"],
+                keywords=["密封堆焊"],
+                work_mode="onsite",
+                urgency="normal",
+                expected_outcome="泄漏率降到万分之一",
+                status=status,
+                created_at=now,
+                updated_at=now,
+            )
+            for title, status in (("阀门密封面泄漏", "matched"), ("阀体铸件砂眼", "open"))
+        ]
+        session.add_all(demands)
+        specialist = expert_profile(expert, now, "孙立新", "+8613611112222")
+        rival = expert_profile(other, now, "赵文", "+8613700000003", own_words=False)
+        session.add_all([specialist, rival])
+        await session.flush()
+        matched, open_demand = demands
+        chosen = Proposal(
+            demand_id=matched.id,
+            specialist_id=specialist.id,
+            status="selected",
+            reasons=[{"kind": "terms", "values": ["密封堆焊"]}],
+            proposed_at=now,
+        )
+        session.add_all(
+            [
+                chosen,
+                Proposal(
+                    demand_id=open_demand.id,
+                    specialist_id=specialist.id,
+                    status="accepted",
+                    proposed_at=now,
+                ),
+                Proposal(
+                    demand_id=open_demand.id,
+                    specialist_id=rival.id,
+                    status="declined",
+                    decline_reason="no_time",
+                    decline_text=RIVAL_DECLINE,
+                    proposed_at=now,
+                ),
+            ]
+        )
+        await session.flush()
+        engagement = Engagement(
+            proposal_id=chosen.id,
+            demand_id=matched.id,
+            specialist_id=specialist.id,
+            started_at=now,
+        )
+        session.add(engagement)
+        await session.flush()
+        session.add(
+            WorkLog(
+                engagement_id=engagement.id,
+                work_date=now.date(),
+                mode="onsite",
+                hours=6,
+                summary=WORK_SUMMARY,
+                created_at=now,
+            )
+        )
+        audit(session, now=now, actor_user_id=owner.id, action="demand.created")
+    await save_dialogue(
+        db=db,
+        user_id=owner.id,
+        flow="dem",
+        step="title",
+        data={"description": "草稿里的半句话"},
+        now=now,
+    )
+    return Pairing(owner, enterprise, matched, open_demand, expert, specialist, rival, engagement)
+
+
+async def dump(db: Database) -> list[tuple[str, str, str]]:
+    """Every value of every column of every table, as text."""
+    values = []
+    async with db.transaction() as session:
+        for table in SQLModel.metadata.sorted_tables:
+            for row in (await session.execute(select(table))).mappings():
+                values += [(table.name, name, str(value)) for name, value in row.items()]
+    return values
+
+
+def found(values: list[tuple[str, str, str]], needles: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(t, c) for t, c, v in values for needle in needles if needle in v]
+
+
+async def test_export_holds_every_row_of_the_user_and_none_of_the_other_sides_data(
+    db: Database, clock: ManualClock
+) -> None:
+    p = await pairing(db, clock.now())
+    document = await export_personal_data(db=db, user_id=p.owner.id, now=clock.now())
+    tables = document["tables"]
+    assert set(tables) == {
+        "users",
+        "dialogues",
+        "enterprises",
+        "demands",
+        "proposals",
+        "engagements",
+        "work_logs",
+        "audit_events",
+    }
+    [me] = tables["users"]
+    assert (me["telegram_id"], me["first_name"]) == (7_700_001, "钱经理")
+    assert tables["enterprises"][0]["phone"] == "+8613912345678"
+    assert [d["title"] for d in tables["demands"]] == ["阀门密封面泄漏", "阀体铸件砂眼"]
+    assert tables["dialogues"][0]["data"] == {"description": "草稿里的半句话"}
+    # Proposals on my demands: states and codes, not the specialists' own words.
+    assert [(x["status"], x.get("decline_reason")) for x in tables["proposals"]] == [
+        ("selected", None),
+        ("accepted", None),
+        ("declined", "no_time"),
+    ]
+    assert all("decline_text" not in x for x in tables["proposals"])
+    assert tables["proposals"][0]["reasons"] == [{"kind": "terms", "values": ["密封堆焊"]}]
+    assert "summary" not in tables["work_logs"][0] and tables["work_logs"][0]["hours"] == 6
+    text = str(document)
+    for needle in (*SPECIALIST_TEXTS, RIVAL_DECLINE, WORK_SUMMARY, "7700002", "+8613700000003"):
+        assert needle not in text, needle
+
+    theirs = await export_personal_data(db=db, user_id=p.expert.id, now=clock.now())
+    assert theirs["tables"]["work_logs"][0]["summary"] == WORK_SUMMARY
+    assert theirs["tables"]["specialists"][0]["team"] == [{"name": "周助理", "field": "无损检测"}]
+    assert "demands" not in theirs["tables"] and "enterprises" not in theirs["tables"]
+    assert "钱晓梅" not in str(theirs) and "+8613912345678" not in str(theirs)
+    rival = await export_personal_data(db=db, user_id=p.rival.user_id, now=clock.now())
+    assert rival["tables"]["proposals"][0]["decline_text"] == RIVAL_DECLINE
+
+
+async def test_erasing_an_enterprise_leaves_figures_and_none_of_its_data(
+    db: Database, clock: ManualClock
+) -> None:
+    p = await pairing(db, clock.now())
+    before = await dump(db)
+    assert found(before, ENTERPRISE_TEXTS)  # the needles are there to be found
+
+    erasure = await erase_personal_data(db=db, user_id=p.owner.id, now=clock.now())
+    assert erasure is not None and erasure.withdrawn == 1  # the accepted proposal
+    [told] = erasure.told
+    assert (told.chat_id, told.demand_title, told.demand_reopened) == (
+        7_700_002,
+        "阀门密封面泄漏",
+        False,
+    )
+
+    after = await dump(db)
+    assert found(after, ENTERPRISE_TEXTS) == []
+    assert not [(t, c) for t, c, v in after if v in ("7700001",)]
+    # The specialists' own words stay theirs; figures stay.
+    assert found(after, (*SPECIALIST_TEXTS, RIVAL_DECLINE, WORK_SUMMARY))
+    async with db.transaction() as session:
+        owner = await session.get(User, p.owner.id)
+        enterprise = await session.get(Enterprise, p.enterprise.id)
+        demands = (await session.execute(select(Demand).order_by(Demand.id))).scalars().all()
+        engagement = await session.get(Engagement, p.engagement.id)
+        proposals = (await session.execute(select(Proposal).order_by(Proposal.id))).scalars().all()
+    assert owner is not None and owner.telegram_id == -owner.id and owner.erased_at is not None
+    assert (owner.role, owner.consent_at, owner.first_name) == ("enterprise", None, None)
+    assert enterprise is not None and (enterprise.city, enterprise.size, enterprise.phone) == (
+        "jinzhou",
+        "medium",
+        "",
+    )
+    assert [(d.status, d.close_reason, d.title) for d in demands] == [("closed", "erased", "")] * 2
+    assert engagement is not None and (engagement.status, engagement.end_reason) == (
+        "cancelled",
+        "erased",
+    )
+    assert [x.status for x in proposals] == ["selected", "withdrawn", "declined"]
+    assert proposals[0].reasons == [] and proposals[2].decline_text == RIVAL_DECLINE
+
+    assert await erase_personal_data(db=db, user_id=p.owner.id, now=clock.now()) is None
+    assert await dump(db) == after
+
+
+async def test_erasing_the_specialist_reopens_the_demand_and_tells_the_enterprise(
+    db: Database, clock: ManualClock
+) -> None:
+    p = await pairing(db, clock.now())
+    erasure = await erase_personal_data(db=db, user_id=p.expert.id, now=clock.now(), by_user=False)
+    assert erasure is not None and erasure.withdrawn == 1
+    [told] = erasure.told
+    assert (told.chat_id, told.demand_title, told.demand_reopened) == (
+        7_700_001,
+        "阀门密封面泄漏",
+        True,
+    )
+    after = await dump(db)
+    assert found(after, (*SPECIALIST_TEXTS, WORK_SUMMARY)) == []
+    assert found(after, ENTERPRISE_TEXTS) and found(after, (RIVAL_DECLINE,))
+    async with db.transaction() as session:
+        specialist = await session.get(Specialist, p.specialist.id)
+        matched = await session.get(Demand, p.matched.id)
+        rows = (await session.execute(select(WorkLog))).scalars().all()
+    assert specialist is not None and specialist.status == "withdrawn" and specialist.team == []
+    assert matched is not None and matched.status == "open"
+    assert [(w.hours, w.summary) for w in rows] == [(6, "")]
+
+
+async def test_withdrawing_consent_ends_open_proposals_both_ways(
+    db: Database, clock: ManualClock
+) -> None:
+    p = await pairing(db, clock.now())
+    assert await withdraw_consent(db=db, user_id=p.expert.id, now=clock.now()) == 1
+    assert await withdraw_consent(db=db, user_id=p.expert.id, now=clock.now()) is None
+    async with db.transaction() as session:
+        statuses = (await session.execute(select(Proposal.status).order_by(Proposal.id))).all()
+        expert = await session.get(User, p.expert.id)
+    assert [s for (s,) in statuses] == ["selected", "withdrawn", "declined"]
+    assert expert is not None and expert.consent_at is None and expert.first_name == "孙教授"
+
+
+async def test_contact_consent_is_given_once_and_taken_back(
+    db: Database, clock: ManualClock
+) -> None:
+    p = await pairing(db, clock.now())
+    uid = p.owner.id
+    assert not await contact_consent_given(db=db, user_id=uid)
+    assert await record_contact_consent(db=db, user_id=uid, now=clock.now())
+    assert not await record_contact_consent(db=db, user_id=uid, now=clock.now())
+    assert await contact_consent_given(db=db, user_id=uid)
+    assert await withdraw_contact_consent(db=db, user_id=uid, now=clock.now())
+    assert not await contact_consent_given(db=db, user_id=uid)
+    # Withdrawing consent to the bot takes contact sharing with it; without it none is given.
+    await record_contact_consent(db=db, user_id=uid, now=clock.now())
+    await withdraw_consent(db=db, user_id=uid, now=clock.now())
+    assert not await contact_consent_given(db=db, user_id=uid)
+    assert not await record_contact_consent(db=db, user_id=uid, now=clock.now())
+
+
+async def test_inactive_users_are_those_not_seen_since_the_cut_and_not_erased(
+    db: Database, clock: ManualClock
+) -> None:
+    old = await person(db, clock.now(), 7_800_001, "甲", "enterprise")
+    gone = await person(db, clock.now(), 7_800_002, "乙", "enterprise")
+    await erase_personal_data(db=db, user_id=gone.id, now=clock.now())
+    clock.advance(dt.timedelta(days=10))
+    await person(db, clock.now(), 7_800_003, "丙", "specialist")
+    cut = clock.now() - dt.timedelta(days=5)
+    assert await inactive_users(db=db, seen_before=cut, limit=10) == [old.id]
+
+
+async def test_a_failing_statement_shows_no_values(db: Database, clock: ManualClock) -> None:
+    """An error's text goes to the log and to the coordinators: without the values bound."""
+    await person(db, clock.now(), 7_900_001, "甲", "enterprise")
+    with pytest.raises(IntegrityError) as failure:
+        await person(db, clock.now(), 7_900_001, "秘密的名字", "enterprise")
+    # PostgreSQL's own DETAIL line still names the duplicate key; the values bound are hidden.
+    assert "秘密的名字" not in str(failure.value) and "hidden" in str(failure.value)
