@@ -10,12 +10,13 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 import handlers
 from bot.config import Settings
 from bot.jobs import schedule_jobs
-from bot.metrics import MeasuredRateLimiter
+from bot.metrics import METRICS_KEY, MeasuredRateLimiter
 from bot.processing import CountingUpdateProcessor
 from handlers.flood import FloodGate
 from handlers.i18n import Catalogs
 from handlers.menus import set_default_menus
-from handlers.services import SERVICES_KEY, Services
+from handlers.rounds import round_soon
+from handlers.services import SERVICES_KEY, Deadlines, Services
 from storage.clock import Clock, SystemClock
 from storage.db import Database
 
@@ -53,12 +54,21 @@ def build_application(
     # Off only to measure processing capacity (bench/throughput.py) or where tests say why.
     limiter = MeasuredRateLimiter(processor.metrics, max_retries=3)
     application = builder.rate_limiter(limiter).build() if rate_limit else builder.build()
+    application.bot_data[METRICS_KEY] = processor.metrics
     application.bot_data[SERVICES_KEY] = Services(
         db=db,
         catalogs=catalogs,
         clock=clock or SystemClock(),
         coordinator_ids=settings.coordinator_ids,
         timezone=settings.timezone,
+        deadlines=Deadlines(
+            reminder_hours=settings.proposal_reminder_hours,
+            expiry_hours=settings.proposal_expiry_hours,
+            choice_reminder_days=settings.choice_reminder_days,
+        ),
+        schedule_round=lambda: round_soon(application),
+        placement_targets=settings.placement_targets,
+        voucher_daily_rate=settings.voucher_daily_rate,
     )
     handlers.register(
         application,

@@ -12,9 +12,11 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.i18n import SUPPORTED_LOCALES
+from handlers.services import PlacementTarget
 
 DEFAULT_DATABASE_URL = "sqlite:///data/techmatch.db"
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_TARGET = re.compile(r"^(\d{1,7})@(\d{4}-\d{2}-\d{2})$")
 
 
 def _parse_time(value: str, name: str) -> dt.time:
@@ -22,6 +24,27 @@ def _parse_time(value: str, name: str) -> dt.time:
     if not match:
         raise ValueError(f"expected a time as HH:MM, got {value!r} in {name}")
     return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def _parse_targets(value: str) -> tuple[PlacementTarget, ...]:
+    """ "300@2026-06-30,1000@2026-12-31": placements to reach by each date, earliest first."""
+    targets = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part:
+            continue
+        match = _TARGET.match(part.replace(" ", ""))
+        if not match:
+            raise ValueError(f"expected COUNT@YYYY-MM-DD items like 300@2026-06-30, got {part!r}")
+        try:
+            by = dt.date.fromisoformat(match.group(2))
+        except ValueError:
+            raise ValueError(f"no such date: {match.group(2)!r}") from None
+        if int(match.group(1)) < 1:
+            raise ValueError(f"a target counts at least 1 placement, got {part!r}")
+        targets.append(PlacementTarget(int(match.group(1)), by))
+    if len({t.by for t in targets}) != len(targets):
+        raise ValueError("two targets for the same date")
+    return tuple(sorted(targets, key=lambda t: t.by))
 
 
 class Settings(BaseSettings):
@@ -37,6 +60,8 @@ class Settings(BaseSettings):
     default_locale: str = "zh_CN"
     digest_time: Annotated[dt.time, NoDecode] = dt.time(8, 30)
     match_times: Annotated[tuple[dt.time, ...], NoDecode] = (dt.time(9), dt.time(15))
+    # Placements (engagements started) to reach by a date: "300@2026-06-30,1000@2026-12-31"
+    placement_targets: Annotated[tuple[PlacementTarget, ...], NoDecode] = ()
     playground_port: int = Field(default=8080, ge=1, le=65535)
     # Public base URL Telegram posts updates to, e.g. https://bot.example.org
     webhook_url: str | None = None
@@ -45,6 +70,14 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     health_port: int | None = Field(default=None, ge=1, le=65535)  # /healthz, /metrics when polling
+    proposal_reminder_hours: float = Field(default=24, gt=0)
+    proposal_expiry_hours: float = Field(default=72, gt=0)
+    choice_reminder_days: float = Field(default=5, gt=0)
+    deadline_tick_seconds: int = Field(default=600, ge=1)  # how often deadlines are checked
+    # Yuan of an innovation voucher usable per confirmed service day (8 confirmed hours).
+    voucher_daily_rate: int = Field(default=1000, ge=1, le=1_000_000)
+    # Personal data of users silent this long is erased (handlers.privacy.run_retention).
+    retention_days: int = Field(default=730, ge=1)
     flood_limit: int = Field(default=20, ge=1)  # updates per user per window before the gate
     flood_window_seconds: float = Field(default=10.0, gt=0)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
@@ -130,6 +163,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(_parse_time(v, "MATCH_TIMES") for v in value.split(",") if v.strip())
         return value
+
+    @field_validator("placement_targets", mode="before")
+    @classmethod
+    def _targets(cls, value: object) -> object:
+        return _parse_targets(value) if isinstance(value, str) else value
 
     @property
     def timezone(self) -> ZoneInfo:

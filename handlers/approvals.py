@@ -25,7 +25,7 @@ from handlers.access import coordinators_only
 from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
 from handlers.i18n import Markup
-from handlers.keyboards import column, inline
+from handlers.keyboards import column, inline, redraw
 from handlers.services import Services
 from handlers.specialist_views import REASONS, STATUSES, LocaleReader, Reader, card, label
 from handlers.validators import Invalid, text_between
@@ -214,13 +214,14 @@ async def on_card_button(update: Update, context: CallbackContext, actor: Actor)
             now=actor.services.clock.now(),
         )
         await query.answer()
-        await message.edit_text(
+        await redraw(
+            message,
             Markup(
                 card(actor, specialist, actor.services.today())
                 + "\n\n"
                 + actor.t("approvals.choose_reason")
             ),
-            reply_markup=reason_buttons(actor, specialist_id),
+            reason_buttons(actor, specialist_id),
         )
         return
     if action == "no":

@@ -24,7 +24,7 @@ from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack, pattern
 from handlers.dates import months_after
 from handlers.i18n import Markup
-from handlers.keyboards import Button, inline
+from handlers.keyboards import Button, inline, redraw
 from handlers.specialist import CAPACITY_CHOICES, DAYS_CHOICES
 from handlers.specialist_views import capacity_text, days_text, period_text, status_text
 from handlers.start import help_text
@@ -111,9 +111,9 @@ async def _apply(actor: Actor, action: str, arg: str | None) -> Specialist | Non
         return await pause_specialist(db=db, user_id=user_id, until=pause_end(today, arg), now=now)
     if action == "resume":
         return await pause_specialist(db=db, user_id=user_id, until=None, now=now)
-    if action == "cap" and arg and int(arg) in CAPACITY_CHOICES:
+    if action == "cap" and arg and arg.isdigit() and int(arg) in CAPACITY_CHOICES:
         return await set_capacity(db=db, user_id=user_id, capacity=int(arg), now=now)
-    if action == "days" and arg and int(arg) in DAYS_CHOICES:
+    if action == "days" and arg and arg.isdigit() and int(arg) in DAYS_CHOICES:
         return await set_days_per_month(db=db, user_id=user_id, days=int(arg), now=now)
     return None
 
@@ -131,7 +131,7 @@ async def on_button(update: Update, context: CallbackContext) -> None:
     if action == "cancel":
         await _end_date_dialogue(actor)
         await query.answer()
-        await message.edit_text(actor.t("availability.date_cancelled"))
+        await redraw(message, actor.t("availability.date_cancelled"))
         return
     withdrawn = specialist is not None and specialist.status == SpecialistStatus.WITHDRAWN
     if (

@@ -2,6 +2,8 @@
 
 Telegram allows 1-64 bytes, so no user text ever goes into callback data; ids
 and codes only. Anything that does not match a pattern is answered as unknown.
+Row ids are matched with at most 9 digits: anything longer overflows PostgreSQL's
+32-bit integer columns and fails the query instead of finding nothing.
 """
 
 from __future__ import annotations

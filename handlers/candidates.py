@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler
 from handlers.actor import get_actor
 from handlers.callbacks import pack
 from handlers.i18n import Markup
-from handlers.keyboards import inline
+from handlers.keyboards import inline, remove_keyboard
 from handlers.proposal_views import candidate_card, reader_for
 from handlers.services import Services
 from handlers.specialist_views import Reader
@@ -35,8 +35,8 @@ from storage.proposals import (
 )
 
 log = logging.getLogger(__name__)
-PATTERN = re.compile(r"^ca:(?P<action>pick|no):(?P<id>\d{1,12}):(?P<ver>\d{1,6})$")
-LIST = re.compile(r"^ca:list:(?P<demand>\d{1,12})$")
+PATTERN = re.compile(r"^ca:(?P<action>pick|no):(?P<id>\d{1,9}):(?P<ver>\d{1,6})$")
+LIST = re.compile(r"^ca:list:(?P<demand>\d{1,9})$")
 
 
 def keyboard(reader: Reader, ctx: ProposalContext) -> InlineKeyboardMarkup:
@@ -117,7 +117,7 @@ async def on_button(update: Update, context: CallbackContext) -> None:
     await query.answer()
     specialist, owner = ctx.specialist, ctx.enterprise
     if message:
-        await message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(message)
     await context.bot.send_message(
         actor.user.chat_id,
         actor.t(

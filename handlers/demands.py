@@ -29,7 +29,7 @@ from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack, pattern
 from handlers.form import Draft, Field, Form, Option, open_form, render_value, resume_form
 from handlers.i18n import Markup
-from handlers.keyboards import Button, inline
+from handlers.keyboards import Button, inline, remove_keyboard
 from handlers.validators import date_on_or_after, keyword_list, text_between
 from matching import taxonomy
 from storage.demands import (
@@ -476,7 +476,8 @@ async def on_demand_button(update: Update, context: CallbackContext) -> None:
     actor = await get_actor(update, context)
     message = query.message
     action, arg = match["action"], match["arg"]
-    if arg is None or not isinstance(message, Message):
+    # A page number never carries a close reason: "list:2.solved" is forged.
+    if arg is None or not isinstance(message, Message) or (action == "list" and "." in arg):
         await query.answer(actor.t("button.unknown"))
         return
     if action == "list":
@@ -492,7 +493,7 @@ async def on_demand_button(update: Update, context: CallbackContext) -> None:
     demand = overview.demand
     if action == "edit" and demand.status in EDITABLE:
         await query.answer()
-        await message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(message)
         await open_form(DEMAND, message, actor, draft_of(demand))
         return
     if action == "close" and demand.status in CLOSABLE:

@@ -20,7 +20,7 @@ from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack, pattern
 from handlers.form import Draft, Field, Form, Option, open_form, render_value
 from handlers.i18n import Markup
-from handlers.keyboards import inline
+from handlers.keyboards import inline, remove_keyboard
 from handlers.validators import Invalid, credit_code, phone, text_between
 from matching import taxonomy
 from storage.enterprises import EnterpriseDetails, get_enterprise, save_enterprise
@@ -239,7 +239,7 @@ async def on_profile_button(update: Update, context: CallbackContext) -> None:
         await query.answer(actor.t("button.stale"))
         return
     await query.answer()
-    await query.message.edit_reply_markup(reply_markup=None)
+    await remove_keyboard(query.message)
     await open_form(REGISTRATION, query.message, actor, draft_of(enterprise))
 
 

@@ -41,7 +41,7 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler
 from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack
 from handlers.i18n import Markup, escape
-from handlers.keyboards import Button, inline
+from handlers.keyboards import Button, inline, remove_keyboard
 from handlers.validators import Invalid
 from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
 from storage.models import Dialogue
@@ -118,7 +118,8 @@ class Form:
     def button(self) -> re.Pattern[str]:
         return re.compile(
             rf"^{self.flow}:(?P<action>pick|tog|done|page|back|skip|cancel|edit|ok)"
-            r":(?P<step>\d{1,3}|s)(?::(?P<arg>[\w.-]{1,40}))?$"
+            r":(?P<step>\d{1,3}|s)(?::(?P<arg>[\w.-]{1,40}))?$",
+            re.ASCII,  # option values are ASCII codes; "²" is a digit to isdigit, not to int
         )
 
 
@@ -126,9 +127,14 @@ class Form:
 
 
 async def open_form(form: Form, message: Message, actor: Actor, draft: Draft | None = None) -> None:
-    """Start a form; with a draft of existing values it opens on the summary to edit."""
+    """Start a form; with a draft of existing answers it opens on the summary to edit.
+
+    Draft keys that are no field's name (which record the answers are about) only ride
+    along to `confirm`: a draft of such keys alone starts at the first question.
+    """
     draft = dict(draft or {})
-    step = SUMMARY if draft else _next_step(form, draft, -1)
+    answered = any(field.name in draft for field in form.fields)
+    step = SUMMARY if answered else _next_step(form, draft, -1)
     await _save(form, actor, step, draft)
     await _ask(form, message, actor, step, draft)
 
@@ -446,7 +452,7 @@ async def _on_summary_button(
 ) -> None:
     if action == "ok":
         await answer()
-        await message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(message)
         if not await end_dialogue(db=actor.services.db, user_id=actor.user_id):
             return  # confirmed already by a second process handling a double tap
         clean = {key: value for key, value in draft.items() if not key.startswith("_")}
@@ -456,7 +462,7 @@ async def _on_summary_button(
         field = form.fields[int(arg)]
         if field.asked(draft):
             await answer()
-            await message.edit_reply_markup(reply_markup=None)
+            await remove_keyboard(message)
             draft[_EDITING] = True
             await _ask(form, message, actor, field.name, draft)
             return
@@ -488,7 +494,7 @@ async def _on_field_button(
         return
     if action == "back":
         await answer()
-        await message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(message)
         if draft.pop(_EDITING, None):
             await _ask(form, message, actor, SUMMARY, draft)
             return
@@ -532,7 +538,7 @@ async def _on_field_button(
             await answer(actor.t("invalid.choose_one"), show_alert=True)
             return
         await answer()
-        await message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(message)
         draft.pop(_PROMPT, None)
         await _store(form, message, actor, field, draft, draft.get(field.name) or [])
         return

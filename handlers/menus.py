@@ -6,13 +6,25 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 
 from handlers.i18n import SUPPORTED_LOCALES, Catalogs
 
-COMMON = ("start", "help", "language", "cancel")
+COMMON = ("start", "help", "language", "cancel", "privacy", "mydata", "delete_me")
 BY_ROLE: dict[str | None, tuple[str, ...]] = {
     None: (),
-    "enterprise": ("new_demand", "my_demands"),
-    "specialist": ("profile", "availability"),
+    "enterprise": ("new_demand", "my_demands", "engagements"),
+    "specialist": ("profile", "availability", "my_matches", "log", "engagements"),
 }
-COORDINATOR = ("stats", "pending")
+COORDINATOR = (
+    "stats",
+    "digest",
+    "pending",
+    "match_now",
+    "match",
+    "export",
+    "broadcast",
+    "voucher",
+    "units",
+    "add_coordinator",
+    "remove_coordinator",
+)
 
 
 def commands_for(role: str | None, *, is_coordinator: bool) -> tuple[str, ...]:

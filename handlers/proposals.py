@@ -23,7 +23,7 @@ from handlers import candidates
 from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack
 from handlers.i18n import Markup
-from handlers.keyboards import column, inline
+from handlers.keyboards import column, inline, redraw, remove_keyboard
 from handlers.proposal_views import (
     DECLINE_REASONS,
     deadline_text,
@@ -34,7 +34,7 @@ from handlers.proposal_views import (
 from handlers.services import Services
 from handlers.specialist_views import Reader
 from handlers.validators import Invalid, text_between
-from storage.dialogues import end_dialogue, save_dialogue
+from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
 from storage.models import Dialogue, ProposalStatus
 from storage.proposals import (
     Outcome,
@@ -49,7 +49,7 @@ from storage.specialists import get_specialist
 FLOW = "decl"  # the optional note after "other"
 log = logging.getLogger(__name__)
 PATTERN = re.compile(
-    r"^pr:(?P<action>acc|dec|det|why|skip):(?P<id>\d{1,12}):(?P<ver>\d{1,6})(?::(?P<arg>[a-z_]{1,20}))?$"
+    r"^pr:(?P<action>acc|dec|det|why|skip):(?P<id>\d{1,9}):(?P<ver>\d{1,6})(?::(?P<arg>[a-z_]{1,20}))?$"
 )
 NOTE_LIMIT = 300
 
@@ -143,10 +143,11 @@ async def on_button(update: Update, context: CallbackContext) -> None:
             (actor.t(f"proposal.reason_{reason}"), pack("pr", "why", proposal_id, version, reason))
             for reason in DECLINE_REASONS
         ]
-        if message:
-            await message.edit_text(
+        if message:  # a second tap finds the reasons already shown
+            await redraw(
+                message,
                 proposal_card(actor, ctx) + Markup("\n\n") + actor.t("proposal.why_decline"),
-                reply_markup=column(reasons),
+                column(reasons),
             )
         return
     if action == "why" and match["arg"] in DECLINE_REASONS:
@@ -204,10 +205,15 @@ async def on_skip(update: Update, context: CallbackContext) -> None:
     query = update.callback_query
     assert query is not None
     actor = await get_actor(update, context)
+    # Only the note step ends here: a second tap (or a forged skip) must not end another dialogue.
+    dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
+    if dialogue is None or dialogue.flow != FLOW:
+        await query.answer(actor.t("button.stale"))
+        return
     await end_dialogue(db=actor.services.db, user_id=actor.user_id)
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(query.message)
 
 
 async def on_input(

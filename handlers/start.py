@@ -24,7 +24,7 @@ from handlers import enterprise, specialist
 from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack, pattern
 from handlers.i18n import SUPPORTED_LOCALES, Markup
-from handlers.keyboards import column, inline
+from handlers.keyboards import column, inline, redraw, remove_keyboard
 from handlers.menus import set_chat_menu
 from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
 from storage.models import Dialogue, Role
@@ -120,8 +120,7 @@ async def on_button(update: Update, context: CallbackContext) -> None:
         await set_locale(db=svc.db, user_id=actor.user_id, locale=arg)
         actor = dataclasses.replace(actor, locale=arg)
         await query.answer()
-        text, keyboard = step_prompt(actor, CONSENT)
-        await message.edit_text(text, reply_markup=keyboard)
+        await redraw(message, *step_prompt(actor, CONSENT))
         return
     if action == "decline":
         await end_dialogue(db=svc.db, user_id=actor.user_id)
@@ -132,7 +131,7 @@ async def on_button(update: Update, context: CallbackContext) -> None:
         name = update.effective_user.first_name if update.effective_user else None
         await record_consent(db=svc.db, user_id=actor.user_id, first_name=name, now=svc.clock.now())
         await query.answer(actor.t("start.thanks"))
-        await message.edit_reply_markup(reply_markup=None)
+        await remove_keyboard(message)
         await _advance(message, actor, dialogue, LANGUAGE)
         return
     if action == "lang" and arg in SUPPORTED_LOCALES:
@@ -234,7 +233,7 @@ async def on_language_button(update: Update, context: CallbackContext) -> None:
     await set_locale(db=actor.services.db, user_id=actor.user_id, locale=match["arg"])
     actor = dataclasses.replace(actor, locale=match["arg"])
     await query.answer()
-    await query.message.edit_text(actor.t("language.set", language=actor.t("language.self_name")))
+    await redraw(query.message, actor.t("language.set", language=actor.t("language.self_name")))
     if actor.user.role or actor.is_coordinator:
         await set_chat_menu(
             query.get_bot(),

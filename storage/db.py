@@ -65,7 +65,7 @@ def configure_sqlite(sync_engine: Any) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below rule
         cursor = dbapi_connection.cursor()
         # First, so that switching to WAL also waits for a busy database instead of failing.
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -97,7 +97,11 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         ensure_sqlite_folder(url)
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(async_url(url), echo=echo)
+        # Errors and echo show statements without their values: those are people's data,
+        # and an error's text goes to the log and to the coordinators' chat.
+        self.engine: AsyncEngine = create_async_engine(
+            async_url(url), echo=echo, hide_parameters=True
+        )
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         if self.is_sqlite:
             configure_sqlite(self.engine.sync_engine)

@@ -72,6 +72,10 @@ class User(SQLModel, table=True):
     is_coordinator: bool = False  # granted in the database; COORDINATOR_IDS also count
     locale: str | None = Field(default=None, max_length=8)
     consent_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    # Sharing contact details with a matched party is a consent of its own (handlers.privacy).
+    contact_consent_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    # Personal data removed (at the user's request or after RETENTION_DAYS): storage.privacy.
+    erased_at: dt.datetime | None = Field(default=None, sa_column=aware())
     created_at: dt.datetime = Field(sa_column=aware(nullable=False))
     last_seen_at: dt.datetime = Field(sa_column=aware(nullable=False, index=True))
 
@@ -221,6 +225,15 @@ class Engagement(SQLModel, table=True):
     started_at: dt.datetime = Field(sa_column=aware(nullable=False))
     ended_at: dt.datetime | None = Field(default=None, sa_column=aware())
     end_reason: str | None = Field(default=None, max_length=500)
+    completion_proposed_by: str | None = Field(default=None, max_length=16)  # Role of the side
+    completion_proposed_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    log_nudged_at: dt.datetime | None = Field(default=None, sa_column=aware())  # "please log"
+    rating_of_specialist: int | None = None  # 1-5, given by the enterprise once completed
+    rating_of_enterprise: int | None = None  # 1-5, given by the specialist once completed
+    outcome: str | None = Field(default=None, max_length=16)  # solved, partly, not_solved
+    # Any of new_product, patent, rd_platform, trained; None until the enterprise records them.
+    results: list[str] | None = Field(default=None, sa_column=json_column(nullable=True))
+    outcome_at: dt.datetime | None = Field(default=None, sa_column=aware())
 
 
 class WorkLog(SQLModel, table=True):
@@ -235,6 +248,42 @@ class WorkLog(SQLModel, table=True):
     status: str = Field(default=WorkLogStatus.PENDING, max_length=16)
     created_at: dt.datetime = Field(sa_column=aware(nullable=False))
     decided_at: dt.datetime | None = Field(default=None, sa_column=aware())
+
+
+class EngagementCheckin(SQLModel, table=True):
+    """The monthly "is the work going well?" question to an enterprise, and its answer.
+
+    One row per engagement and month: the unique key is what makes a job that runs
+    twice, a restart or a second process ask nobody twice.
+    """
+
+    __tablename__ = "engagement_checkins"
+    __table_args__ = (UniqueConstraint("engagement_id", "month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    engagement_id: int = Field(foreign_key="engagements.id")
+    month: str = Field(max_length=7)  # "2026-03", in BOT_TIMEZONE
+    asked_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    answered_at: dt.datetime | None = Field(default=None, sa_column=aware(index=True))
+    answer: str | None = Field(default=None, max_length=8)  # good, partly, no
+
+
+class Voucher(SQLModel, table=True):
+    """A technology innovation voucher granted for one engagement (at most one each).
+
+    The daily rate in force when it was recorded is kept with it, so changing the
+    setting later does not rewrite what earlier vouchers allowed.
+    """
+
+    __tablename__ = "vouchers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    engagement_id: int = Field(foreign_key="engagements.id", unique=True)
+    amount: int  # yuan
+    purpose: str = Field(max_length=200)
+    daily_rate: int  # yuan per confirmed service day (8 confirmed hours)
+    recorded_by_user_id: int = Field(foreign_key="users.id")
+    recorded_at: dt.datetime = Field(sa_column=aware(nullable=False))
 
 
 class AuditEvent(SQLModel, table=True):
@@ -264,6 +313,48 @@ class JobRun(SQLModel, table=True):
     started_at: dt.datetime = Field(sa_column=aware(nullable=False))
     finished_at: dt.datetime | None = Field(default=None, sa_column=aware())
     failed: bool = False
+
+
+class DigestSend(SQLModel, table=True):
+    """One coordinator's daily digest for one day (in BOT_TIMEZONE): claimed by inserting
+    before sending, so a restart, a job that fires twice or a second bot process sends
+    nobody two digests on the same day."""
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (UniqueConstraint("user_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    day: dt.date
+    claimed_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    sent_at: dt.datetime | None = Field(default=None, sa_column=aware())
+
+
+class BroadcastStatus(StrEnum):
+    DRAFT = "draft"  # previewed, waiting for the coordinator's go
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(SQLModel, table=True):
+    """A coordinator's notice to many users: previewed, then sent once (the move from draft
+    to sending is guarded, so a double tap or a second process cannot send it twice)."""
+
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    coordinator_user_id: int = Field(foreign_key="users.id", index=True)
+    audience: str = Field(max_length=16)  # specialists, enterprises, city
+    city: str | None = Field(default=None, max_length=64)  # a city code, for a city's audience
+    text: str = Field(max_length=4096)
+    status: str = Field(default=BroadcastStatus.DRAFT, max_length=16)
+    recipients: int = 0
+    delivered: int = 0
+    failed: int = 0
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    started_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    finished_at: dt.datetime | None = Field(default=None, sa_column=aware())
 
 
 class ProcessedUpdate(SQLModel, table=True):

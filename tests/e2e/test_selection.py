@@ -293,3 +293,19 @@ async def test_a_proposal_telegram_refuses_goes_out_later_and_once(journey: Jour
     assert sum(m.text.startswith("📋") for m in j.emulator.chat(expert.id)) == 1
     await tick(j)
     assert sum(m.text.startswith("📋") for m in j.emulator.chat(expert.id)) == 1
+
+
+async def test_my_matches_lists_open_proposals_then_engagements(journey: Journey) -> None:
+    j = journey
+    wang, _ = await enterprise_with_demand(j, 7011)
+    expert = await welding_expert(j, 7112, "卫焊")
+    await coordinator_round(j)
+    [listing] = await j.send(expert, "/my_matches")
+    assert "铝合金焊缝有气孔 · 待您答复" in listing.text
+    [card] = await j.press(expert, listing.buttons[0])
+    assert card.text.startswith("📋 对接邀请") and card.buttons[0] == "✅ 接受"
+    await j.press(expert, "✅ 接受", card.message_id)
+    await j.press(wang, "✅ 选择这位专家")
+    [proposals_now, engagements] = await j.send(expert, "/my_matches")
+    assert "目前没有待处理的邀请" in proposals_now.text
+    assert "铝合金焊缝有气孔" in engagements.text and engagements.buttons

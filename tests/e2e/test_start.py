@@ -26,7 +26,9 @@ async def test_new_user_consents_chooses_language_and_role(journey: Journey) -> 
 
     reactions = await journey.press(wang, "🏭 Enterprise (has a technical problem)")
     texts = [m.text for m in reactions]
-    assert any(t.startswith("Enterprise:") and "/language" in t for t in texts)  # what this side can do
+    assert any(
+        t.startswith("Enterprise:") and "/language" in t for t in texts
+    )  # what this side can do
     assert texts[-1] == "What is the enterprise's name? (2–100 characters)"  # registration begins
     stored = await get_user(db=journey.db, telegram_id=1001)
     assert stored is not None and (stored.role, stored.locale) == ("enterprise", "en")
@@ -131,8 +133,8 @@ async def test_coordinator_command_refused_politely_for_others(journey: Journey)
     assert reply.text == "Sorry, this command is for programme coordinators only."
     coordinator = journey.user(COORDINATOR_ID, "Coordinator", "en")
     [reply] = await journey.send(coordinator, "/stats")
-    assert reply.text.startswith("Programme figures")
-    assert "Enterprise users: 0" in reply.text
+    assert reply.text.startswith("📊 Programme figures")
+    assert "🏭 Enterprises 0 · demands 0 (0 open)" in reply.text
 
 
 async def test_language_command_switches_at_any_time(journey: Journey) -> None:
