@@ -10,7 +10,7 @@ a new one on the same database.
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -54,42 +54,36 @@ class Journey:
                 seen[event.message.message_id] = event.message
         return list(seen.values())
 
-    async def send(self, user: User, text: str) -> list[SentMessage]:
+    async def act(self, user: User, deliver: Callable[[], object]) -> list[SentMessage]:
+        """One thing the user does (deliver queues its update); what the bot did in reaction."""
         mark = self.emulator.mark()
-        self.emulator.send_message(user, text)
+        deliver()
         self.delivered += 1
         await self.settle()
         return self.reactions(user, mark)
+
+    async def send(self, user: User, text: str) -> list[SentMessage]:
+        return await self.act(user, lambda: self.emulator.send_message(user, text))
 
     async def share_contact(self, user: User, phone: str) -> list[SentMessage]:
-        mark = self.emulator.mark()
-        self.emulator.send_contact(user, phone_number=phone)
-        self.delivered += 1
-        await self.settle()
-        return self.reactions(user, mark)
+        return await self.act(user, lambda: self.emulator.send_contact(user, phone_number=phone))
 
     async def send_sticker(self, user: User) -> list[SentMessage]:
-        mark = self.emulator.mark()
-        self.emulator.send_sticker(user)
-        self.delivered += 1
-        await self.settle()
-        return self.reactions(user, mark)
+        return await self.act(user, lambda: self.emulator.send_sticker(user))
+
+    async def send_photo(self, user: User) -> list[SentMessage]:
+        return await self.act(user, lambda: self.emulator.send_photo(user))
+
+    async def send_voice(self, user: User) -> list[SentMessage]:
+        return await self.act(user, lambda: self.emulator.send_voice(user))
 
     async def press(
         self, user: User, label: str, message_id: int | None = None
     ) -> list[SentMessage]:
-        mark = self.emulator.mark()
-        self.emulator.press_button(user, label, message_id)
-        self.delivered += 1
-        await self.settle()
-        return self.reactions(user, mark)
+        return await self.act(user, lambda: self.emulator.press_button(user, label, message_id))
 
     async def press_data(self, user: User, message_id: int, data: str) -> list[SentMessage]:
-        mark = self.emulator.mark()
-        self.emulator.press_callback(user, message_id, data)
-        self.delivered += 1
-        await self.settle()
-        return self.reactions(user, mark)
+        return await self.act(user, lambda: self.emulator.press_callback(user, message_id, data))
 
     def answers(self, user: User) -> list[str | None]:
         """Texts of the callback answers (toasts) the user got, in order."""

@@ -58,22 +58,6 @@ async def stored_enterprise(j: Journey, telegram_id: int) -> Enterprise:
     return found
 
 
-async def send_photo(j: Journey, user: User) -> list[SentMessage]:
-    mark = j.emulator.mark()
-    j.emulator.send_photo(user)
-    j.delivered += 1
-    await j.settle()
-    return j.reactions(user, mark)
-
-
-async def send_voice(j: Journey, user: User) -> list[SentMessage]:
-    mark = j.emulator.mark()
-    j.emulator.send_voice(user)
-    j.delivered += 1
-    await j.settle()
-    return j.reactions(user, mark)
-
-
 def texts(messages: list[SentMessage]) -> list[str]:
     return [m.text for m in messages]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from bot.emulator.models import SentMessage, User
+from bot.emulator.models import User
 from handlers.checkins import MONTHLY_CHECK
 from storage.dialogues import end_dialogue
 from storage.models import Specialist
@@ -90,22 +90,6 @@ async def registered(
         assert decided is not None
         specialist = decided[0]
     return specialist
-
-
-async def send_photo(j: Journey, user: User) -> list[SentMessage]:
-    mark = j.emulator.mark()
-    j.emulator.send_photo(user)
-    j.delivered += 1
-    await j.settle()
-    return j.reactions(user, mark)
-
-
-async def send_voice(j: Journey, user: User) -> list[SentMessage]:
-    mark = j.emulator.mark()
-    j.emulator.send_voice(user)
-    j.delivered += 1
-    await j.settle()
-    return j.reactions(user, mark)
 
 
 async def run_monthly_check(j: Journey) -> None:

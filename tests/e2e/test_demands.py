@@ -18,7 +18,6 @@ from tests.e2e.enterprise_steps import (
     enterprise_user,
     propose,
     registered_enterprise,
-    send_photo,
     stored_enterprise,
     texts,
     user_id,
@@ -303,7 +302,7 @@ async def test_bad_input_at_every_kind_of_step_loses_nothing(journey: Journey) -
     assert error.text == "太长了：最多 60 个字（现在 61 个）。请精简后再发。"
     await j.send(zhou, "焊缝经常开裂")
 
-    [error, _] = await send_photo(j, zhou)
+    [error, _] = await j.send_photo(zhou)
     assert error.text.startswith("这一步需要文字回答")
     # The longest message Telegram carries, and one character over the limit: both named.
     [error, again] = await j.send(zhou, "裂" * 4096)

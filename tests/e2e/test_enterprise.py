@@ -9,7 +9,6 @@ from tests.e2e.conftest import Journey
 from tests.e2e.enterprise_steps import (
     enterprise_user,
     registered_enterprise,
-    send_voice,
     stored_enterprise,
     texts,
     user_id,
@@ -131,7 +130,7 @@ async def test_registration_in_english_by_typed_city_and_industry_words(journey:
     reactions = await j.press(lee, "Fishery")
     assert reactions[-1].text == "How large is the enterprise?"
     await j.press(lee, "Medium")
-    reactions = await send_voice(j, lee)
+    reactions = await j.send_voice(lee)
     assert reactions[0].text.startswith("This step needs a text answer")
     await j.send(lee, "Li Ming")
     reactions = await j.send(lee, "139 4111 2233")

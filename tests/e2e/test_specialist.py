@@ -10,8 +10,6 @@ from storage.models import SpecialistStatus
 from tests.e2e.conftest import COORDINATOR_ID, Journey
 from tests.e2e.specialist_helpers import (
     registered,
-    send_photo,
-    send_voice,
     specialist_user,
     stored,
     user_id,
@@ -30,7 +28,7 @@ async def test_registration_in_chinese_reaches_the_coordinators(journey: Journey
     [error, again] = await j.send(wang, "王" * 70)
     assert error.text == "太长了：最多 64 个字（现在 70 个）。请精简后再发。"
     assert again.text == name_question.text
-    [error, _] = await send_photo(j, wang)
+    [error, _] = await j.send_photo(wang)
     assert error.text.startswith("这一步需要文字回答")
 
     reactions = await j.send(wang, "王建国")
@@ -56,7 +54,7 @@ async def test_registration_in_chinese_reaches_the_coordinators(journey: Journey
     [*_, expertise_question] = await j.press(wang, "✔ 选好了")
     assert expertise_question.text.endswith("（最多 1000 字）。")
 
-    [error, _] = await send_voice(j, wang)
+    [error, _] = await j.send_voice(wang)
     assert error.text.startswith("这一步需要文字回答")
     await j.send(
         wang, "激光焊接工艺与焊缝缺陷控制，铝合金构件疲劳寿命评估，服务过多家装备制造企业。"
