@@ -13,7 +13,7 @@ button printed for an older state is recognised as stale.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -139,22 +139,44 @@ async def _owned_by_enterprise(session: AsyncSession, proposal_id: int, enterpri
     return owner.scalar_one_or_none() == enterprise_id
 
 
-async def accept_proposal(
-    *, db: Database, proposal_id: int, version: int, specialist_id: int, now: dt.datetime
+async def _answer(
+    *,
+    db: Database,
+    proposal_id: int,
+    version: int,
+    owns: Callable[[AsyncSession], Awaitable[bool]],
+    from_state: ProposalStatus,
+    to_state: ProposalStatus,
+    **values: Any,
 ) -> Outcome:
-    """The specialist says yes; only while the proposal is still proposed."""
+    """A side's answer: allowed only to that side, applied only to the version it saw."""
     async with db.transaction() as session:
-        if not await _owned_by_specialist(session, proposal_id, specialist_id):
+        if not await owns(session):
             return Outcome.FORBIDDEN
         moved = await _move(
             session,
             proposal_id=proposal_id,
             version=version,
-            from_states=(ProposalStatus.PROPOSED,),
-            to_state=ProposalStatus.ACCEPTED,
-            answered_at=now,
+            from_states=(from_state,),
+            to_state=to_state,
+            **values,
         )
         return Outcome.DONE if moved else Outcome.STALE
+
+
+async def accept_proposal(
+    *, db: Database, proposal_id: int, version: int, specialist_id: int, now: dt.datetime
+) -> Outcome:
+    """The specialist says yes; only while the proposal is still proposed."""
+    return await _answer(
+        db=db,
+        proposal_id=proposal_id,
+        version=version,
+        owns=lambda session: _owned_by_specialist(session, proposal_id, specialist_id),
+        from_state=ProposalStatus.PROPOSED,
+        to_state=ProposalStatus.ACCEPTED,
+        answered_at=now,
+    )
 
 
 async def decline_proposal(
@@ -168,38 +190,32 @@ async def decline_proposal(
     now: dt.datetime,
 ) -> Outcome:
     """The specialist says no, with a reason later rounds respect."""
-    async with db.transaction() as session:
-        if not await _owned_by_specialist(session, proposal_id, specialist_id):
-            return Outcome.FORBIDDEN
-        moved = await _move(
-            session,
-            proposal_id=proposal_id,
-            version=version,
-            from_states=(ProposalStatus.PROPOSED,),
-            to_state=ProposalStatus.DECLINED,
-            answered_at=now,
-            decline_reason=reason,
-            decline_text=(text or None),
-        )
-        return Outcome.DONE if moved else Outcome.STALE
+    return await _answer(
+        db=db,
+        proposal_id=proposal_id,
+        version=version,
+        owns=lambda session: _owned_by_specialist(session, proposal_id, specialist_id),
+        from_state=ProposalStatus.PROPOSED,
+        to_state=ProposalStatus.DECLINED,
+        answered_at=now,
+        decline_reason=reason,
+        decline_text=(text or None),
+    )
 
 
 async def reject_candidate(
     *, db: Database, proposal_id: int, version: int, enterprise_id: int, now: dt.datetime
 ) -> Outcome:
     """The enterprise finds an accepted candidate not suitable; the next round proposes another."""
-    async with db.transaction() as session:
-        if not await _owned_by_enterprise(session, proposal_id, enterprise_id):
-            return Outcome.FORBIDDEN
-        moved = await _move(
-            session,
-            proposal_id=proposal_id,
-            version=version,
-            from_states=(ProposalStatus.ACCEPTED,),
-            to_state=ProposalStatus.NOT_SELECTED,
-            decided_at=now,
-        )
-        return Outcome.DONE if moved else Outcome.STALE
+    return await _answer(
+        db=db,
+        proposal_id=proposal_id,
+        version=version,
+        owns=lambda session: _owned_by_enterprise(session, proposal_id, enterprise_id),
+        from_state=ProposalStatus.ACCEPTED,
+        to_state=ProposalStatus.NOT_SELECTED,
+        decided_at=now,
+    )
 
 
 async def select_candidate(
