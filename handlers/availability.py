@@ -173,7 +173,7 @@ async def on_button(update: Update, context: CallbackContext) -> None:
     await query.answer(actor.t("availability.saved"))
     text, keyboard = view(actor, updated)
     with contextlib.suppress(BadRequest):  # the same choice again: nothing to redraw
-        await message.edit_text(text, reply_markup=keyboard)
+        await redraw(message, text, reply_markup=keyboard)
 
 
 async def _ask_date(message: Message, actor: Actor) -> None:

@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler
 from handlers.actor import get_actor
 from handlers.callbacks import pack
 from handlers.i18n import Markup
-from handlers.keyboards import inline, remove_keyboard
+from handlers.keyboards import inline, redraw, remove_keyboard
 from handlers.proposal_views import candidate_card, reader_for
 from handlers.services import Services
 from handlers.specialist_views import Reader
@@ -99,8 +99,8 @@ async def on_button(update: Update, context: CallbackContext) -> None:
             return
         await query.answer()
         if message:
-            await message.edit_text(
-                candidate_card(actor, ctx) + Markup("\n\n") + actor.t("candidate.rejected")
+            await redraw(
+                message, candidate_card(actor, ctx) + Markup("\n\n") + actor.t("candidate.rejected")
             )
         await _tell(context.bot, svc, ctx, "proposal.not_selected")
         return

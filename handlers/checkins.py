@@ -27,7 +27,7 @@ from handlers.actor import get_actor
 from handlers.callbacks import pack, pattern
 from handlers.dates import first_working_day, months_after
 from handlers.i18n import Markup
-from handlers.keyboards import column
+from handlers.keyboards import column, redraw
 from handlers.services import Services, services
 from handlers.specialist_views import LocaleReader, Reader
 from storage.models import Specialist, SpecialistStatus
@@ -149,7 +149,7 @@ async def on_answer(update: Update, context: CallbackContext) -> None:
     specialist = result.specialist
     await query.answer()
     noted = actor.t(NOTED[answer], date=specialist.paused_until or "")
-    await message.edit_text(Markup(message.text_html + "\n\n" + noted), reply_markup=None)
+    await redraw(message, Markup(message.text_html + "\n\n" + noted), reply_markup=None)
     if answer == "leave" and specialist.status == SpecialistStatus.WITHDRAWN:
         await approvals.tell_coordinators(
             context.bot, svc, "checkin.left_notice", id=specialist.id, name=specialist.name

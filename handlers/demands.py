@@ -29,7 +29,7 @@ from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack, pattern
 from handlers.form import Draft, Field, Form, Option, open_form, render_value, resume_form
 from handlers.i18n import Markup
-from handlers.keyboards import Button, inline, remove_keyboard
+from handlers.keyboards import Button, inline, redraw, remove_keyboard
 from handlers.validators import date_on_or_after, keyword_list, text_between
 from matching import taxonomy
 from storage.demands import (
@@ -532,7 +532,7 @@ async def _apply(actor: Actor, action: str, demand_id: int, reason: str) -> bool
 async def _show(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
     """Replace the message in place (the list, a demand or the close question)."""
     try:
-        await message.edit_text(text, reply_markup=keyboard)
+        await redraw(message, text, reply_markup=keyboard)
     except BadRequest:
         log.debug("the same view again: Telegram refuses an edit that changes nothing")
 

@@ -27,7 +27,7 @@ from handlers.callbacks import pack, pattern
 from handlers.dates import first_working_day
 from handlers.engagement_views import LOG, counterpart, reader_for, send_to
 from handlers.i18n import Markup
-from handlers.keyboards import column, inline
+from handlers.keyboards import column, inline, redraw
 from handlers.services import Services, services
 from storage.engagements import (
     CHECKIN_ANSWERS,
@@ -139,7 +139,7 @@ async def on_answer(update: Update, context: CallbackContext) -> None:
         return
     await query.answer()
     noted = actor.t(NOTED[answer])
-    await message.edit_text(Markup("\n\n".join([message.text_html, noted])), reply_markup=None)
+    await redraw(message, Markup("\n\n".join([message.text_html, noted])), reply_markup=None)
 
 
 def register(application: Application, group: int) -> None:

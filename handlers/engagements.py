@@ -35,7 +35,7 @@ from handlers.engagement_views import (
     work_text,
 )
 from handlers.i18n import Markup
-from handlers.keyboards import Button, column, inline
+from handlers.keyboards import Button, column, inline, redraw
 from storage.engagements import (
     EngagementCard,
     Side,
@@ -123,7 +123,7 @@ async def engagement_view(
 async def show(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
     """Replace the message in place (the list, an engagement or the cancel question)."""
     try:
-        await message.edit_text(text, reply_markup=keyboard)
+        await redraw(message, text, reply_markup=keyboard)
     except BadRequest:
         log.debug("the same view again: Telegram refuses an edit that changes nothing")
 

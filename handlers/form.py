@@ -41,7 +41,7 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler
 from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack
 from handlers.i18n import Markup, escape
-from handlers.keyboards import Button, inline, remove_keyboard
+from handlers.keyboards import Button, inline, redraw, remove_keyboard
 from handlers.validators import Invalid
 from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
 from storage.models import Dialogue
@@ -429,7 +429,7 @@ async def on_button(form: Form, update: Update, context: CallbackContext) -> Non
     if action == "cancel":
         await end_dialogue(db=actor.services.db, user_id=actor.user_id)
         await query.answer()
-        await message.edit_text(actor.t("form.cancelled"))
+        await redraw(message, actor.t("form.cancelled"))
         return
     if step == SUMMARY:
         await _on_summary_button(form, query.answer, message, actor, draft, action, arg)
@@ -519,8 +519,8 @@ async def _on_field_button(
         draft.pop(group_key, None)
         value = offered.get(arg, arg)
         draft[field.name] = value
-        await message.edit_text(
-            Markup(message.text_html + "\n→ " + escape(render_value(actor, field, draft)))
+        await redraw(
+            message, Markup(message.text_html + "\n→ " + escape(render_value(actor, field, draft)))
         )
         draft.pop(_PROMPT, None)
         await _store(form, message, actor, field, draft, value)
@@ -559,7 +559,7 @@ async def _redraw(
     await answer()
     text, keyboard = question_view(form, actor, field, draft, page)
     try:
-        await message.edit_text(text, reply_markup=keyboard)
+        await redraw(message, text, reply_markup=keyboard)
     except BadRequest:
         log.debug("question unchanged (the same page pressed again)")
 

@@ -132,8 +132,8 @@ async def on_button(update: Update, context: CallbackContext) -> None:
             return
         await query.answer()
         if message:
-            await message.edit_text(
-                proposal_card(actor, ctx) + Markup("\n\n") + actor.t("proposal.accepted")
+            await redraw(
+                message, proposal_card(actor, ctx) + Markup("\n\n") + actor.t("proposal.accepted")
             )
         await candidates.send_candidate(context.bot, svc, proposal_id)
         return
@@ -182,8 +182,8 @@ async def _decline(
         return
     await query.answer()
     if message:
-        await message.edit_text(
-            actor.t("proposal.declined", reason=actor.t(f"proposal.reason_{reason}"))
+        await redraw(
+            message, actor.t("proposal.declined", reason=actor.t(f"proposal.reason_{reason}"))
         )
     if reason == "other":
         await save_dialogue(

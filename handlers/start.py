@@ -125,7 +125,7 @@ async def on_button(update: Update, context: CallbackContext) -> None:
     if action == "decline":
         await end_dialogue(db=svc.db, user_id=actor.user_id)
         await query.answer()
-        await message.edit_text(actor.t("start.declined"))
+        await redraw(message, actor.t("start.declined"))
         return
     if action == "agree":
         name = update.effective_user.first_name if update.effective_user else None
@@ -138,7 +138,7 @@ async def on_button(update: Update, context: CallbackContext) -> None:
         await set_locale(db=svc.db, user_id=actor.user_id, locale=arg)
         actor = dataclasses.replace(actor, locale=arg)
         await query.answer()
-        await message.edit_text(actor.t("language.set", language=actor.t("language.self_name")))
+        await redraw(message, actor.t("language.set", language=actor.t("language.self_name")))
         chosen_role = dialogue.data.get("role")
         if chosen_role in ROLES:
             await _finish(message, actor, chosen_role)
@@ -149,7 +149,7 @@ async def on_button(update: Update, context: CallbackContext) -> None:
         return
     if action == "role" and arg in ROLES:
         await query.answer()
-        await message.edit_text(actor.t("start.role_chosen", role=actor.t(f"role.{arg}")))
+        await redraw(message, actor.t("start.role_chosen", role=actor.t(f"role.{arg}")))
         await _finish(message, actor, arg)
         return
     await query.answer(actor.t("button.unknown"))

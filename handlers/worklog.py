@@ -36,7 +36,7 @@ from handlers.engagement_views import (
 )
 from handlers.form import Draft, Field, Form, Option, open_form, resume_form
 from handlers.i18n import Markup
-from handlers.keyboards import column, inline
+from handlers.keyboards import column, inline, redraw
 from handlers.specialist_views import Reader
 from handlers.validators import Invalid, date_on_or_after, text_between
 from storage.dialogues import load_dialogue
@@ -268,7 +268,7 @@ async def on_decide(update: Update, context: CallbackContext) -> None:
         await query.answer(actor.t("button.unknown"))
         return
     noted = actor.t("log.noted", status=actor.t(LOG_STATUSES[entry.status]))
-    await message.edit_text(Markup("\n\n".join([message.text_html, noted])), reply_markup=None)
+    await redraw(message, Markup("\n\n".join([message.text_html, noted])), reply_markup=None)
     if result == "stale":
         await query.answer(actor.t("log.already_decided"))
         return
