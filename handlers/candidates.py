@@ -9,17 +9,16 @@ version (`ca:pick:12:2`); only the demand's owner can press them to any effect.
 
 from __future__ import annotations
 
-import logging
 import re
 
 from telegram import Bot, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler
 
 from handlers.actor import get_actor
 from handlers.callbacks import pack
 from handlers.i18n import Markup
 from handlers.keyboards import inline, redraw, remove_keyboard
+from handlers.notify import notify
 from handlers.proposal_views import candidate_card, reader_for
 from handlers.services import Services
 from handlers.specialist_views import Reader
@@ -34,7 +33,6 @@ from storage.proposals import (
     select_candidate,
 )
 
-log = logging.getLogger(__name__)
 PATTERN = re.compile(r"^ca:(?P<action>pick|no):(?P<id>\d{1,9}):(?P<ver>\d{1,6})$")
 LIST = re.compile(r"^ca:list:(?P<demand>\d{1,9})$")
 
@@ -62,12 +60,7 @@ async def send_candidate(
     text = candidate_card(reader, ctx)
     if reminder:
         text = reader.t("candidate.reminder") + Markup("\n\n") + text
-    try:
-        await bot.send_message(ctx.owner.chat_id, text, reply_markup=keyboard(reader, ctx))
-    except (Forbidden, BadRequest):  # blocked the bot or never wrote to it
-        log.warning("could not send candidate %s", proposal_id)
-        return False
-    return True
+    return await notify(bot, ctx.owner.chat_id, text, keyboard(reader, ctx))
 
 
 async def on_button(update: Update, context: CallbackContext) -> None:
@@ -128,7 +121,7 @@ async def on_button(update: Update, context: CallbackContext) -> None:
         ),
     )
     expert = reader_for(svc, ctx.specialist_user)
-    await _send(
+    await notify(
         context.bot,
         ctx.specialist_user.chat_id,
         expert.t(
@@ -147,18 +140,11 @@ async def on_button(update: Update, context: CallbackContext) -> None:
 
 async def _tell(bot: Bot, svc: Services, ctx: ProposalContext, msgid: str) -> None:
     reader = reader_for(svc, ctx.specialist_user)
-    await _send(
+    await notify(
         bot,
         ctx.specialist_user.chat_id,
         reader.t(msgid, ref=ctx.proposal.id, title=ctx.demand.title),
     )
-
-
-async def _send(bot: Bot, chat_id: int, text: str) -> None:
-    try:
-        await bot.send_message(chat_id, text)
-    except (Forbidden, BadRequest):  # blocked the bot; the record is right either way
-        log.warning("could not tell chat %s", chat_id)
 
 
 async def on_list(update: Update, context: CallbackContext) -> None:

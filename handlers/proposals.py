@@ -12,11 +12,9 @@ specialist it was sent to.
 
 from __future__ import annotations
 
-import logging
 import re
 
 from telegram import Bot, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler
 
 from handlers import candidates
@@ -24,6 +22,7 @@ from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack
 from handlers.i18n import Markup
 from handlers.keyboards import column, inline, redraw, remove_keyboard
+from handlers.notify import notify
 from handlers.proposal_views import (
     DECLINE_REASONS,
     deadline_text,
@@ -47,7 +46,6 @@ from storage.proposals import (
 from storage.specialists import get_specialist
 
 FLOW = "decl"  # the optional note after "other"
-log = logging.getLogger(__name__)
 PATTERN = re.compile(
     r"^pr:(?P<action>acc|dec|det|why|skip):(?P<id>\d{1,9}):(?P<ver>\d{1,6})(?::(?P<arg>[a-z_]{1,20}))?$"
 )
@@ -86,14 +84,8 @@ async def send_proposal(
     )
     if reminder:
         text = reader.t("proposal.reminder") + Markup("\n\n") + text
-    try:
-        await bot.send_message(
-            ctx.specialist_user.chat_id, text, reply_markup=card_keyboard(reader, ctx)
-        )
-    except (Forbidden, BadRequest):  # blocked the bot or never wrote to it: it will expire
-        log.warning("could not send proposal %s", proposal_id)
-        return False
-    return True
+    # Not delivered (blocked, never wrote to the bot): the proposal simply expires.
+    return await notify(bot, ctx.specialist_user.chat_id, text, card_keyboard(reader, ctx))
 
 
 async def on_button(update: Update, context: CallbackContext) -> None:

@@ -26,6 +26,7 @@ from telegram.ext import Application, CallbackContext, CommandHandler
 from handlers import candidates, proposals
 from handlers.access import coordinators_only
 from handlers.actor import Actor
+from handlers.notify import notify
 from handlers.proposal_views import reader_for
 from handlers.services import Services, services
 from matching.index import SpecialistIndex
@@ -165,7 +166,8 @@ async def tick_deadlines(bot: Bot, svc: Services) -> None:
         ctx = await proposal_context(db=svc.db, proposal_id=proposal.id or 0)
         if ctx is not None:
             reader = reader_for(svc, ctx.specialist_user)
-            await bot.send_message(
+            await notify(
+                bot,
                 ctx.specialist_user.chat_id,
                 reader.t("proposal.expired", ref=ctx.proposal.id, title=ctx.demand.title),
             )
