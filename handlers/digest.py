@@ -7,8 +7,12 @@
 
 What the report says, top to bottom: the period (the last day, or /stats' days), the
 programme to date, placements against PLACEMENT_TARGETS (overall, per city, per
-dispatching institution), what is stuck (each with an id to act on) and the fields that
-need recruiting. Figures come from storage.stats only, gathered once per run.
+dispatching institution), engagements now with those an enterprise said are not going
+well in the period (monthly check-in answered "no"), innovation vouchers granted and
+usable (in all, then the largest cities, units, enterprises and engagements), the busiest
+dispatching units (all of them: /units), what is stuck (each with an id to act on) and the
+fields that need recruiting. Figures come from storage.stats and storage.engagements only,
+gathered once per run.
 """
 
 from __future__ import annotations
@@ -26,13 +30,28 @@ from telegram.ext import Application, CallbackContext, CommandHandler
 from handlers.access import coordinators_only
 from handlers.actor import Actor
 from handlers.digest_chart import weekly_chart
-from handlers.i18n import MESSAGE_LIMIT, Markup, escape, visible_length
+from handlers.engagement_views import STATUSES, local_date, number, yuan
+from handlers.i18n import MESSAGE_LIMIT, Markup, escape, shorten, visible_length
 from handlers.services import PlacementTarget, Services, services
 from handlers.specialist_views import LocaleReader, Reader
+from handlers.unit_views import NAME_SHOWN, unit_text, units_heading
 from matching import taxonomy
 from storage import stats
 from storage.coordinators import coordinators, record_action
 from storage.digests import claim_digest, mark_digest_sent
+from storage.engagements import (
+    EngagementFigures,
+    TroubledEngagement,
+    UnitFigures,
+    VoucherGrouping,
+    VoucherTotal,
+    engagement_figures,
+    group_vouchers,
+    troubled_engagements,
+    unit_figures,
+    voucher_lines,
+)
+from storage.models import EngagementStatus
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +60,14 @@ STALE_AFTER = dt.timedelta(days=7)  # a demand this old without a yes is stuck
 UNDECIDED_AFTER = dt.timedelta(days=5)  # a yes the enterprise left this long is stuck
 LISTED = 10  # records named in each "stuck" list; the rest are counted
 TALLIED = 8  # cities and institutions named in the placement tallies
+VOUCHERS_NAMED = 3  # groups named under each of the voucher totals; the rest are counted
+VOUCHER_HEADINGS: dict[VoucherGrouping, str] = {  # in the order the report shows them
+    "city": "report.vouchers_by_city",
+    "institution": "report.vouchers_by_institution",
+    "enterprise": "report.vouchers_by_enterprise",
+    "engagement": "report.vouchers_by_engagement",
+}
+UNITS_NAMED = 3  # dispatching units named; /units lists them all
 SHORTAGES = 5
 WEEKS = 8
 REASONS = {reason: f"report.reason_{reason}" for reason in stats.DECLINE_REASONS}
@@ -53,6 +80,7 @@ class Figures:
     now: dt.datetime
     today: dt.date
     days: int  # the period: the last `days` days
+    since: dt.datetime  # the period's start
     period: stats.Activity
     to_date: stats.Activity
     snapshot: stats.Snapshot
@@ -64,6 +92,10 @@ class Figures:
     undecided: stats.Listed[stats.UndecidedChoice]
     silent: stats.Listed[stats.Silent]
     shortages: list[stats.Shortage]
+    engagements: EngagementFigures
+    troubled: stats.Listed[TroubledEngagement]  # check-ins answered "no" in the period
+    vouchers: dict[VoucherGrouping, tuple[VoucherTotal, ...]]  # the largest amount first
+    units: tuple[UnitFigures, ...]  # the most confirmed service days first
 
 
 async def gather(svc: Services, *, days: int) -> Figures:
@@ -77,11 +109,15 @@ async def gather(svc: Services, *, days: int) -> Figures:
             targets.append((target, await stats.placements(db=db, until=end)))
         else:
             targets.append((target, placements))
+    since = now - dt.timedelta(days=days)
+    troubled = await troubled_engagements(db=db, since=since)
+    vouchers = await voucher_lines(db=db)
     return Figures(
         now=now,
         today=today,
         days=days,
-        period=await stats.activity(db=db, since=now - dt.timedelta(days=days), until=now),
+        since=since,
+        period=await stats.activity(db=db, since=since, until=now),
         to_date=await stats.activity(db=db, since=None, until=now),
         snapshot=await stats.snapshot(db=db),
         placements=placements,
@@ -94,6 +130,10 @@ async def gather(svc: Services, *, days: int) -> Figures:
         ),
         silent=await stats.silent_specialists(db=db, limit=LISTED),
         shortages=await stats.shortages(db=db, today=today, limit=SHORTAGES),
+        engagements=await engagement_figures(db=db),
+        troubled=stats.Listed(tuple(troubled[:LISTED]), len(troubled)),
+        vouchers={by: tuple(group_vouchers(vouchers, by=by)) for by in VOUCHER_HEADINGS},
+        units=tuple(await unit_figures(db=db)),
     )
 
 
@@ -169,6 +209,89 @@ def _placements(reader: Reader, figures: Figures) -> list[str]:
 
 def _more(reader: Reader, shown: int, total: int) -> list[str]:
     return [reader.t("report.more", count=total - shown)] if total > shown else []
+
+
+def _engagements(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
+    """How engagements stand now, then each "no" to the monthly check-in in the period."""
+    counts = figures.engagements.by_status
+    lines: list[str] = [
+        reader.t(
+            "report.engagements_now",
+            active=counts[EngagementStatus.ACTIVE],
+            completed=counts[EngagementStatus.COMPLETED],
+            cancelled=counts[EngagementStatus.CANCELLED],
+            days=number(figures.engagements.service_days),
+        )
+    ]
+    troubled, since = figures.troubled, f"{figures.since.astimezone(timezone):%Y-%m-%d %H:%M}"
+    if not troubled.total:
+        return [*lines, reader.t("report.troubled_none", since=since)]
+    lines.append(reader.t("report.troubled", since=since, count=troubled.total))
+    lines += [
+        reader.t(
+            "report.troubled_line",
+            id=t.engagement_id,
+            title=t.demand_title,
+            enterprise=t.enterprise_name,
+            specialist=t.specialist_name,
+            institution=shorten(t.institution, NAME_SHOWN),
+            date=local_date(t.answered_at, timezone),
+            status=reader.t(STATUSES[EngagementStatus(t.status)]),
+        )
+        for t in troubled.items
+    ]
+    return lines + _more(reader, len(troubled.items), troubled.total)
+
+
+def _voucher_name(reader: Reader, by: VoucherGrouping, total: VoucherTotal) -> str:
+    """The group as a coordinator knows it; an engagement with the id that acts on it."""
+    if by == "city":
+        return shorten(_city(reader, total.key), NAME_SHOWN)
+    if by == "engagement":
+        title = shorten(total.label, NAME_SHOWN)
+        return reader.t("report.voucher_engagement", id=total.key, title=title)
+    return shorten(total.label, NAME_SHOWN)
+
+
+def _vouchers(reader: Reader, figures: Figures) -> list[str]:
+    """Granted and usable (tied to confirmed work) in all, then the largest of each grouping."""
+    by_engagement = figures.vouchers["engagement"]  # every grouping sums to the same totals
+    if not by_engagement:
+        return [reader.t("report.vouchers_none")]
+    lines: list[str] = [
+        reader.t(
+            "report.vouchers",
+            count=sum(t.vouchers for t in by_engagement),
+            amount=yuan(sum(t.amount for t in by_engagement)),
+            usable=yuan(sum(t.usable for t in by_engagement)),
+        )
+    ]
+    for by, heading in VOUCHER_HEADINGS.items():
+        totals = figures.vouchers[by]
+        lines.append(reader.t(heading))
+        lines += [
+            reader.t(
+                "report.voucher_line",
+                name=_voucher_name(reader, by, total),
+                amount=yuan(total.amount),
+                usable=yuan(total.usable),
+                count=total.vouchers,
+            )
+            for total in totals[:VOUCHERS_NAMED]
+        ]
+        lines += _more(reader, min(len(totals), VOUCHERS_NAMED), len(totals))
+    return lines
+
+
+def _units(reader: Reader, figures: Figures) -> list[str]:
+    """The units that dispatched most (by confirmed service days), and where the rest are."""
+    units = figures.units
+    if not units:
+        return [reader.t("units.none")]
+    named = [unit for unit in units if unit.dispatched][:UNITS_NAMED]
+    lines: list[str] = [units_heading(reader, units)]
+    lines += [unit_text(reader, rank, unit) for rank, unit in enumerate(named, 1)]
+    return [*lines, reader.t("report.units_all", count=len(units))]
 
 
 def _stuck(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
@@ -253,6 +376,9 @@ def report(reader: Reader, figures: Figures, title: Markup, timezone: dt.tzinfo)
     )
     lines += _activity(reader, to_date)
     lines += ["", *_placements(reader, figures)]
+    lines += ["", *_engagements(reader, figures, timezone)]
+    lines += ["", *_vouchers(reader, figures)]
+    lines += ["", *_units(reader, figures)]
     lines += _stuck(reader, figures, timezone)
     if figures.shortages:
         lines += ["", reader.t("report.shortages")]

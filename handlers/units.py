@@ -4,8 +4,9 @@ specialists have done, for coordinators deciding whom to reward.
 Per institution, as its specialists spelled it: specialists approved, specialists
 dispatched (with an active or completed engagement), engagements active and
 completed, confirmed service days (confirmed hours / 8) and the enterprises'
-average rating. The busiest units first; the same figures feed /stats and /export
-through storage.engagements.unit_figures.
+average rating. The busiest units first. The figures are storage.engagements.unit_figures,
+as in /export; the digest and /stats show the top units in the same words
+(handlers.unit_views).
 """
 
 from __future__ import annotations
@@ -15,31 +16,11 @@ from telegram.ext import Application, CallbackContext, CommandHandler
 
 from handlers.access import coordinators_only
 from handlers.actor import Actor
-from handlers.engagement_views import number
-from handlers.i18n import Markup, shorten
-from storage.engagements import UnitFigures, unit_figures
+from handlers.i18n import Markup
+from handlers.unit_views import unit_text, units_heading
+from storage.engagements import unit_figures
 
 SHOWN = 15
-NAME_SHOWN = 40
-
-
-def unit_text(actor: Actor, rank: int, unit: UnitFigures) -> Markup:
-    rating = (
-        actor.t("units.rating", average=f"{unit.average_rating:.1f}", count=unit.ratings)
-        if unit.average_rating is not None
-        else actor.t("units.no_rating")
-    )
-    return actor.t(
-        "units.line",
-        rank=rank,
-        institution=shorten(unit.institution, NAME_SHOWN),
-        specialists=unit.specialists,
-        dispatched=unit.dispatched,
-        active=unit.active,
-        completed=unit.completed,
-        days=number(unit.service_days),
-        rating=rating,
-    )
 
 
 @coordinators_only
@@ -51,14 +32,7 @@ async def units_command(update: Update, context: CallbackContext, actor: Actor) 
     if not units:
         await message.reply_text(actor.t("units.none"))
         return
-    lines = [
-        actor.t(
-            "units.heading",
-            count=len(units),
-            dispatched=sum(u.dispatched for u in units),
-            days=number(sum(u.service_days for u in units)),
-        )
-    ]
+    lines = [units_heading(actor, units)]
     lines += [unit_text(actor, rank, unit) for rank, unit in enumerate(units[:SHOWN], 1)]
     if len(units) > SHOWN:
         lines.append(actor.t("units.more", count=len(units) - SHOWN))

@@ -826,9 +826,14 @@ def _group(line: VoucherLine, by: VoucherGrouping) -> tuple[str, str]:
 
 async def voucher_totals(*, db: Database, by: VoucherGrouping) -> list[VoucherTotal]:
     """Vouchers per engagement, enterprise, city or institution, largest amount first."""
+    return group_vouchers(await voucher_lines(db=db), by=by)
+
+
+def group_vouchers(lines: Iterable[VoucherLine], *, by: VoucherGrouping) -> list[VoucherTotal]:
+    """voucher_totals of lines already read, so one read serves several groupings."""
     groups: dict[str, list[VoucherLine]] = {}
     labels: dict[str, str] = {}
-    for line in await voucher_lines(db=db):
+    for line in lines:
         key, label = _group(line, by)
         groups.setdefault(key, []).append(line)
         labels[key] = label

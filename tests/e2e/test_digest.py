@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import struct
 
@@ -16,14 +17,29 @@ from bot.emulator.models import SentMessage
 from bot.emulator.telegram_html import utf16_len
 from handlers.digest import DAILY_DIGEST
 from handlers.services import PlacementTarget
-from storage.models import AuditEvent, DigestSend, Proposal, ProposalStatus, User
+from storage.models import (
+    AuditEvent,
+    DigestSend,
+    Engagement,
+    EngagementCheckin,
+    EngagementStatus,
+    Enterprise,
+    Proposal,
+    ProposalStatus,
+    Specialist,
+    User,
+    Voucher,
+    WorkLog,
+    WorkLogStatus,
+)
 from storage.users import set_locale, touch_user
 from tests.e2e.conftest import COORDINATOR_ID, Journey
+from tests.e2e.engagement_steps import CASTING, approved_specialist, ask, engage, enterprise
 from tests.e2e.specialist_helpers import local
 from tests.storage import factories, programme_scenario
 
 SECOND_COORDINATOR = 900_002
-D = dt.timedelta(days=1)
+D, H = dt.timedelta(days=1), dt.timedelta(hours=1)
 
 
 @pytest.fixture
@@ -100,6 +116,18 @@ async def test_the_digest_tells_a_known_programme_in_each_coordinators_language(
         "1000 by 2026-12-31: 2 so far (0%), 304 days to go",
         "By city: Anshan 1 · Shenyang 1",
         "By institution: 大连理工大学 2",
+        "",
+        "🤝 Engagements now: 1 active · 1 completed · 0 ended · 🗓 0 confirmed service days",
+        "👍 No monthly check-in answered “not going well” since 2026-03-01 09:00.",
+        "",
+        "🎫 Innovation vouchers: none recorded yet (/voucher).",
+        "",
+        "Dispatching units: 2; 1 specialists dispatched; 0 confirmed service days "
+        "(a service day is 8 confirmed hours).",
+        "1. 大连理工大学",
+        "👤 1 approved · 1 dispatched",
+        "🤝 1 active · 1 completed · 🗓 0 service days · ⭐ no ratings yet",
+        "All 2 units in full: /units",
         "",
         "⏳ Demands waiting over 7 days without a match: 1",
         f"#{p.demands['d2'].id} 轴承异响 · 大连重工机械有限公司 · 10 days",
@@ -250,3 +278,352 @@ async def test_stats_for_a_period_by_command_and_button(journey: Journey) -> Non
     async with j.db.transaction() as session:
         audited = list(await session.scalars(select(AuditEvent.detail)))
     assert audited == [{"days": 7}, {"days": 30}, {"days": 1}]
+
+
+async def at_work(j: Journey, p: programme_scenario.Programme) -> dict[str, int]:
+    """The scenario's engagements at work, and two more, stated directly (now: 2 March, 09:00
+    in Shanghai); returns the engagement ids.
+
+        e1 d1 A 鞍山 陈教授 大连理工大学 active: 8 h + 4 h confirmed, 8 h waiting;
+           voucher ¥20,000 at ¥1,000 a day -> ¥1,500 usable; check-in "no" 3 hours ago
+        e2 d6 C 沈阳 陈教授 completed, rated 4: 16 h + 4 h confirmed; voucher ¥5,000 at
+           ¥3,000 a day -> ¥7,500 earned, ¥5,000 usable; check-in "no" 3 days ago
+        e3 d4 A 鞍山 李研究员 东北大学 active: 8 h confirmed; voucher ¥8,000 at ¥1,000 a day
+           -> ¥1,000 usable; check-in "good" 2 hours ago
+        e4 d5 B 大连 赵教授 东北大学 ended 3 days ago, nothing logged
+    """
+    now = j.clock.now()
+    ids: dict[str, int] = {}
+    async with j.db.transaction() as session:
+        for key, proposal in (("e1", "p1"), ("e2", "p2")):
+            found = await session.scalar(
+                select(Engagement.id).where(Engagement.proposal_id == p.proposals[proposal].id)
+            )
+            assert found is not None
+            ids[key] = found
+        for key, demand, specialist, status in (
+            ("e3", "d4", "s2", EngagementStatus.ACTIVE),
+            ("e4", "d5", "s4", EngagementStatus.CANCELLED),
+        ):
+            chosen = Proposal(
+                demand_id=p.demands[demand].id,
+                specialist_id=p.specialists[specialist].id,
+                status=ProposalStatus.SELECTED.value,
+                proposed_at=now - 9 * D,
+                answered_at=now - 8 * D,
+                decided_at=now - 7 * D,
+            )
+            session.add(chosen)
+            await session.flush()
+            assert chosen.id is not None
+            engagement = Engagement(
+                proposal_id=chosen.id,
+                demand_id=p.demands[demand].id,
+                specialist_id=p.specialists[specialist].id,
+                status=status.value,
+                started_at=now - 7 * D,
+                ended_at=now - 3 * D if status == EngagementStatus.CANCELLED else None,
+            )
+            session.add(engagement)
+            await session.flush()
+            assert engagement.id is not None
+            ids[key] = engagement.id
+        coordinator = await session.scalar(
+            select(User.id).where(User.telegram_id == COORDINATOR_ID)
+        )
+        assert coordinator is not None
+        logs = {"e1": (8, 4), "e2": (16, 4), "e3": (8,)}
+        for key, hours in logs.items():
+            for amount in hours:
+                session.add(
+                    WorkLog(
+                        engagement_id=ids[key],
+                        work_date=(now - 2 * D).date(),
+                        mode="onsite",
+                        hours=amount,
+                        summary="现场工艺试验",
+                        status=WorkLogStatus.CONFIRMED.value,
+                        created_at=now - 2 * D,
+                        decided_at=now - D,
+                    )
+                )
+        session.add(
+            WorkLog(
+                engagement_id=ids["e1"],
+                work_date=now.date(),
+                mode="remote",
+                hours=8,
+                summary="远程分析检测报告",
+                created_at=now - 2 * H,
+            )
+        )
+        for key, amount, rate in (
+            ("e1", 20_000, 1_000),
+            ("e2", 5_000, 3_000),
+            ("e3", 8_000, 1_000),
+        ):
+            session.add(
+                Voucher(
+                    engagement_id=ids[key],
+                    amount=amount,
+                    purpose="检测与工艺验证",
+                    daily_rate=rate,
+                    recorded_by_user_id=coordinator,
+                    recorded_at=now - 5 * D,
+                )
+            )
+        for key, month, answer, ago in (
+            ("e1", "2026-03", "no", 3 * H),
+            ("e2", "2026-02", "no", 3 * D),
+            ("e3", "2026-03", "good", 2 * H),
+        ):
+            session.add(
+                EngagementCheckin(
+                    engagement_id=ids[key],
+                    month=month,
+                    asked_at=now - ago - H,
+                    answered_at=now - ago,
+                    answer=answer,
+                )
+            )
+        completed = await session.get(Engagement, ids["e2"])
+        assert completed is not None
+        completed.rating_of_specialist = 4
+    return ids
+
+
+def section(lines: list[str], first: str) -> list[str]:
+    """The lines of the report's section that starts with `first`, up to the next empty line."""
+    start = next(n for n, line in enumerate(lines) if line.startswith(first))
+    end = lines.index("", start) if "" in lines[start:] else len(lines)
+    return lines[start:end]
+
+
+async def test_vouchers_units_and_troubled_engagements_in_the_digest_and_stats(
+    journey: Journey,
+) -> None:
+    j = journey
+    english, chinese = await coordinators(j)
+    p = await programme_scenario.build(j.db, j.clock.now())
+    e = await at_work(j, p)
+    await run_digest_job(j)
+
+    [text, _] = digest_of(j, english.id)
+    lines = text.text.splitlines()
+    assert section(lines, "🤝 Engagements now") == [
+        "🤝 Engagements now: 2 active · 1 completed · 1 ended · 🗓 5 confirmed service days",
+        "👎 Monthly check-ins answered “not going well” since 2026-03-01 09:00: 1",
+        f"engagement #{e['e1']} 铸件气孔 · 鞍山精密铸造有限公司 · 陈教授 (大连理工大学) · "
+        "answered 2026-03-02 · 🟢 active",
+    ]
+    vouchers = [
+        "🎫 Innovation vouchers: 3 · ¥33,000 granted · ¥7,500 usable now "
+        "(confirmed service days × daily rate)",
+        "Largest by city:",
+        "Anshan: ¥28,000 granted · ¥2,500 usable (vouchers: 2)",
+        "Shenyang: ¥5,000 granted · ¥5,000 usable (vouchers: 1)",
+        "Largest by dispatching unit:",
+        "大连理工大学: ¥25,000 granted · ¥6,500 usable (vouchers: 2)",
+        "东北大学: ¥8,000 granted · ¥1,000 usable (vouchers: 1)",
+        "Largest by enterprise:",
+        "鞍山精密铸造有限公司: ¥28,000 granted · ¥2,500 usable (vouchers: 2)",
+        "沈阳新材料科技有限公司: ¥5,000 granted · ¥5,000 usable (vouchers: 1)",
+        "Largest by engagement:",
+        f"#{e['e1']} 铸件气孔: ¥20,000 granted · ¥1,500 usable (vouchers: 1)",
+        f"#{e['e3']} 焊缝裂纹: ¥8,000 granted · ¥1,000 usable (vouchers: 1)",
+        f"#{e['e2']} 模具寿命: ¥5,000 granted · ¥5,000 usable (vouchers: 1)",
+    ]
+    assert section(lines, "🎫 Innovation vouchers") == vouchers
+    units = [
+        "Dispatching units: 2; 2 specialists dispatched; 5 confirmed service days "
+        "(a service day is 8 confirmed hours).",
+        "1. 大连理工大学",
+        "👤 1 approved · 1 dispatched",
+        "🤝 1 active · 1 completed · 🗓 4 service days · ⭐ 4.0 (1 ratings)",
+        "2. 东北大学",
+        "👤 2 approved · 1 dispatched",
+        "🤝 1 active · 0 completed · 🗓 1 service days · ⭐ no ratings yet",
+        "All 2 units in full: /units",
+    ]
+    assert section(lines, "Dispatching units") == units
+    assert f"engagement #{e['e3']} " not in text.text  # its enterprise said the work goes well
+
+    [zh_text, _] = digest_of(j, chinese.id)
+    zh_lines = zh_text.text.splitlines()
+    assert section(zh_lines, "👎") == [
+        "👎 自 2026-03-01 09:00 起月度回访答复“不顺利”：1",
+        f"对接 #{e['e1']} 铸件气孔 · 鞍山精密铸造有限公司 · 陈教授（大连理工大学）· "
+        "2026-03-02 答复 · 🟢 进行中",
+    ]
+    assert (
+        "🎫 科技创新券：3 张 · 发放 ¥33,000 · 目前可用 ¥7,500（确认服务日 × 每日额度）" in zh_lines
+    )
+    assert "鞍山：发放 ¥28,000 · 可用 ¥2,500（2 张）" in zh_lines
+    assert section(zh_lines, "金额最多的企业") == [
+        "金额最多的企业：",
+        "鞍山精密铸造有限公司：发放 ¥28,000 · 可用 ¥2,500（2 张）",
+        "沈阳新材料科技有限公司：发放 ¥5,000 · 可用 ¥5,000（1 张）",
+        "金额最多的对接：",
+        f"#{e['e1']} 铸件气孔：发放 ¥20,000 · 可用 ¥1,500（1 张）",
+        f"#{e['e3']} 焊缝裂纹：发放 ¥8,000 · 可用 ¥1,000（1 张）",
+        f"#{e['e2']} 模具寿命：发放 ¥5,000 · 可用 ¥5,000（1 张）",
+    ]
+    assert "🤝 进行中 1 · 已完成 1 · 🗓 4 个服务日 · ⭐ 4.0（1 个评分）" in zh_lines
+
+    # /stats for a week also finds the "no" given three days ago; the totals are the same.
+    [week] = await j.send(english, "/stats")
+    week_lines = week.text.splitlines()
+    assert section(week_lines, "👎") == [
+        "👎 Monthly check-ins answered “not going well” since 2026-02-23 09:00: 2",
+        f"engagement #{e['e2']} 模具寿命 · 沈阳新材料科技有限公司 · 陈教授 (大连理工大学) · "
+        "answered 2026-02-27 · ✅ completed",
+        f"engagement #{e['e1']} 铸件气孔 · 鞍山精密铸造有限公司 · 陈教授 (大连理工大学) · "
+        "answered 2026-03-02 · 🟢 active",
+    ]
+    assert section(week_lines, "🎫 Innovation vouchers") == vouchers
+    assert section(week_lines, "Dispatching units") == units
+
+
+async def test_a_no_to_the_monthly_check_in_reaches_the_next_digest(journey: Journey) -> None:
+    j = journey
+    english, _ = await coordinators(j)
+    company = await enterprise(j, 7301, "王经理")
+    other = await enterprise(j, 7302, "刘经理", name="大连海工装备有限公司", city="dalian")
+    expert = await approved_specialist(j, 7303, "陈明")
+    troubled = await engage(j, company, expert)
+    fine = await engage(j, other, expert, dataclasses.replace(CASTING, title="焊缝开裂"))
+
+    j.clock.set(local(2026, 4, 1))
+    assert await ask(j) == 2
+    await j.press(company, "👎 不顺利")
+    await j.press(other, "👍 顺利")
+    j.clock.set(local(2026, 4, 2, 8) + dt.timedelta(minutes=30))
+    mark = j.emulator.mark()
+    await run_digest_job(j)
+
+    [text, _] = digest_of(j, english.id, mark)
+    assert section(text.text.splitlines(), "👎") == [
+        "👎 Monthly check-ins answered “not going well” since 2026-04-01 08:30: 1",
+        f"engagement #{troubled.engagement_id} 铸件气孔问题 · 鞍山精工钢构有限公司 · "
+        "陈明 (大连理工大学) · answered 2026-04-01 · 🟢 active",
+    ]
+    assert f"engagement #{fine.engagement_id} " not in text.text
+
+    # The next day's digest covers its own 24 hours: the answer is not repeated.
+    j.clock.advance(D)
+    mark = j.emulator.mark()
+    await run_digest_job(j)
+    [text, _] = digest_of(j, english.id, mark)
+    assert "👍 No monthly check-in answered “not going well” since 2026-04-02 08:30." in (
+        text.text.splitlines()
+    )
+    assert f"engagement #{troubled.engagement_id} " not in text.text
+
+
+async def test_hostile_names_are_shown_as_typed_and_long_lists_are_counted(
+    journey: Journey,
+) -> None:
+    """Eleven troubled engagements across four typed cities and five units, every name
+    made of HTML: the report is sent (Telegram would refuse broken HTML), names read as
+    typed, and each list names its first few and counts the rest."""
+    j = journey
+    english, _ = await coordinators(j)
+    now = j.clock.now()
+    engagements = []
+    async with j.db.transaction() as session:
+        coordinator = await session.scalar(
+            select(User.id).where(User.telegram_id == COORDINATOR_ID)
+        )
+    assert coordinator is not None
+    for n in range(11):
+        company = await factories.enterprise(j.db, now - 30 * D, f"<b>Evil & Co {n}</b>")
+        demand = await factories.demand(j.db, now - 20 * D, company.id, f"</i>title {n}&")
+        expert = await factories.specialist(j.db, now - 30 * D, f"<a href='x'>{n}")
+        async with j.db.transaction() as session:
+            row = await session.get(Enterprise, company.id)
+            unit = await session.get(Specialist, expert.id)
+            assert row is not None and unit is not None
+            row.city = f"<u>Town {n % 4}"
+            unit.institution = f"<Inst & {n % 5}>"
+            chosen = Proposal(
+                demand_id=demand.id,
+                specialist_id=expert.id,
+                status=ProposalStatus.SELECTED.value,
+                proposed_at=now - 19 * D,
+                answered_at=now - 18 * D,
+                decided_at=now - 17 * D,
+            )
+            session.add(chosen)
+            await session.flush()
+            assert chosen.id is not None
+            engagement = Engagement(
+                proposal_id=chosen.id,
+                demand_id=demand.id,
+                specialist_id=expert.id,
+                started_at=now - 17 * D,
+            )
+            session.add(engagement)
+            await session.flush()
+            assert engagement.id is not None
+            engagements.append(engagement.id)
+            session.add(
+                Voucher(
+                    engagement_id=engagement.id,
+                    amount=1_000 * (n + 1),
+                    purpose="<script>",
+                    daily_rate=1_000,
+                    recorded_by_user_id=coordinator,
+                    recorded_at=now - 10 * D,
+                )
+            )
+            session.add(
+                EngagementCheckin(
+                    engagement_id=engagement.id,
+                    month="2026-03",
+                    asked_at=now - 2 * H,
+                    answered_at=now - H,
+                    answer="no",
+                )
+            )
+    await run_digest_job(j)
+
+    sent = digest_of(j, english.id)
+    assert sent[-1].kind == "photo"
+    texts = [m.text for m in sent if m.kind == "text"]
+    assert texts and all(utf16_len(t) <= 4096 for t in texts)
+    lines = "\n".join(texts).splitlines()
+    troubled = section(lines, "👎")
+    assert troubled[0].endswith(": 11") and troubled[-1] == "…and 1 more"
+    assert troubled[1] == (
+        f"engagement #{engagements[0]} </i>title 0& · <b>Evil & Co 0</b> · <a href='x'>0 "
+        "(<Inst & 0>) · answered 2026-03-02 · 🟢 active"
+    )
+    assert len(troubled) == 1 + 10 + 1
+    assert section(lines, "🎫 Innovation vouchers") == [
+        "🎫 Innovation vouchers: 11 · ¥66,000 granted · ¥0 usable now "
+        "(confirmed service days × daily rate)",
+        "Largest by city:",  # Town 3: 4+8 (thousand); Town 2: 3+7+11; Town 1: 2+6+10; Town 0: 1+5+9
+        "<u>Town 2: ¥21,000 granted · ¥0 usable (vouchers: 3)",
+        "<u>Town 1: ¥18,000 granted · ¥0 usable (vouchers: 3)",
+        "<u>Town 0: ¥15,000 granted · ¥0 usable (vouchers: 3)",
+        "…and 1 more",
+        "Largest by dispatching unit:",  # <Inst & k>: engagements k, k+5, k+10 (those exist)
+        "<Inst & 0>: ¥18,000 granted · ¥0 usable (vouchers: 3)",
+        "<Inst & 4>: ¥15,000 granted · ¥0 usable (vouchers: 2)",
+        "<Inst & 3>: ¥13,000 granted · ¥0 usable (vouchers: 2)",
+        "…and 2 more",
+        "Largest by enterprise:",  # one engagement each, ¥1,000 × (n + 1)
+        "<b>Evil & Co 10</b>: ¥11,000 granted · ¥0 usable (vouchers: 1)",
+        "<b>Evil & Co 9</b>: ¥10,000 granted · ¥0 usable (vouchers: 1)",
+        "<b>Evil & Co 8</b>: ¥9,000 granted · ¥0 usable (vouchers: 1)",
+        "…and 8 more",
+        "Largest by engagement:",
+        f"#{engagements[10]} </i>title 10&: ¥11,000 granted · ¥0 usable (vouchers: 1)",
+        f"#{engagements[9]} </i>title 9&: ¥10,000 granted · ¥0 usable (vouchers: 1)",
+        f"#{engagements[8]} </i>title 8&: ¥9,000 granted · ¥0 usable (vouchers: 1)",
+        "…and 8 more",
+    ]
+    units = section(lines, "Dispatching units")
+    assert units[0].startswith("Dispatching units: 5; 11 specialists dispatched;")
+    assert units[1] == "1. <Inst & 0>" and units[-1] == "All 5 units in full: /units"
+    assert len(units) == 1 + 3 * 3 + 1  # three units named, three lines each

@@ -1,0 +1,42 @@
+"""How dispatching units read, in /units and in the coordinators' digest: the programme's
+totals, then one entry per university, institute or agency."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.engagement_views import number
+from handlers.i18n import Markup, shorten
+from handlers.specialist_views import Reader
+from storage.engagements import UnitFigures
+
+NAME_SHOWN = 40
+
+
+def units_heading(reader: Reader, units: Sequence[UnitFigures]) -> Markup:
+    """How many units, specialists dispatched and confirmed service days, all told."""
+    return reader.t(
+        "units.heading",
+        count=len(units),
+        dispatched=sum(u.dispatched for u in units),
+        days=number(sum(u.service_days for u in units)),
+    )
+
+
+def unit_text(reader: Reader, rank: int, unit: UnitFigures) -> Markup:
+    rating = (
+        reader.t("units.rating", average=f"{unit.average_rating:.1f}", count=unit.ratings)
+        if unit.average_rating is not None
+        else reader.t("units.no_rating")
+    )
+    return reader.t(
+        "units.line",
+        rank=rank,
+        institution=shorten(unit.institution, NAME_SHOWN),
+        specialists=unit.specialists,
+        dispatched=unit.dispatched,
+        active=unit.active,
+        completed=unit.completed,
+        days=number(unit.service_days),
+        rating=rating,
+    )
