@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
@@ -24,11 +24,19 @@ async def load_dialogue(*, db: Database, user_id: int) -> Dialogue | None:
 async def save_dialogue(
     *, db: Database, user_id: int, flow: str, step: str, data: dict[str, Any], now: dt.datetime
 ) -> None:
-    """Store the step and the draft; one row per user, replaced as the user moves on (an
-    upsert, so two processes saving for one user at once do not collide)."""
+    """Store the step and the draft; one row per user, replaced as the user moves on.
+
+    An UPDATE first, which SQLAlchemy caches (an upsert it compiles anew each time);
+    the upsert for a first step, so two processes saving for one user at once do not
+    collide."""
     async with db.transaction() as session:
-        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
         values = {"flow": flow, "step": step, "data": dict(data), "updated_at": now}
+        moved = await session.execute(
+            update(Dialogue).where(col(Dialogue.user_id) == user_id).values(**values)
+        )
+        if moved.rowcount:  # type: ignore[attr-defined]
+            return
+        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
         await session.execute(
             insert(Dialogue)
             .values(user_id=user_id, **values)

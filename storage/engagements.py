@@ -588,7 +588,7 @@ async def claim_checkin(
     """Record that this month's question goes to the enterprise; None if it already went
     (this run, an earlier one, another process) or the engagement is no longer active."""
     try:
-        async with db.transaction() as session:
+        async with db.transaction(savepoint=True) as session:
             card = await _card(session, engagement_id)
             if card is None or card.engagement.status != EngagementStatus.ACTIVE:
                 return None
@@ -711,7 +711,7 @@ async def record_voucher(
     if amount <= 0 or daily_rate <= 0:
         raise ValueError("a voucher's amount and daily rate are positive")
     try:
-        async with db.transaction() as session:
+        async with db.transaction(savepoint=True) as session:
             card = await _card(session, engagement_id)
             if card is None or card.engagement.status == EngagementStatus.CANCELLED:
                 return "unknown", card

@@ -17,7 +17,7 @@ async def claim_job_run(
 ) -> int | None:
     """The run's id for whoever claims the slot first; None for everyone else."""
     try:
-        async with db.transaction() as session:
+        async with db.transaction(savepoint=True) as session:
             run = JobRun(name=name, slot=slot, started_at=now)
             session.add(run)
             await session.flush()

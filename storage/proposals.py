@@ -227,7 +227,7 @@ async def select_candidate(
     demand makes a second concurrent choice fail even if both guards passed.
     """
     try:
-        async with db.transaction() as session:
+        async with db.transaction(savepoint=True) as session:
             if not await _owned_by_enterprise(session, proposal_id, enterprise_id):
                 return Selection(Outcome.FORBIDDEN)
             # Lock the demand first: choices for one demand queue up here instead of

@@ -317,7 +317,7 @@ async def claim_check(
     """Record that this month's question goes to a specialist; None if it already went
     (in this run, an earlier one, or another process) or they are no longer approved."""
     try:
-        async with db.transaction() as session:
+        async with db.transaction(savepoint=True) as session:
             found = await _with_user(session, specialist_id)
             if found is None or found[0].status != SpecialistStatus.APPROVED:
                 return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
@@ -13,10 +13,15 @@ from storage.models import ProcessedUpdate
 
 
 async def claim_update(*, db: Database, update_id: int, now: dt.datetime) -> bool:
-    """True the first time an update id is seen, False for a repeat (in any process)."""
+    """True the first time an update id is seen, False for a repeat (in any process).
+
+    No savepoint: this is the update's first statement, so a repeat that fails here
+    rolls back nothing of its own update."""
     try:
         async with db.transaction() as session:
-            session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+            await session.execute(
+                insert(ProcessedUpdate).values(update_id=update_id, processed_at=now)
+            )
     except IntegrityError:
         return False
     return True

@@ -16,10 +16,21 @@ from storage.models import Demand, Enterprise, Role, Specialist, User
 async def touch_user(*, db: Database, telegram_id: int, chat_id: int, now: dt.datetime) -> User:
     """The user behind an update, created on first contact with ids only (no personal data).
 
-    One upsert, so two processes meeting a new user at the same moment (their
-    first two messages handled in parallel) agree on one row instead of failing.
+    Every update calls this, so the usual case is one cached UPDATE (SQLAlchemy cannot
+    cache an upsert's compiled form; compiling it took a millisecond). A user seen for
+    the first time gets an upsert, so two processes meeting them at the same moment
+    (their first two messages handled in parallel) agree on one row instead of failing.
     """
     async with db.transaction() as session:
+        seen = await session.execute(
+            update(User)
+            .where(col(User.telegram_id) == telegram_id)
+            .values(chat_id=chat_id, last_seen_at=now)
+            .returning(User)
+        )
+        user = seen.scalar_one_or_none()
+        if user is not None:
+            return user
         insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
         statement = (
             insert(User)
