@@ -8,17 +8,27 @@ manual one.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 
 from telegram.ext import Application
 
 from bot.app import announce, build_application
 from bot.config import Settings
-from bot.emulator import BotApiEmulator
 from bot.processing import CountingUpdateProcessor
 from storage.clock import Clock
 from storage.db import Database
 
 POLL_TIMEOUT = dt.timedelta(seconds=1)  # short, so a stop or restart is quick
+
+
+class BotApi(Protocol):
+    """Where the bot sends its calls: the emulator in this process or in another."""
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
 
 
 class LocalBot:
@@ -27,7 +37,7 @@ class LocalBot:
     def __init__(
         self,
         settings: Settings,
-        emulator: BotApiEmulator,
+        emulator: BotApi,
         clock: Clock,
         *,
         processor_factory: type[CountingUpdateProcessor] = CountingUpdateProcessor,
