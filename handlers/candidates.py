@@ -1,10 +1,12 @@
 """The enterprise's side: specialists who accepted, Choose or Not suitable.
 
-Choosing is mutual selection's last step: only then does each side get the
-other's contact details, the demand's other candidates are thanked and
-released, and the demand is marked matched (all in one storage transaction;
-see storage.proposals.select_candidate). Buttons carry the proposal id and
-version (`ca:pick:12:2`); only the demand's owner can press them to any effect.
+Choosing is mutual selection's last step: the engagement starts, the demand's
+other candidates are thanked and released, and the demand is marked matched
+(all in one storage transaction; see storage.proposals.select_candidate).
+Contact details go out only once both sides agreed to share theirs, a consent
+asked at that moment (handlers.privacy.exchange_after_choice). Buttons carry
+the proposal id and version (`ca:pick:12:2`); only the demand's owner can press
+them to any effect.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from handlers.callbacks import pack
 from handlers.i18n import Markup
 from handlers.keyboards import inline, redraw, remove_keyboard
 from handlers.notify import notify
+from handlers.privacy import exchange_after_choice
 from handlers.proposal_views import candidate_card, reader_for
 from handlers.services import Services
 from handlers.specialist_views import Reader
@@ -108,29 +111,12 @@ async def on_button(update: Update, context: CallbackContext) -> None:
         await query.answer(actor.t("match.already_decided"), show_alert=True)
         return
     await query.answer()
-    specialist, owner = ctx.specialist, ctx.enterprise
     if message:
         await remove_keyboard(message)
-    await context.bot.send_message(
-        actor.user.chat_id,
-        actor.t(
-            "match.enterprise_contacts",
-            name=specialist.name,
-            institution=specialist.institution,
-            phone=specialist.phone,
-        ),
-    )
-    expert = reader_for(svc, ctx.specialist_user)
-    await notify(
-        context.bot,
-        ctx.specialist_user.chat_id,
-        expert.t(
-            "match.specialist_contacts",
-            enterprise=owner.name,
-            title=ctx.demand.title,
-            contact=owner.contact_name,
-            phone=owner.phone,
-        ),
+    engagement = selection.engagement
+    assert engagement is not None and engagement.id is not None
+    await exchange_after_choice(
+        context.bot, svc, engagement_id=engagement.id, chooser_user_id=actor.user_id
     )
     for released in selection.released:
         other = await proposal_context(db=svc.db, proposal_id=released.id or 0)

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 ENG = "eng"  # handlers.engagements: list, open, cancel
 CMP = "cmp"  # handlers.completion: propose, confirm, not yet, rate
 LOG = "wlf"  # handlers.worklog: log work for one engagement
+PRV = "prv"  # handlers.privacy: agree to share contact details
 STATUSES = {
     EngagementStatus.ACTIVE: "engagement.status_active",
     EngagementStatus.COMPLETED: "engagement.status_completed",
@@ -170,7 +171,15 @@ def stars(rating: int) -> str:
 
 
 def contact_text(reader: Reader, card: EngagementCard, side: Side) -> Markup:
-    """The other side's contact: revealed to both once the enterprise chose the specialist."""
+    """The other side's contact, once both sides agreed to share theirs; until then, whose
+    agreement is still missing."""
+    e = card.engagement
+    if e.contacts_shared_at is None:
+        if e.status != EngagementStatus.ACTIVE:
+            return reader.t("engagement.contact_not_shared")
+        if may_share(card, side):
+            return reader.t("engagement.contact_ask")
+        return reader.t("engagement.contact_waiting")
     if side == "specialist":
         return reader.t(
             "engagement.contact_enterprise",
@@ -179,6 +188,16 @@ def contact_text(reader: Reader, card: EngagementCard, side: Side) -> Markup:
         )
     return reader.t(
         "engagement.contact_specialist", name=card.specialist.name, phone=card.specialist.phone
+    )
+
+
+def may_share(card: EngagementCard, side: Side) -> bool:
+    """Contacts of an active engagement wait for this side's agreement to share them."""
+    e = card.engagement
+    return (
+        e.status == EngagementStatus.ACTIVE
+        and e.contacts_shared_at is None
+        and card.user_of(side).contact_consent_at is None
     )
 
 
@@ -217,9 +236,12 @@ def card_text(
 
 
 def card_keyboard(reader: Reader, card: EngagementCard, side: Side) -> InlineKeyboardMarkup:
-    """What this side can do now: log, propose or answer completion, cancel, rate."""
+    """What this side can do now: share contacts, log, propose or answer completion, cancel,
+    rate."""
     e, ref = card.engagement, card.id
     rows: list[list[Button]] = []
+    if may_share(card, side):
+        rows.append([(reader.t("privacy.contact_share"), pack(PRV, "share"))])
     if e.status == EngagementStatus.ACTIVE:
         if side == "specialist":
             rows.append([(reader.t("engagement.log_work"), pack(LOG, "for", ref))])

@@ -8,7 +8,12 @@ the separate consent to share contact details with a matched party.
     /mydata ─> a JSON file with every row kept about the user
     /delete_me ─> are you sure? ─yes─> personal data erased; the other side of an active
                                        engagement is told
-    ask_contact_consent (the selection flow) ─[Share]─> recorded   [Not now]
+    the enterprise chooses a specialist (handlers.candidates) ─> exchange_after_choice:
+        both agreed to share contacts ─> the contacts go to both, once
+        otherwise ─> each side hears it is matched; who has not agreed is asked
+            ─[Share]─> recorded; engagements where the other side agreed too get the contacts;
+                       where not, the other side is asked once more
+            ─[Not now]─> the engagement goes on; its card offers [Share] instead of a phone
     daily (bot.jobs) ─> run_retention: the same erasure for users silent RETENTION_DAYS
 
 A confirmation is a step in the dialogues table, so a forged or replayed "yes"
@@ -30,16 +35,26 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Com
 
 from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack, pattern
+from handlers.engagement_views import counterpart, reader_for
 from handlers.form import Answer
 from handlers.i18n import Markup
 from handlers.keyboards import Button, inline, redraw
 from handlers.menus import set_chat_menu
+from handlers.notify import notify
 from handlers.services import Services, services
 from handlers.specialist_views import LocaleReader, Reader
 from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
+from storage.engagements import (
+    EngagementCard,
+    Side,
+    claim_contact_exchanges,
+    claim_contact_reminder,
+    other_side,
+)
 from storage.models import Dialogue
 from storage.privacy import (
-    Counterpart,
+    Erasure,
+    Withdrawal,
     erase_personal_data,
     export_personal_data,
     inactive_users,
@@ -56,6 +71,7 @@ BUTTON = pattern(FLOW, "withdraw|yes|no|share|later|unshare")
 RETENTION = "retention"  # the job's name in the JobQueue
 RETENTION_DAYS_KEY = "retention_days"  # bot_data: RETENTION_DAYS (bot.jobs puts it there)
 RETENTION_BATCH = 200
+SIDES: tuple[Side, Side] = ("enterprise", "specialist")
 _RESUME = "resume"  # dialogue data: the dialogue the user was in before being asked
 
 
@@ -200,7 +216,21 @@ async def _withdraw(actor: Actor, answer: Answer, message: Message) -> None:
         await answer(actor.t("privacy.withdrawn_already"))
         return
     await answer()
-    await redraw(message, actor.t("privacy.withdrawn", proposals=ended))
+    await redraw(message, actor.t("privacy.withdrawn", proposals=ended.withdrawn))
+    await tell_withdrawn(message.get_bot(), svc, ended)
+
+
+async def tell_withdrawn(bot: Bot, svc: Services, withdrawal: Withdrawal) -> None:
+    """The other side of each proposal that ended with the user's consent or data hears it
+    (without the user's name: after an erasure it is no longer ours to pass on)."""
+    for ctx in withdrawal.specialists:
+        reader = reader_for(svc, ctx.specialist_user)
+        text = reader.t("proposal.enterprise_left", ref=ctx.proposal.id, title=ctx.demand.title)
+        await notify(bot, ctx.specialist_user.chat_id, text)
+    for ctx in withdrawal.enterprises:
+        reader = reader_for(svc, ctx.owner)
+        text = reader.t("candidate.withdrew", ref=ctx.proposal.id, title=ctx.demand.title)
+        await notify(bot, ctx.owner.chat_id, text)
 
 
 async def _erase(actor: Actor, answer: Answer, message: Message) -> None:
@@ -220,22 +250,17 @@ async def _erase(actor: Actor, answer: Answer, message: Message) -> None:
         role=None,
         is_coordinator=actor.is_coordinator,
     )
-    await tell_counterparts(message.get_bot(), svc, erasure.told)
+    await tell_counterparts(message.get_bot(), svc, erasure)
 
 
-async def tell_counterparts(bot: Bot, svc: Services, told: list[Counterpart]) -> None:
-    """The other side of each engagement that ended with an erasure hears why."""
-    for counterpart in told:
-        reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(counterpart.locale, None))
-        msgid = (
-            "privacy.partner_left_reopened"
-            if counterpart.demand_reopened
-            else "privacy.partner_left"
-        )
+async def tell_counterparts(bot: Bot, svc: Services, erasure: Erasure) -> None:
+    """The other side of each engagement and proposal that ended with an erasure hears it."""
+    await tell_withdrawn(bot, svc, erasure.withdrawal)
+    for other in erasure.told:
+        reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(other.locale, None))
+        msgid = "privacy.partner_left_reopened" if other.demand_reopened else "privacy.partner_left"
         try:
-            await bot.send_message(
-                counterpart.chat_id, reader.t(msgid, title=counterpart.demand_title)
-            )
+            await bot.send_message(other.chat_id, reader.t(msgid, title=other.demand_title))
         except TelegramError:
             log.warning("could not tell the other side that an engagement ended")
 
@@ -262,18 +287,14 @@ def contact_consent_request(reader: Reader) -> tuple[Markup, InlineKeyboardMarku
     return reader.t("privacy.contact_ask"), inline(buttons)
 
 
-async def ask_contact_consent(message: Message, actor: Actor) -> None:
-    """Ask the acting user, in their chat, to let their contact details go to the party
-    they are matched with (the selection flow calls this when
-    `storage.privacy.contact_consent_given` says no)."""
-    text, keyboard = contact_consent_request(actor)
-    await message.chat.send_message(text, reply_markup=keyboard)
-
-
-async def send_contact_consent_request(bot: Bot, chat_id: int, reader: Reader) -> None:
-    """The same question to someone the bot writes to outside their own update."""
+async def send_contact_consent_request(
+    bot: Bot, chat_id: int, reader: Reader, lead: Markup | None = None
+) -> bool:
+    """The question to someone the bot writes to outside their own update, after `lead`."""
     text, keyboard = contact_consent_request(reader)
-    await bot.send_message(chat_id, text, reply_markup=keyboard)
+    if lead is not None:
+        text = lead + Markup("\n\n") + text
+    return await notify(bot, chat_id, text, keyboard)
 
 
 async def _contact_choice(actor: Actor, answer: Answer, message: Message, action: str) -> None:
@@ -284,14 +305,102 @@ async def _contact_choice(actor: Actor, answer: Answer, message: Message, action
             await answer(actor.t("privacy.consent_needed_short"), show_alert=True)
             return
         await record_contact_consent(db=svc.db, user_id=actor.user_id, now=now)
-        said = actor.t("privacy.contact_shared")
-    elif action == "unshare":
+        await answer()
+        await redraw(message, actor.t("privacy.contact_shared"))
+        await _share_contacts(message.get_bot(), actor)
+        return
+    if action == "unshare":
         await withdraw_contact_consent(db=svc.db, user_id=actor.user_id, now=now)
         said = actor.t("privacy.contact_stopped")
     else:
         said = actor.t("privacy.contact_not_shared")
     await answer()
     await redraw(message, said)
+
+
+async def exchange_after_choice(
+    bot: Bot, svc: Services, *, engagement_id: int, chooser_user_id: int
+) -> None:
+    """Right after the enterprise chose: the contacts go out now if both sides agreed to share
+    them before; otherwise each side hears it is matched, and whoever has not agreed is asked."""
+    exchange = await claim_contact_exchanges(
+        db=svc.db, user_id=chooser_user_id, now=svc.clock.now(), engagement_id=engagement_id
+    )
+    for card in exchange.shared:
+        await _send_contacts(bot, svc, card)
+    for card in exchange.waiting:
+        for side in SIDES:
+            user = card.user_of(side)
+            reader = reader_for(svc, user)
+            other = counterpart(reader, card, side)
+            matched = reader.t("match.waiting_for_consent", title=card.demand.title, other=other)
+            if user.contact_consent_at is None:
+                await notify(bot, user.chat_id, matched)
+                await send_contact_consent_request(bot, user.chat_id, reader)
+            else:
+                waiting = reader.t(
+                    "privacy.contact_waiting_other", title=card.demand.title, other=other
+                )
+                await notify(bot, user.chat_id, matched + Markup("\n\n") + waiting)
+
+
+async def _share_contacts(bot: Bot, actor: Actor) -> None:
+    """The user agreed: every active engagement of theirs where the other side agreed too gets
+    the contacts; on the others the user hears what they wait for."""
+    svc = actor.services
+    now = svc.clock.now()
+    exchange = await claim_contact_exchanges(db=svc.db, user_id=actor.user_id, now=now)
+    for card in exchange.shared:
+        await _send_contacts(bot, svc, card)
+    for card in exchange.waiting:
+        side = card.side_of(actor.user_id)
+        assert side is not None
+        title, other = card.demand.title, other_side(side)
+        await notify(
+            bot,
+            actor.user.chat_id,
+            actor.t(
+                "privacy.contact_waiting_other", title=title, other=counterpart(actor, card, side)
+            ),
+        )
+        # The other side was asked when the enterprise chose (unless they had agreed then and
+        # stopped since); asked once more now that this side agreed, and never again: a second
+        # press, or stopping and sharing again, must not keep pestering them.
+        if await claim_contact_reminder(db=svc.db, engagement_id=card.id, now=now):
+            user = card.user_of(other)
+            reader = reader_for(svc, user)
+            lead = reader.t(
+                "privacy.contact_other_agreed", title=title, other=counterpart(reader, card, other)
+            )
+            await send_contact_consent_request(bot, user.chat_id, reader, lead)
+
+
+async def _send_contacts(bot: Bot, svc: Services, card: EngagementCard) -> None:
+    """Each side gets the other's contact details and what to do next."""
+    specialist, enterprise = card.specialist, card.enterprise
+    owner = reader_for(svc, card.owner)
+    await notify(
+        bot,
+        card.owner.chat_id,
+        owner.t(
+            "match.enterprise_contacts",
+            name=specialist.name,
+            institution=specialist.institution,
+            phone=specialist.phone,
+        ),
+    )
+    expert = reader_for(svc, card.specialist_user)
+    await notify(
+        bot,
+        card.specialist_user.chat_id,
+        expert.t(
+            "match.specialist_contacts",
+            enterprise=enterprise.name,
+            title=card.demand.title,
+            contact=enterprise.contact_name,
+            phone=enterprise.phone,
+        ),
+    )
 
 
 # --- retention --------------------------------------------------------------------------
@@ -311,7 +420,7 @@ async def run_retention(context: CallbackContext) -> None:
             erasure = await erase_personal_data(db=svc.db, user_id=user_id, now=now, by_user=False)
             if erasure is not None:
                 erased += 1
-                await tell_counterparts(context.bot, svc, erasure.told)
+                await tell_counterparts(context.bot, svc, erasure)
     log.info("retention: erased %d users not seen since %s", erased, f"{cut:%F}")
 
 

@@ -283,6 +283,83 @@ async def recent_logs(
         return list(found.scalars())
 
 
+# --- contact details ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactExchange:
+    """The user's active engagements whose contact details had not gone out before the call."""
+
+    shared: list[EngagementCard]  # both sides agree: claimed now, to be sent to both
+    waiting: list[EngagementCard]  # a side has not agreed yet
+
+
+def _agrees_to_share(user_id: int | None) -> Any:
+    return exists().where(
+        col(User.id) == user_id,
+        col(User.consent_at).is_not(None),
+        col(User.contact_consent_at).is_not(None),
+    )
+
+
+async def claim_contact_exchanges(
+    *, db: Database, user_id: int, now: dt.datetime, engagement_id: int | None = None
+) -> ContactExchange:
+    """Contact details not shared yet on the user's active engagements (or the one given): where
+    both sides agree, the exchange is claimed now, to be sent by the caller.
+
+    Each claim is one guarded UPDATE (`... WHERE contacts_shared_at IS NULL AND status =
+    'active'` and both sides' consent), so a double press, a replay or a second process
+    sends the contacts once."""
+    async with db.transaction() as session:
+        query = _card_query().where(
+            _party(user_id), ACTIVE, col(Engagement.contacts_shared_at).is_(None)
+        )
+        if engagement_id is not None:
+            query = query.where(col(Engagement.id) == engagement_id)
+        pending = await _cards(session, (await session.execute(query)).all())
+        shared, waiting = [], []
+        for card in pending:
+            claimed = await _guarded(
+                session,
+                card.id,
+                ACTIVE,
+                col(Engagement.contacts_shared_at).is_(None),
+                _agrees_to_share(card.owner.id),
+                _agrees_to_share(card.specialist_user.id),
+                contacts_shared_at=now,
+            )
+            if not claimed:
+                waiting.append(card)
+                continue
+            audit(
+                session,
+                now=now,
+                actor_user_id=user_id,
+                action="engagement.contacts_shared",
+                target_type="engagement",
+                target_id=card.id,
+            )
+            fresh = await _card(session, card.id)
+            assert fresh is not None
+            shared.append(fresh)
+        return ContactExchange(shared, waiting)
+
+
+async def claim_contact_reminder(*, db: Database, engagement_id: int, now: dt.datetime) -> bool:
+    """May the side that has not agreed to share contacts be asked again? Once per engagement,
+    and only while the contacts are still to go out."""
+    async with db.transaction() as session:
+        return await _guarded(
+            session,
+            engagement_id,
+            ACTIVE,
+            col(Engagement.contacts_shared_at).is_(None),
+            col(Engagement.contacts_reminded_at).is_(None),
+            contacts_reminded_at=now,
+        )
+
+
 # --- work logs --------------------------------------------------------------------------
 
 

@@ -234,6 +234,10 @@ class Engagement(SQLModel, table=True):
     # Any of new_product, patent, rd_platform, trained; None until the enterprise records them.
     results: list[str] | None = Field(default=None, sa_column=json_column(nullable=True))
     outcome_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    # Contact details go to both sides once, when both agreed to share them (handlers.privacy);
+    # the side still to agree is asked again at most once, when the other side agrees.
+    contacts_shared_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    contacts_reminded_at: dt.datetime | None = Field(default=None, sa_column=aware())
 
 
 class WorkLog(SQLModel, table=True):

@@ -43,7 +43,7 @@ from storage.models import (
     SpecialistStatus,
     User,
 )
-from storage.proposals import OPEN, withdraw_open_proposals
+from storage.proposals import OPEN, ProposalContext, proposal_context, withdraw_open_proposals
 
 # Columns that identify a person or hold what they typed: erased, and exported only to them.
 PERSONAL: dict[str, frozenset[str]] = {
@@ -215,9 +215,19 @@ class Counterpart:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """Open proposals to or from a user that ended (consent withdrawn, data erased): how
+    many, and the other sides to tell."""
+
+    withdrawn: int
+    specialists: list[ProposalContext]  # their proposal on one of the user's demands ended
+    enterprises: list[ProposalContext]  # the user was their candidate, accepted, not yet chosen
+
+
+@dataclass(frozen=True)
 class Erasure:
-    withdrawn: int  # open proposals to or from the user, now withdrawn
-    told: list[Counterpart]
+    withdrawal: Withdrawal  # open proposals to or from the user, now withdrawn
+    told: list[Counterpart]  # the other side of each engagement that ended
 
 
 def _blank(table: Table, column: Column[Any]) -> Any:
@@ -346,10 +356,7 @@ async def erase_personal_data(
                 return None
             found = await user_rows(session, user_id)
         demands = _own_keys(found, "demands")
-        withdrawn = 0
-        for demand_id in demands:
-            withdrawn += len(await withdraw_open_proposals(db=db, demand_id=demand_id, now=now))
-        withdrawn += len(await withdraw_specialist_proposals(db=db, user_id=user_id, now=now))
+        withdrawal = await _withdraw_proposals(db, user_id=user_id, demand_ids=demands, now=now)
         async with db.transaction() as session:
             pairings = await _active_pairings(session, list(found.get("engagements", {})))
             await _blank_rows(session, found)
@@ -378,9 +385,12 @@ async def erase_personal_data(
                 action="privacy.erased",
                 target_type="user",
                 target_id=user_id,
-                detail={"by": "user" if by_user else "retention", "withdrawn": withdrawn},
+                detail={
+                    "by": "user" if by_user else "retention",
+                    "withdrawn": withdrawal.withdrawn,
+                },
             )
-    return Erasure(withdrawn, told)
+    return Erasure(withdrawal, told)
 
 
 async def inactive_users(*, db: Database, seen_before: dt.datetime, limit: int) -> list[int]:
@@ -401,33 +411,36 @@ async def inactive_users(*, db: Database, seen_before: dt.datetime, limit: int) 
 
 async def withdraw_specialist_proposals(
     *, db: Database, user_id: int, now: dt.datetime
-) -> list[Proposal]:
+) -> dict[ProposalStatus, list[int]]:
     """The user's open proposals as a specialist end (withdrawn), each one guarded on its
-    state as every proposal transition is."""
+    state as every proposal transition is. Returns the ids ended by the state each was in:
+    an accepted one was a candidate its enterprise could choose."""
+    ended: dict[ProposalStatus, list[int]] = {}
     async with db.transaction() as session:
         own = select(col(Specialist.id)).where(col(Specialist.user_id) == user_id)
-        ended = await session.execute(
-            update(Proposal)
-            .where(col(Proposal.specialist_id).in_(own.scalar_subquery()))
-            .where(col(Proposal.status).in_([s.value for s in OPEN]))
-            .values(
-                status=ProposalStatus.WITHDRAWN.value,
-                version=col(Proposal.version) + 1,
-                decided_at=now,
+        for state in OPEN:
+            result = await session.execute(
+                update(Proposal)
+                .where(col(Proposal.specialist_id).in_(own.scalar_subquery()))
+                .where(col(Proposal.status) == state.value)
+                .values(
+                    status=ProposalStatus.WITHDRAWN.value,
+                    version=col(Proposal.version) + 1,
+                    decided_at=now,
+                )
+                .returning(col(Proposal.id))
             )
-            .returning(col(Proposal.id))
-        )
-        ids = list(ended.scalars())
-        found = await session.execute(select(Proposal).where(col(Proposal.id).in_(ids)))
-        return list(found.scalars())
+            ended[state] = sorted(pid for pid in result.scalars() if pid is not None)
+    return ended
 
 
-async def withdraw_consent(*, db: Database, user_id: int, now: dt.datetime) -> int | None:
+async def withdraw_consent(*, db: Database, user_id: int, now: dt.datetime) -> Withdrawal | None:
     """Consent withdrawn: nothing more is processed for the user until they agree again.
 
     Consent to share contacts goes with it, and every open proposal to or from them
     is withdrawn (their data stays until they delete it or the retention period
-    ends). Returns how many proposals ended; None when consent was not given.
+    ends). Returns the proposals that ended with both sides, so the other sides can be
+    told; None when consent was not given.
     """
     async with db.unit_of_work():
         async with db.transaction() as session:
@@ -449,11 +462,29 @@ async def withdraw_consent(*, db: Database, user_id: int, now: dt.datetime) -> i
                 .where(col(Proposal.status).in_([s.value for s in OPEN]))
             )
             demand_ids = sorted(open_demands.scalars())
-        withdrawn = 0
-        for demand_id in demand_ids:
-            withdrawn += len(await withdraw_open_proposals(db=db, demand_id=demand_id, now=now))
-        withdrawn += len(await withdraw_specialist_proposals(db=db, user_id=user_id, now=now))
-        return withdrawn
+        return await _withdraw_proposals(db, user_id=user_id, demand_ids=demand_ids, now=now)
+
+
+async def _withdraw_proposals(
+    db: Database, *, user_id: int, demand_ids: list[int], now: dt.datetime
+) -> Withdrawal:
+    """Every open proposal on the user's demands and to the user as a specialist ends."""
+    on_demands = [
+        proposal.id or 0
+        for demand_id in demand_ids
+        for proposal in await withdraw_open_proposals(db=db, demand_id=demand_id, now=now)
+    ]
+    as_specialist = await withdraw_specialist_proposals(db=db, user_id=user_id, now=now)
+    return Withdrawal(
+        withdrawn=len(on_demands) + sum(map(len, as_specialist.values())),
+        specialists=await _contexts(db, on_demands),
+        enterprises=await _contexts(db, as_specialist[ProposalStatus.ACCEPTED]),
+    )
+
+
+async def _contexts(db: Database, proposal_ids: list[int]) -> list[ProposalContext]:
+    found = [await proposal_context(db=db, proposal_id=pid) for pid in proposal_ids]
+    return [ctx for ctx in found if ctx is not None]
 
 
 async def record_contact_consent(*, db: Database, user_id: int, now: dt.datetime) -> bool:

@@ -1,6 +1,7 @@
 """Steps the engagement journeys share: an enterprise and an approved specialist engaged on a
-demand, made with the storage operations the chat uses (file, propose, accept, choose), and
-the daily check-in job run as the JobQueue would."""
+demand, made with the storage operations the chat uses (file, propose, accept, choose, and
+the contact exchange when both agreed to share contacts), and the daily check-in job run as
+the JobQueue would."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from bot.emulator.models import SentMessage, User
 from handlers.engagement_checkins import ENGAGEMENT_CHECKINS, ask_enterprises, send_log_nudges
 from handlers.services import SERVICES_KEY, Services
 from storage.demands import DemandDetails, create_demand
-from storage.engagements import EngagementCard, engagement_card
+from storage.engagements import EngagementCard, claim_contact_exchanges, engagement_card
 from storage.enterprises import save_enterprise
 from storage.models import Role
+from storage.privacy import record_contact_consent
 from storage.proposals import NewProposal, accept_proposal, create_proposals, select_candidate
 from storage.specialists import decide_specialist, get_specialist, save_specialist
 from storage.users import record_consent, set_locale, set_role, touch_user
@@ -49,10 +51,17 @@ def language(user: User) -> str:
 
 
 async def known_user(
-    j: Journey, telegram_id: int, name: str, language_code: str, role: Role
+    j: Journey,
+    telegram_id: int,
+    name: str,
+    language_code: str,
+    role: Role,
+    *,
+    share_contacts: bool = True,
 ) -> tuple[User, int]:
-    """Someone who talked to the bot before (so it may write to them), consented and chose
-    a side; their language saved as chosen."""
+    """Someone who talked to the bot before (so it may write to them), consented (also to
+    share contact details once matched, unless told not to) and chose a side; their
+    language saved as chosen."""
     user = j.emulator.add_user(
         user_id=telegram_id, first_name=name, language_code=language_code, started=True
     )
@@ -62,14 +71,24 @@ async def known_user(
     await record_consent(db=j.db, user_id=stored.id, first_name=name, now=now)
     await set_role(db=j.db, user_id=stored.id, role=role)
     await set_locale(db=j.db, user_id=stored.id, locale=language(user))
+    if share_contacts:
+        await record_contact_consent(db=j.db, user_id=stored.id, now=now)
     return user, stored.id
 
 
 async def approved_specialist(
-    j: Journey, telegram_id: int, name: str, language_code: str = "zh-hans", **changes: object
+    j: Journey,
+    telegram_id: int,
+    name: str,
+    language_code: str = "zh-hans",
+    *,
+    share_contacts: bool = True,
+    **changes: object,
 ) -> User:
     """A specialist who registered and was approved, without the dialogues."""
-    user, stored_id = await known_user(j, telegram_id, name, language_code, Role.SPECIALIST)
+    user, stored_id = await known_user(
+        j, telegram_id, name, language_code, Role.SPECIALIST, share_contacts=share_contacts
+    )
     now = j.clock.now()
     profile = dataclasses.replace(PROFILE, name=name, **changes)  # type: ignore[arg-type]
     saved = await save_specialist(db=j.db, user_id=stored_id, profile=profile, now=now)
@@ -87,10 +106,18 @@ async def approved_specialist(
 
 
 async def enterprise(
-    j: Journey, telegram_id: int, first_name: str, language_code: str = "zh-hans", **changes: str
+    j: Journey,
+    telegram_id: int,
+    first_name: str,
+    language_code: str = "zh-hans",
+    *,
+    share_contacts: bool = True,
+    **changes: str,
 ) -> User:
     """An enterprise user whose registration is stored (王工's steel company unless changed)."""
-    user, stored_id = await known_user(j, telegram_id, first_name, language_code, Role.ENTERPRISE)
+    user, stored_id = await known_user(
+        j, telegram_id, first_name, language_code, Role.ENTERPRISE, share_contacts=share_contacts
+    )
     details = dataclasses.replace(WANG_STEEL, **changes)
     await save_enterprise(db=j.db, owner_user_id=stored_id, details=details, now=j.clock.now())
     return user
@@ -100,7 +127,8 @@ async def engage(
     j: Journey, company: User, expert: User, details: DemandDetails = CASTING
 ) -> Engaged:
     """The enterprise files a demand, it is proposed to the specialist, who accepts; the
-    enterprise chooses them: an active engagement, as the chat makes it."""
+    enterprise chooses them: an active engagement, as the chat makes it (contacts
+    exchanged when both sides agreed to share them)."""
     now = j.clock.now()
     demand = await create_demand(
         db=j.db, owner_user_id=await user_id(j, company.id), details=details, now=now
@@ -122,6 +150,12 @@ async def engage(
         db=j.db, proposal_id=proposal.id, version=2, enterprise_id=owned.id, now=now
     )
     assert selection.engagement is not None and selection.engagement.id is not None
+    await claim_contact_exchanges(
+        db=j.db,
+        user_id=await user_id(j, company.id),
+        now=now,
+        engagement_id=selection.engagement.id,
+    )
     return Engaged(company, expert, selection.engagement.id, demand.id)
 
 

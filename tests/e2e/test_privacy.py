@@ -40,6 +40,12 @@ async def proposal_states(j: Journey) -> list[str]:
         )
 
 
+async def first_proposal(j: Journey) -> int:
+    async with j.db.transaction() as session:
+        found = (await session.execute(select(Proposal.id).order_by(Proposal.id))).scalars()
+        return int(found.first() or 0)
+
+
 async def open_proposal(j: Journey, company: User, expert: User) -> None:
     """A second demand of the enterprise's, proposed to the specialist, who accepted it."""
     engaged = await engage(j, company, expert)
@@ -56,7 +62,7 @@ async def open_proposal(j: Journey, company: User, expert: User) -> None:
 
 async def test_privacy_notice_then_consent_withdrawn_and_given_again(journey: Journey) -> None:
     j = journey
-    wang = await enterprise(j, 5101, "王工")
+    wang = await enterprise(j, 5101, "王工", share_contacts=False)
     expert = await approved_specialist(j, 5102, "王建国")
     await open_proposal(j, wang, expert)
 
@@ -77,10 +83,17 @@ async def test_privacy_notice_then_consent_withdrawn_and_given_again(journey: Jo
 
     await j.send(wang, "/privacy")
     await j.press(wang, "撤回同意")
+    mark = j.emulator.mark()
     [done] = await j.press(wang, "是的，撤回")
     assert done.text.startswith("已撤回您的同意，1 条未完成的推荐已结束。")
     assert "/start" in done.text and "/delete_me" in done.text
     assert await proposal_states(j) == ["withdrawn"]
+    # The specialist whose proposal ended hears of it.
+    [told] = j.reactions(expert, mark)
+    assert (
+        told.text
+        == f"推荐 #{await first_proposal(j)}「{CASTING.title}」已结束：提出需求的企业已退出项目，您无需再做任何操作。谢谢！"
+    )
     stored = await get_user(db=j.db, telegram_id=wang.id)
     assert stored is not None and stored.consent_at is None and stored.first_name == "王工"
 
@@ -97,6 +110,30 @@ async def test_privacy_notice_then_consent_withdrawn_and_given_again(journey: Jo
     await j.send(wang, "/cancel")
     [*_, question] = await j.send(wang, "/new_demand")
     assert question.text.startswith("用一句话概括需求")
+
+
+async def test_a_specialist_withdrawing_consent_leaves_the_enterprise_told(
+    journey: Journey,
+) -> None:
+    j = journey
+    wang = await enterprise(j, 5121, "王工")
+    expert = await approved_specialist(j, 5122, "王建国")
+    await open_proposal(j, wang, expert)
+    await j.send(expert, "/privacy")
+    await j.press(expert, "撤回同意")
+    mark = j.emulator.mark()
+    [done] = await j.press(expert, "是的，撤回")
+    assert done.text.startswith("已撤回您的同意，1 条未完成的推荐已结束。")
+    [told] = j.reactions(wang, mark)
+    proposal = await first_proposal(j)
+    assert told.text == (
+        f"「{CASTING.title}」：接受推荐 #{proposal} 的专家已退出项目，无法再选择。"
+        "我们会继续为您推荐其他专家。"
+    )
+    assert "王建国" not in told.text
+    # The enterprise's old Choose button no longer works.
+    await j.press_data(wang, told.message_id, f"ca:pick:{proposal}:3")
+    assert j.answers(wang)[-1] == "这个需求已经选定专家，未做任何更改。"
 
 
 async def test_saying_no_gives_back_the_dialogue_the_user_was_in(journey: Journey) -> None:
@@ -146,6 +183,26 @@ async def test_mydata_sends_everything_kept_and_nothing_of_the_other_side(
     assert "Ann Lee" not in mine.document[1].decode("utf-8")
 
 
+async def test_delete_me_tells_the_other_side_of_an_open_proposal_without_naming_anyone(
+    journey: Journey,
+) -> None:
+    j = journey
+    company = await enterprise(j, 5131, "赵经理")
+    expert = await approved_specialist(j, 5132, "周志强")
+    await open_proposal(j, company, expert)
+    proposal = await first_proposal(j)
+    await j.send(company, "/delete_me")
+    mark = j.emulator.mark()
+    [done] = await j.press(company, "是的，删除我的资料")
+    assert done.text.startswith("已完成：您的个人资料已删除。")
+    [told] = j.reactions(expert, mark)
+    assert told.text == (
+        f"推荐 #{proposal}「{CASTING.title}」已结束：提出需求的企业已退出项目，"
+        "您无需再做任何操作。谢谢！"
+    )
+    assert await proposal_states(j) == ["withdrawn"]
+
+
 async def test_delete_me_erases_everything_personal_and_tells_the_other_side(
     journey: Journey,
 ) -> None:
@@ -188,7 +245,7 @@ async def test_delete_me_erases_everything_personal_and_tells_the_other_side(
 
 async def test_contact_details_are_shared_only_after_their_own_consent(journey: Journey) -> None:
     j = journey
-    ann = await enterprise(j, 5401, "Ann", "en")
+    ann = await enterprise(j, 5401, "Ann", "en", share_contacts=False)
     await j.send(ann, "/help")
     uid = await user_id(j, ann.id)
     application = j.bot.application

@@ -1,9 +1,10 @@
 """Mutual selection with three people: an enterprise, specialists and a coordinator.
 
 The bot proposes, the specialist accepts or declines, the enterprise chooses
-among those who accepted, and only then do both sides see each other's
-contact details. Deadlines run on the test's clock; buttons survive restarts
-and refuse stale or foreign presses.
+among those who accepted, and both sides see each other's contact details
+only once both agreed to share them (asked at the choice, or earlier in
+/privacy). Deadlines run on the test's clock; buttons survive restarts and
+refuse stale or foreign presses.
 """
 
 from __future__ import annotations
@@ -82,7 +83,29 @@ def everything_sent_to(j: Journey, user: User) -> str:
     return "\n".join(m.text for m in j.emulator.chat(user.id))
 
 
-async def test_propose_accept_choose_and_only_then_contacts(journey: Journey) -> None:
+def times_sent(j: Journey, user: User, needle: str) -> int:
+    return sum(needle in m.text for m in j.emulator.chat(user.id))
+
+
+async def agree_to_share(j: Journey, user: User) -> None:
+    """The user allows sharing their contact details ahead of any match, in /privacy."""
+    await j.send(user, "/privacy")
+    [thanks] = await j.press(user, "同意对接后分享我的联系方式")
+    assert thanks.text.startswith("谢谢！")
+
+
+async def chosen_expert(
+    j: Journey, enterprise_id: int, expert_id: int, name: str
+) -> tuple[User, User]:
+    """An enterprise with the welding demand, and the expert who accepted it, not yet chosen."""
+    wang, _ = await enterprise_with_demand(j, enterprise_id)
+    expert = await welding_expert(j, expert_id, name)
+    await coordinator_round(j)
+    await j.press(expert, "✅ 接受")
+    return wang, expert
+
+
+async def test_propose_accept_choose_and_contacts_once_both_agree(journey: Journey) -> None:
     j = journey
     wang, demand = await enterprise_with_demand(j, 7001)
     li = await welding_expert(j, 7101, "李焊")
@@ -117,17 +140,98 @@ async def test_propose_accept_choose_and_only_then_contacts(journey: Journey) ->
     assert SPECIALIST_PHONE not in everything_sent_to(j, wang)
     assert ENTERPRISE_PHONE not in everything_sent_to(j, li)
 
-    await j.press(wang, "✅ 选择这位专家")
-    assert SPECIALIST_PHONE in j.emulator.last(wang.id).text
-    assert (
-        ENTERPRISE_PHONE in j.emulator.last(li.id).text
-        and "鞍山精工钢构有限公司" in j.emulator.last(li.id).text
-    )
+    mark = j.emulator.mark()
+    *_, matched, asked = await j.press(wang, "✅ 选择这位专家")
     async with j.db.transaction() as session:
         stored = await session.get(Demand, demand.id)
         engagements = (await session.execute(select(Engagement))).scalars().all()
     assert stored is not None and stored.status == "matched"
     assert [(e.demand_id, e.status) for e in engagements] == [(demand.id, "active")]
+    # Neither side agreed to share contact details yet: both hear they are matched and are
+    # asked; no phone reaches anyone.
+    assert matched.text.startswith("🤝 对接成功：「铝合金焊缝有气孔」，对方：👤 李焊（")
+    assert "双方都同意分享联系方式后" in matched.text
+    assert asked.text.startswith("分享联系方式") and asked.buttons == ["✅ 同意分享", "暂时不要"]
+    [told, question] = j.reactions(li, mark)
+    assert told.text.startswith("🤝 对接成功：「铝合金焊缝有气孔」，对方：🏭 鞍山精工钢构有限公司")
+    assert question.text == asked.text and question.buttons == asked.buttons
+    assert SPECIALIST_PHONE not in everything_sent_to(j, wang)
+    assert ENTERPRISE_PHONE not in everything_sent_to(j, li)
+
+    # The enterprise agrees first: it waits; the specialist is asked once more, and only once.
+    mark = j.emulator.mark()
+    [thanks, waiting] = await j.press(wang, "✅ 同意分享", asked.message_id)
+    assert thanks.text.startswith("谢谢！") and thanks.buttons == []
+    assert waiting.text.startswith("「铝合金焊缝有气孔」：您已同意分享联系方式；👤 李焊（")
+    [reminder] = j.reactions(li, mark)
+    assert reminder.text.startswith(
+        "🏭 鞍山精工钢构有限公司 已同意分享「铝合金焊缝有气孔」的联系方式"
+    )
+    assert reminder.buttons == ["✅ 同意分享", "暂时不要"]
+    mark = j.emulator.mark()
+    await j.press_data(wang, thanks.message_id, "prv:share")  # a second press
+    assert j.reactions(li, mark) == []
+    assert SPECIALIST_PHONE not in everything_sent_to(j, wang)
+    assert ENTERPRISE_PHONE not in everything_sent_to(j, li)
+
+    # The specialist agrees too: both get the other's contact details.
+    mark = j.emulator.mark()
+    [agreed, contacts] = await j.press(li, "✅ 同意分享", reminder.message_id)
+    assert agreed.text.startswith("谢谢！")
+    assert ENTERPRISE_PHONE in contacts.text and "鞍山精工钢构有限公司" in contacts.text
+    [theirs] = j.reactions(wang, mark)
+    assert SPECIALIST_PHONE in theirs.text and theirs.text.startswith("🤝 对接成功：您选择了 李焊")
+    # Pressing Share again, on the first question or replayed, sends nothing more.
+    await j.press(li, "✅ 同意分享", question.message_id)
+    await j.press_data(li, reminder.message_id, "prv:share")
+    await j.press_data(wang, thanks.message_id, "prv:share")
+    assert times_sent(j, wang, SPECIALIST_PHONE) == 1
+    assert times_sent(j, li, ENTERPRISE_PHONE) == 1
+    async with j.db.transaction() as session:
+        [engagement] = (await session.execute(select(Engagement))).scalars().all()
+    assert engagement.contacts_shared_at is not None
+
+
+async def test_contacts_go_out_at_the_choice_when_both_agreed_before(journey: Journey) -> None:
+    j = journey
+    wang, expert = await chosen_expert(j, 7012, 7113, "蒋焊")
+    await agree_to_share(j, wang)
+    await agree_to_share(j, expert)
+    mark = j.emulator.mark()
+    reactions = await j.press(wang, "✅ 选择这位专家")
+    assert SPECIALIST_PHONE in reactions[-1].text and reactions[-1].buttons == []
+    [contacts] = j.reactions(expert, mark)
+    assert ENTERPRISE_PHONE in contacts.text and contacts.buttons == []
+
+
+async def test_not_now_keeps_the_engagement_going_without_contacts(journey: Journey) -> None:
+    j = journey
+    wang, expert = await chosen_expert(j, 7013, 7114, "沈焊")
+    await agree_to_share(j, wang)
+    await j.press(wang, "✅ 选择这位专家")
+    told = j.emulator.last(wang.id)
+    assert told.text.startswith("🤝 对接成功") and "您已同意分享联系方式；👤 沈焊" in told.text
+    [later] = await j.press(expert, "暂时不要")
+    assert later.text.startswith("好的，不分享您的联系方式。对接照常进行")
+
+    [_, engagements] = await j.send(expert, "/my_matches")
+    [card] = await j.press(expert, "1. 铝合金焊缝有气孔", engagements.message_id)
+    assert "📞 联系方式：双方都同意后才会分享；您还没有同意。" in card.text
+    assert card.buttons[:2] == ["✅ 同意分享", "📝 记录工作"]
+    await j.send(wang, "/engagements")
+    [theirs] = await j.press(wang, "1. 铝合金焊缝有气孔")
+    assert "📞 联系方式：您已同意，对方也同意后即会分享。" in theirs.text
+    assert "✅ 同意分享" not in theirs.buttons
+    assert ENTERPRISE_PHONE not in everything_sent_to(j, expert)
+    assert SPECIALIST_PHONE not in everything_sent_to(j, wang)
+
+    # Agreeing later, from the engagement's card, sends the contacts to both.
+    await j.press(expert, "✅ 同意分享", card.message_id)
+    assert times_sent(j, expert, ENTERPRISE_PHONE) == 1
+    assert times_sent(j, wang, SPECIALIST_PHONE) == 1
+    await j.press(wang, "‹ 全部对接")
+    [again] = await j.press(wang, "1. 铝合金焊缝有气孔")
+    assert f"📞 联系方式：沈焊，{SPECIALIST_PHONE}" in again.text
 
 
 async def test_a_decline_is_respected_and_the_next_round_proposes_another(journey: Journey) -> None:
@@ -233,6 +337,8 @@ async def test_buttons_survive_a_restart_and_refuse_stale_and_foreign_presses(
     card = next(m for m in j.emulator.chat(expert.id) if m.text.startswith("📋"))
     proposal_id = int(card.text.split("#")[1].split()[0])
 
+    await agree_to_share(j, wang)
+    await agree_to_share(j, expert)
     await j.restart()
     # Someone else replays the expert's Accept button: refused, nothing changes.
     await j.press_data(intruder, j.emulator.last(intruder.id).message_id, f"pr:acc:{proposal_id}:1")

@@ -16,6 +16,7 @@ from storage.audit import audit
 from storage.clock import ManualClock
 from storage.db import Database
 from storage.dialogues import save_dialogue
+from storage.engagements import claim_contact_exchanges, claim_contact_reminder
 from storage.models import (
     Demand,
     Engagement,
@@ -311,7 +312,7 @@ async def test_erasing_an_enterprise_leaves_figures_and_none_of_its_data(
     assert found(before, ENTERPRISE_TEXTS)  # the needles are there to be found
 
     erasure = await erase_personal_data(db=db, user_id=p.owner.id, now=clock.now())
-    assert erasure is not None and erasure.withdrawn == 1  # the accepted proposal
+    assert erasure is not None and erasure.withdrawal.withdrawn == 1  # the accepted proposal
     [told] = erasure.told
     assert (told.chat_id, told.demand_title, told.demand_reopened) == (
         7_700_002,
@@ -354,7 +355,7 @@ async def test_erasing_the_specialist_reopens_the_demand_and_tells_the_enterpris
 ) -> None:
     p = await pairing(db, clock.now())
     erasure = await erase_personal_data(db=db, user_id=p.expert.id, now=clock.now(), by_user=False)
-    assert erasure is not None and erasure.withdrawn == 1
+    assert erasure is not None and erasure.withdrawal.withdrawn == 1
     [told] = erasure.told
     assert (told.chat_id, told.demand_title, told.demand_reopened) == (
         7_700_001,
@@ -377,13 +378,64 @@ async def test_withdrawing_consent_ends_open_proposals_both_ways(
     db: Database, clock: ManualClock
 ) -> None:
     p = await pairing(db, clock.now())
-    assert await withdraw_consent(db=db, user_id=p.expert.id, now=clock.now()) == 1
+    withdrawal = await withdraw_consent(db=db, user_id=p.expert.id, now=clock.now())
+    assert withdrawal is not None and withdrawal.withdrawn == 1
+    # The specialist's accepted proposal was the enterprise's candidate: the enterprise is told.
+    assert withdrawal.specialists == []
+    [gone] = withdrawal.enterprises
+    assert (gone.owner.chat_id, gone.demand.title, gone.specialist.name) == (
+        7_700_001,
+        "阀体铸件砂眼",
+        "孙立新",
+    )
     assert await withdraw_consent(db=db, user_id=p.expert.id, now=clock.now()) is None
     async with db.transaction() as session:
         statuses = (await session.execute(select(Proposal.status).order_by(Proposal.id))).all()
         expert = await session.get(User, p.expert.id)
     assert [s for (s,) in statuses] == ["selected", "withdrawn", "declined"]
     assert expert is not None and expert.consent_at is None and expert.first_name == "孙教授"
+
+
+async def test_an_enterprise_withdrawing_consent_names_the_specialists_to_tell(
+    db: Database, clock: ManualClock
+) -> None:
+    p = await pairing(db, clock.now())
+    withdrawal = await withdraw_consent(db=db, user_id=p.owner.id, now=clock.now())
+    assert withdrawal is not None and withdrawal.withdrawn == 1 and withdrawal.enterprises == []
+    [ended] = withdrawal.specialists
+    assert (ended.specialist_user.chat_id, ended.demand.title, ended.proposal.status) == (
+        7_700_002,
+        "阀体铸件砂眼",
+        "withdrawn",
+    )
+
+
+async def test_contacts_are_exchanged_once_and_only_when_both_sides_agree(
+    db: Database, clock: ManualClock
+) -> None:
+    p = await pairing(db, clock.now())
+    now = clock.now()
+    assert p.engagement.id is not None
+    exchange = await claim_contact_exchanges(db=db, user_id=p.owner.id, now=now)
+    assert exchange.shared == [] and [c.id for c in exchange.waiting] == [p.engagement.id]
+    await record_contact_consent(db=db, user_id=p.owner.id, now=now)
+    exchange = await claim_contact_exchanges(db=db, user_id=p.owner.id, now=now)
+    assert exchange.shared == [] and len(exchange.waiting) == 1
+    # The side still to agree is asked again once, however often the other side presses.
+    assert await claim_contact_reminder(db=db, engagement_id=p.engagement.id, now=now)
+    assert not await claim_contact_reminder(db=db, engagement_id=p.engagement.id, now=now)
+
+    await record_contact_consent(db=db, user_id=p.expert.id, now=now)
+    [shared] = (await claim_contact_exchanges(db=db, user_id=p.expert.id, now=now)).shared
+    assert shared.id == p.engagement.id and shared.engagement.contacts_shared_at == now
+    for user in (p.owner, p.expert):
+        again = await claim_contact_exchanges(db=db, user_id=user.id, now=now)
+        assert again.shared == [] and again.waiting == []
+    # Someone else's claim reaches nothing of theirs.
+    outsider = await claim_contact_exchanges(
+        db=db, user_id=p.rival.user_id, now=now, engagement_id=p.engagement.id
+    )
+    assert outsider.shared == [] and outsider.waiting == []
 
 
 async def test_contact_consent_is_given_once_and_taken_back(
