@@ -22,6 +22,7 @@ from handlers.services import Services
 from handlers.specialist_views import LocaleReader, Reader
 from storage.engagements import EngagementCard, Side
 from storage.models import EngagementStatus, User, WorkLog
+from storage.privacy import ERASED, WITHDRAWN
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,12 @@ CANCEL_REASONS = {
     "no_time": "engagement.reason_no_time",
     "other": "engagement.reason_other",
 }
+# Ended by the bot when a side left (storage.privacy), never chosen from the buttons.
+LEFT_REASONS = {
+    ERASED: "engagement.reason_erased",
+    WITHDRAWN: "engagement.reason_consent_withdrawn",
+}
+END_REASONS = CANCEL_REASONS | LEFT_REASONS
 LOG_STATUSES = {
     "pending": "log.status_pending",
     "confirmed": "log.status_confirmed",
@@ -211,10 +218,9 @@ def card_text(
     """One engagement on one screen: who, since when, the work confirmed, what is pending."""
     e = card.engagement
     status = reader.t(STATUSES[EngagementStatus(e.status)])
-    if e.status == EngagementStatus.CANCELLED and e.end_reason in CANCEL_REASONS:
-        status = reader.t(
-            "engagement.cancelled_because", reason=reader.t(CANCEL_REASONS[e.end_reason])
-        )
+    reasons = CANCEL_REASONS | LEFT_REASONS
+    if e.status == EngagementStatus.CANCELLED and e.end_reason in reasons:
+        status = reader.t("engagement.cancelled_because", reason=reader.t(reasons[e.end_reason]))
     lines = [
         headline(reader, card, side),
         reader.t("engagement.status_line", status=status),

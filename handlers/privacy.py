@@ -53,7 +53,7 @@ from storage.engagements import (
 )
 from storage.models import Dialogue
 from storage.privacy import (
-    Erasure,
+    Departure,
     Withdrawal,
     erase_personal_data,
     export_personal_data,
@@ -216,8 +216,13 @@ async def _withdraw(actor: Actor, answer: Answer, message: Message) -> None:
         await answer(actor.t("privacy.withdrawn_already"))
         return
     await answer()
-    await redraw(message, actor.t("privacy.withdrawn", proposals=ended.withdrawn))
-    await tell_withdrawn(message.get_bot(), svc, ended)
+    said = actor.t("privacy.withdrawn", proposals=ended.withdrawal.withdrawn)
+    if ended.told:
+        said += Markup("\n\n") + actor.t(
+            "privacy.withdrawn_engagements", engagements=len(ended.told)
+        )
+    await redraw(message, said)
+    await tell_counterparts(message.get_bot(), svc, ended, erased=False)
 
 
 async def tell_withdrawn(bot: Bot, svc: Services, withdrawal: Withdrawal) -> None:
@@ -253,12 +258,24 @@ async def _erase(actor: Actor, answer: Answer, message: Message) -> None:
     await tell_counterparts(message.get_bot(), svc, erasure)
 
 
-async def tell_counterparts(bot: Bot, svc: Services, erasure: Erasure) -> None:
-    """The other side of each engagement and proposal that ended with an erasure hears it."""
-    await tell_withdrawn(bot, svc, erasure.withdrawal)
-    for other in erasure.told:
+# What the other side of an engagement hears: (erased, demand reopened) -> message id.
+PARTNER_LEFT = {
+    (True, False): "privacy.partner_left",
+    (True, True): "privacy.partner_left_reopened",
+    (False, False): "privacy.partner_withdrew",
+    (False, True): "privacy.partner_withdrew_reopened",
+}
+
+
+async def tell_counterparts(
+    bot: Bot, svc: Services, departure: Departure, *, erased: bool = True
+) -> None:
+    """The other side of each proposal and engagement that ended because the user left (data
+    erased, or consent withdrawn) hears it."""
+    await tell_withdrawn(bot, svc, departure.withdrawal)
+    for other in departure.told:
         reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(other.locale, None))
-        msgid = "privacy.partner_left_reopened" if other.demand_reopened else "privacy.partner_left"
+        msgid = PARTNER_LEFT[erased, other.demand_reopened]
         try:
             await bot.send_message(other.chat_id, reader.t(msgid, title=other.demand_title))
         except TelegramError:

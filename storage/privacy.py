@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Integer, Table, delete, func, select, update
+from sqlalchemy import Column, Integer, Table, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 from sqlmodel.main import default_registry
@@ -88,6 +88,7 @@ SHARED = frozenset(
 # Working state with no value for figures: a user's rows are deleted rather than blanked.
 DISCARDED = frozenset({"dialogues"})
 ERASED = "erased"  # close_reason of demands and end_reason of engagements ended by an erasure
+WITHDRAWN = "consent_withdrawn"  # end_reason of engagements ended by a withdrawn consent
 CHUNK = 500  # ids per IN (...) list
 
 
@@ -225,7 +226,9 @@ class Withdrawal:
 
 
 @dataclass(frozen=True)
-class Erasure:
+class Departure:
+    """What ended because a user withdrew consent or had their data erased."""
+
     withdrawal: Withdrawal  # open proposals to or from the user, now withdrawn
     told: list[Counterpart]  # the other side of each engagement that ended
 
@@ -275,8 +278,9 @@ class _Pairing:
     specialist_user_id: int
 
 
-async def _active_pairings(session: AsyncSession, engagement_ids: list[int]) -> list[_Pairing]:
-    """Active engagements with both sides' users and the demand's title, read before blanking."""
+async def _active_pairings(session: AsyncSession, user_id: int) -> list[_Pairing]:
+    """The user's active engagements (either side) with both sides' users and the demand's
+    title, read before anything is blanked."""
     rows = await session.execute(
         select(
             col(Engagement.id),
@@ -288,7 +292,7 @@ async def _active_pairings(session: AsyncSession, engagement_ids: list[int]) -> 
         .join(Demand, col(Demand.id) == col(Engagement.demand_id))
         .join(Enterprise, col(Enterprise.id) == col(Demand.enterprise_id))
         .join(Specialist, col(Specialist.id) == col(Engagement.specialist_id))
-        .where(col(Engagement.id).in_(engagement_ids))
+        .where(or_(col(Enterprise.owner_user_id) == user_id, col(Specialist.user_id) == user_id))
         .where(col(Engagement.status) == EngagementStatus.ACTIVE.value)
     )
     return [
@@ -297,8 +301,19 @@ async def _active_pairings(session: AsyncSession, engagement_ids: list[int]) -> 
     ]
 
 
+async def _end_pairings(
+    session: AsyncSession, pairings: list[_Pairing], user_id: int, now: dt.datetime, reason: str
+) -> list[Counterpart]:
+    """Cancel these engagements of the user's; returns the other sides, to be told."""
+    return [
+        counterpart
+        for pairing in pairings
+        if (counterpart := await _end_pairing(session, pairing, user_id, now, reason))
+    ]
+
+
 async def _end_pairing(
-    session: AsyncSession, pairing: _Pairing, user_id: int, now: dt.datetime
+    session: AsyncSession, pairing: _Pairing, user_id: int, now: dt.datetime, reason: str
 ) -> Counterpart | None:
     """Cancel an active engagement of the user's; the other side is told, and when the
     specialist is the one who left, the enterprise's demand is open to others again."""
@@ -306,7 +321,7 @@ async def _end_pairing(
         update(Engagement)
         .where(col(Engagement.id) == pairing.engagement_id)
         .where(col(Engagement.status) == EngagementStatus.ACTIVE.value)
-        .values(status=EngagementStatus.CANCELLED.value, ended_at=now, end_reason=ERASED)
+        .values(status=EngagementStatus.CANCELLED.value, ended_at=now, end_reason=reason)
     )
     if not cancelled.rowcount:  # type: ignore[attr-defined]
         return None
@@ -333,7 +348,7 @@ def _own_keys(found: Found, table: str) -> list[int]:
 
 async def erase_personal_data(
     *, db: Database, user_id: int, now: dt.datetime, by_user: bool = True
-) -> Erasure | None:
+) -> Departure | None:
     """Delete or blank everything personal about the user; None when already erased.
 
     In one transaction: open proposals to and from them are withdrawn, their active
@@ -358,13 +373,9 @@ async def erase_personal_data(
         demands = _own_keys(found, "demands")
         withdrawal = await _withdraw_proposals(db, user_id=user_id, demand_ids=demands, now=now)
         async with db.transaction() as session:
-            pairings = await _active_pairings(session, list(found.get("engagements", {})))
-            await _blank_rows(session, found)
-            told = [
-                counterpart
-                for pairing in pairings
-                if (counterpart := await _end_pairing(session, pairing, user_id, now))
-            ]
+            pairings = await _active_pairings(session, user_id)
+            await _blank_rows(session, found)  # before the engagements get their end reason
+            told = await _end_pairings(session, pairings, user_id, now, ERASED)
             for chunk in _chunks(demands):
                 await session.execute(
                     update(Demand)
@@ -390,7 +401,7 @@ async def erase_personal_data(
                     "withdrawn": withdrawal.withdrawn,
                 },
             )
-    return Erasure(withdrawal, told)
+    return Departure(withdrawal, told)
 
 
 async def inactive_users(*, db: Database, seen_before: dt.datetime, limit: int) -> list[int]:
@@ -434,13 +445,14 @@ async def withdraw_specialist_proposals(
     return ended
 
 
-async def withdraw_consent(*, db: Database, user_id: int, now: dt.datetime) -> Withdrawal | None:
+async def withdraw_consent(*, db: Database, user_id: int, now: dt.datetime) -> Departure | None:
     """Consent withdrawn: nothing more is processed for the user until they agree again.
 
-    Consent to share contacts goes with it, and every open proposal to or from them
-    is withdrawn (their data stays until they delete it or the retention period
-    ends). Returns the proposals that ended with both sides, so the other sides can be
-    told; None when consent was not given.
+    Consent to share contacts goes with it, every open proposal to or from them is
+    withdrawn and their active engagements end (nudges and check-ins would process
+    their data; when the specialist leaves, the demand is open again). Their data stays
+    until they delete it or the retention period ends. Returns what ended, with the
+    other sides to tell; None when consent was not given.
     """
     async with db.unit_of_work():
         async with db.transaction() as session:
@@ -462,7 +474,11 @@ async def withdraw_consent(*, db: Database, user_id: int, now: dt.datetime) -> W
                 .where(col(Proposal.status).in_([s.value for s in OPEN]))
             )
             demand_ids = sorted(open_demands.scalars())
-        return await _withdraw_proposals(db, user_id=user_id, demand_ids=demand_ids, now=now)
+        withdrawal = await _withdraw_proposals(db, user_id=user_id, demand_ids=demand_ids, now=now)
+        async with db.transaction() as session:
+            pairings = await _active_pairings(session, user_id)
+            told = await _end_pairings(session, pairings, user_id, now, WITHDRAWN)
+        return Departure(withdrawal, told)
 
 
 async def _withdraw_proposals(

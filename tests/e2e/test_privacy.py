@@ -203,6 +203,32 @@ async def test_delete_me_tells_the_other_side_of_an_open_proposal_without_naming
     assert await proposal_states(j) == ["withdrawn"]
 
 
+async def test_a_specialist_withdrawing_consent_ends_the_engagement_and_reopens_the_demand(
+    journey: Journey,
+) -> None:
+    j = journey
+    company = await enterprise(j, 5141, "吴经理")
+    expert = await approved_specialist(j, 5142, "郑海涛")
+    await engage(j, company, expert)
+    await j.send(company, "/help")  # Telegram lets a bot write only to users who wrote first
+    await j.send(expert, "/privacy")
+    await j.press(expert, "撤回同意")
+    mark = j.emulator.mark()
+    [done] = await j.press(expert, "是的，撤回")
+    assert "1 项进行中的对接服务已结束，已通知对方。" in done.text
+    [told] = j.reactions(company, mark)
+    assert told.text.startswith(f"为“{CASTING.title}”服务的专家已撤回对本项目的同意")
+    assert "需求已重新开放" in told.text
+    async with j.db.transaction() as session:
+        [demand] = (await session.execute(select(Demand))).scalars()
+        [engagement] = (await session.execute(select(Engagement))).scalars()
+    assert (demand.status, engagement.status, engagement.end_reason) == (
+        "open",
+        "cancelled",
+        "consent_withdrawn",
+    )
+
+
 async def test_delete_me_erases_everything_personal_and_tells_the_other_side(
     journey: Journey,
 ) -> None:

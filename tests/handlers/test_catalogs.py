@@ -11,9 +11,11 @@ from hypothesis import strategies as st
 
 from bot.emulator.telegram_html import parse_html, trim_formatted, utf16_len
 from handlers.digest import VOUCHER_HEADINGS
+from handlers.engagement_views import LEFT_REASONS
 from handlers.errors import KINDS
 from handlers.i18n import SUPPORTED_LOCALES, Catalogs, Markup, placeholders, read_catalogs
 from handlers.menus import COMMON, COORDINATOR, commands_for
+from handlers.privacy import PARTNER_LEFT
 from storage.models import Role
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +39,8 @@ def dynamic_ids() -> set[str]:
     ids = {f"role.{role.value}" for role in Role}
     ids |= {f"help.{role.value}" for role in Role} | {"help.none"}
     ids |= {f"error.kind.{kind}" for kind in (*KINDS, "update", "job")}
-    ids |= set(VOUCHER_HEADINGS.values())
+    ids |= set(VOUCHER_HEADINGS.values()) | set(LEFT_REASONS.values())
+    ids |= set(PARTNER_LEFT.values())
     names = set(COMMON) | set(COORDINATOR)
     for role in (None, *(r.value for r in Role)):
         names |= set(commands_for(role, is_coordinator=True))

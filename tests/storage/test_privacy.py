@@ -374,39 +374,61 @@ async def test_erasing_the_specialist_reopens_the_demand_and_tells_the_enterpris
     assert [(w.hours, w.summary) for w in rows] == [(6, "")]
 
 
-async def test_withdrawing_consent_ends_open_proposals_both_ways(
+async def test_withdrawing_consent_ends_open_proposals_both_ways_and_the_engagement(
     db: Database, clock: ManualClock
 ) -> None:
     p = await pairing(db, clock.now())
-    withdrawal = await withdraw_consent(db=db, user_id=p.expert.id, now=clock.now())
-    assert withdrawal is not None and withdrawal.withdrawn == 1
+    departure = await withdraw_consent(db=db, user_id=p.expert.id, now=clock.now())
+    assert departure is not None and departure.withdrawal.withdrawn == 1
     # The specialist's accepted proposal was the enterprise's candidate: the enterprise is told.
-    assert withdrawal.specialists == []
-    [gone] = withdrawal.enterprises
+    assert departure.withdrawal.specialists == []
+    [gone] = departure.withdrawal.enterprises
     assert (gone.owner.chat_id, gone.demand.title, gone.specialist.name) == (
         7_700_001,
         "阀体铸件砂眼",
         "孙立新",
     )
+    # The engagement in progress ends too (no more nudges about the specialist's work), and
+    # the enterprise's demand is open to other specialists again.
+    [told] = departure.told
+    assert (told.chat_id, told.demand_title, told.demand_reopened) == (
+        7_700_001,
+        "阀门密封面泄漏",
+        True,
+    )
     assert await withdraw_consent(db=db, user_id=p.expert.id, now=clock.now()) is None
     async with db.transaction() as session:
         statuses = (await session.execute(select(Proposal.status).order_by(Proposal.id))).all()
         expert = await session.get(User, p.expert.id)
+        engagement = await session.get(Engagement, p.engagement.id)
+        matched = await session.get(Demand, p.matched.id)
     assert [s for (s,) in statuses] == ["selected", "withdrawn", "declined"]
     assert expert is not None and expert.consent_at is None and expert.first_name == "孙教授"
+    assert engagement is not None
+    assert (engagement.status, engagement.end_reason) == ("cancelled", "consent_withdrawn")
+    assert matched is not None and matched.status == "open"
 
 
 async def test_an_enterprise_withdrawing_consent_names_the_specialists_to_tell(
     db: Database, clock: ManualClock
 ) -> None:
     p = await pairing(db, clock.now())
-    withdrawal = await withdraw_consent(db=db, user_id=p.owner.id, now=clock.now())
-    assert withdrawal is not None and withdrawal.withdrawn == 1 and withdrawal.enterprises == []
+    departure = await withdraw_consent(db=db, user_id=p.owner.id, now=clock.now())
+    assert departure is not None
+    withdrawal = departure.withdrawal
+    assert withdrawal.withdrawn == 1 and withdrawal.enterprises == []
     [ended] = withdrawal.specialists
     assert (ended.specialist_user.chat_id, ended.demand.title, ended.proposal.status) == (
         7_700_002,
         "阀体铸件砂眼",
         "withdrawn",
+    )
+    # The specialist of the engagement in progress is told; the demand stays matched.
+    [told] = departure.told
+    assert (told.chat_id, told.demand_title, told.demand_reopened) == (
+        7_700_002,
+        "阀门密封面泄漏",
+        False,
     )
 
 
