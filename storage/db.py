@@ -103,10 +103,11 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        self._sqlite_path = str(parsed.database or "") if self.is_sqlite else None
+        path = str(parsed.database or "")
+        self._sqlite_lock = sqlite_inline.lock_key(path) if self.is_sqlite else None
         options: dict[str, Any] = {}
-        if self._sqlite_path is not None:
-            options["async_creator"] = sqlite_inline.connector(self._sqlite_path)
+        if self.is_sqlite:
+            options["async_creator"] = sqlite_inline.connector(path)
         # Errors and echo show statements without their values: those are people's data,
         # and an error's text goes to the log and to the coordinators' chat.
         self.engine: AsyncEngine = create_async_engine(
@@ -175,9 +176,9 @@ class Database:
 
     def _exclusive(self) -> AbstractAsyncContextManager[Any]:
         """SQLite runs inline (storage.sqlite_inline): one transaction at a time per file."""
-        if self._sqlite_path is None:
+        if self._sqlite_lock is None:
             return nullcontext()
-        return sqlite_inline.write_lock(self._sqlite_path)
+        return sqlite_inline.write_lock(self._sqlite_lock)
 
     async def ping(self) -> bool:
         async with self._exclusive(), self.engine.connect() as connection:

@@ -30,9 +30,14 @@ _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.L
 )
 
 
-def write_lock(path: str) -> asyncio.Lock:
-    """The lock every transaction on this SQLite file takes first, in this event loop."""
-    key = str(Path(path).resolve()) if path not in ("", ":memory:") else path
+def lock_key(path: str) -> str:
+    """One name per database file, however the URL spelled it."""
+    return str(Path(path).resolve()) if path not in ("", ":memory:") else path
+
+
+def write_lock(key: str) -> asyncio.Lock:
+    """The lock every transaction on this SQLite file (`lock_key`) takes first, in this
+    event loop."""
     return _LOCKS.setdefault(asyncio.get_running_loop(), {}).setdefault(key, asyncio.Lock())
 
 
