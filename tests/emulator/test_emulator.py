@@ -287,7 +287,6 @@ async def test_edit_not_modified_and_not_found(
     assert kinds == ["user_message", "bot_message", "bot_edit", "bot_edit", "message_deleted"]
 
 
-
 async def test_429_injection_with_aio_rate_limiter(emu: BotApiEmulator, chat_id: int) -> None:
     emu.inject_429(count=3, retry_after=1, method="sendMessage")
     limited = ExtBot(TOKEN, base_url=emu.base_url, rate_limiter=AIORateLimiter(max_retries=3))
