@@ -6,12 +6,14 @@ import logging
 
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
+from telegram.request import HTTPXRequest
 
 import handlers
 from bot.config import Settings
 from bot.jobs import schedule_jobs
 from bot.metrics import METRICS_KEY, MeasuredRateLimiter
 from bot.processing import CountingUpdateProcessor
+from bot.telegram_bot import TelegramBot
 from handlers.flood import FloodGate
 from handlers.i18n import Catalogs
 from handlers.menus import set_default_menus
@@ -43,17 +45,19 @@ def build_application(
     processor = processor or CountingUpdateProcessor()
     processor.database = db
 
-    builder = (
-        ApplicationBuilder()
-        .token(secret)
-        .base_url(base_url or settings.telegram_api_base_url)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
-        .concurrent_updates(processor)
-    )
     # Retries honour 429 retry_after; the limiter keeps ~30 msg/s overall and 1/s per chat.
     # Off only to measure processing capacity (bench/throughput.py) or where tests say why.
-    limiter = MeasuredRateLimiter(processor.metrics, max_retries=3)
-    application = builder.rate_limiter(limiter).build() if rate_limit else builder.build()
+    limiter = MeasuredRateLimiter(processor.metrics, max_retries=3) if rate_limit else None
+    bot = TelegramBot(
+        token=secret,
+        base_url=base_url or settings.telegram_api_base_url,
+        defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone),
+        rate_limiter=limiter,
+        # The pool sizes ApplicationBuilder would choose: many sends at once, one long poll.
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+    )
+    application = ApplicationBuilder().bot(bot).concurrent_updates(processor).build()
     application.bot_data[METRICS_KEY] = processor.metrics
     application.bot_data[SERVICES_KEY] = Services(
         db=db,

@@ -144,3 +144,16 @@ async def test_language_command_switches_at_any_time(journey: Journey) -> None:
     assert edited.text == "Language set to English."
     [reply] = await journey.send(user, "/help")
     assert "/language change language" in reply.text
+
+
+async def test_a_press_answered_too_late_still_does_what_it_asked(journey: Journey) -> None:
+    """The bot was down or busy past Telegram's window for answering a press: the answer
+    fails, but the consent is kept and the conversation moves on."""
+    wang = journey.user(1021, "王工", "zh-hans")
+    await journey.send(wang, "/start")
+    journey.emulator.callback_query_timeout = -1  # every answer is now too late
+    reactions = await journey.press(wang, "✅ 同意")
+    assert reactions[-1].text == "请选择语言："
+    assert journey.answers(wang) == []
+    stored = await get_user(db=journey.db, telegram_id=1021)
+    assert stored is not None and stored.consent_at is not None
