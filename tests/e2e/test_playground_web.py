@@ -163,7 +163,11 @@ class Screen:
                 await emulator.wait_for_events(None, emulator.mark(), 15)
         await bot.processor.wait_processed(self._user_actions(), 15)
         await emulator.wait_until_idle(timeout=15)
-        await expect(self.page.locator("body")).to_have_attribute("data-seq", str(emulator.mark()))
+        await expect(self.page.locator("body")).to_have_attribute(
+            "data-seq",
+            str(emulator.mark()),
+            timeout=15_000,  # as above: a shared, busy machine
+        )
 
     async def send(self, user_id: int, text: str) -> None:
         await self.pace(user_id)
