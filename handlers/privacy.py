@@ -231,11 +231,20 @@ async def tell_withdrawn(bot: Bot, svc: Services, withdrawal: Withdrawal) -> Non
     for ctx in withdrawal.specialists:
         reader = reader_for(svc, ctx.specialist_user)
         text = reader.t("proposal.enterprise_left", ref=ctx.proposal.id, title=ctx.demand.title)
-        await notify(bot, ctx.specialist_user.chat_id, text)
+        await _tell(bot, ctx.specialist_user.chat_id, text)
     for ctx in withdrawal.enterprises:
         reader = reader_for(svc, ctx.owner)
         text = reader.t("candidate.withdrew", ref=ctx.proposal.id, title=ctx.demand.title)
-        await notify(bot, ctx.owner.chat_id, text)
+        await _tell(bot, ctx.owner.chat_id, text)
+
+
+async def _tell(bot: Bot, chat_id: int, text: Markup) -> None:
+    """One notice that someone left: sent once and never retried, so no failure (a blocked
+    chat, the network) may stop the others, or a retention run."""
+    try:
+        await bot.send_message(chat_id, text)
+    except TelegramError:
+        log.warning("could not tell the other side that a pairing ended")
 
 
 async def _erase(actor: Actor, answer: Answer, message: Message) -> None:
@@ -276,10 +285,7 @@ async def tell_counterparts(
     for other in departure.told:
         reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(other.locale, None))
         msgid = PARTNER_LEFT[erased, other.demand_reopened]
-        try:
-            await bot.send_message(other.chat_id, reader.t(msgid, title=other.demand_title))
-        except TelegramError:
-            log.warning("could not tell the other side that an engagement ended")
+        await _tell(bot, other.chat_id, reader.t(msgid, title=other.demand_title))
 
 
 async def on_input(

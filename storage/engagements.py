@@ -302,6 +302,25 @@ def _agrees_to_share(user_id: int | None) -> Any:
     )
 
 
+async def lock_pending_exchanges(session: AsyncSession, user_id: int) -> None:
+    """Lock the user's engagements whose contacts have not gone out, until the update ends.
+
+    Call after changing the user's consent. Two sides agreeing at the same moment in two
+    processes would otherwise each miss the other's uncommitted consent, and nothing would
+    ever send the contacts; with the lock the later one waits, then sees the earlier one's
+    consent. The same lock keeps a withdrawal from racing an exchange. Rows in id order, so
+    two such updates cannot deadlock. (SQLite has one writer at a time and ignores it.)"""
+    await session.execute(
+        select(col(Engagement.id))
+        .join(Demand, col(Demand.id) == col(Engagement.demand_id))
+        .join(Enterprise, col(Enterprise.id) == col(Demand.enterprise_id))
+        .join(Specialist, col(Specialist.id) == col(Engagement.specialist_id))
+        .where(_party(user_id), ACTIVE, col(Engagement.contacts_shared_at).is_(None))
+        .order_by(col(Engagement.id))
+        .with_for_update(of=Engagement)
+    )
+
+
 async def claim_contact_exchanges(
     *, db: Database, user_id: int, now: dt.datetime, engagement_id: int | None = None
 ) -> ContactExchange:
@@ -312,6 +331,7 @@ async def claim_contact_exchanges(
     'active'` and both sides' consent), so a double press, a replay or a second process
     sends the contacts once."""
     async with db.transaction() as session:
+        await lock_pending_exchanges(session, user_id)
         query = _card_query().where(
             _party(user_id), ACTIVE, col(Engagement.contacts_shared_at).is_(None)
         )

@@ -31,6 +31,7 @@ from sqlmodel.main import default_registry
 
 from storage.audit import audit
 from storage.db import Database
+from storage.engagements import lock_pending_exchanges
 from storage.models import (
     Demand,
     DemandStatus,
@@ -326,15 +327,16 @@ async def _end_pairing(
     if not cancelled.rowcount:  # type: ignore[attr-defined]
         return None
     specialist_left = pairing.owner_user_id != user_id
-    reopened = False
-    if specialist_left:
-        result = await session.execute(
-            update(Demand)
-            .where(col(Demand.id) == pairing.demand_id)
-            .where(col(Demand.status) == DemandStatus.MATCHED.value)
-            .values(status=DemandStatus.OPEN.value, updated_at=now)
-        )
-        reopened = bool(result.rowcount)  # type: ignore[attr-defined]
+    # The specialist left: the demand is open to others. The enterprise left: it is paused,
+    # for them to resume (/my_demands) if they agree again; an erasure closes it after this.
+    after = DemandStatus.OPEN if specialist_left else DemandStatus.PAUSED
+    result = await session.execute(
+        update(Demand)
+        .where(col(Demand.id) == pairing.demand_id)
+        .where(col(Demand.status) == DemandStatus.MATCHED.value)
+        .values(status=after.value, updated_at=now)
+    )
+    reopened = specialist_left and bool(result.rowcount)  # type: ignore[attr-defined]
     other_id = pairing.owner_user_id if specialist_left else pairing.specialist_user_id
     other = await session.get(User, other_id)
     if other is None or other.id == user_id or other.erased_at is not None:
@@ -456,6 +458,7 @@ async def withdraw_consent(*, db: Database, user_id: int, now: dt.datetime) -> D
     """
     async with db.unit_of_work():
         async with db.transaction() as session:
+            await lock_pending_exchanges(session, user_id)  # an exchange under way finishes first
             result = await session.execute(
                 update(User)
                 .where(col(User.id) == user_id)
@@ -493,7 +496,10 @@ async def _withdraw_proposals(
     as_specialist = await withdraw_specialist_proposals(db=db, user_id=user_id, now=now)
     return Withdrawal(
         withdrawn=len(on_demands) + sum(map(len, as_specialist.values())),
-        specialists=await _contexts(db, on_demands),
+        # Only specialists who received the proposal: the others never saw the demand.
+        specialists=[
+            ctx for ctx in await _contexts(db, on_demands) if ctx.proposal.notified_at is not None
+        ],
         enterprises=await _contexts(db, as_specialist[ProposalStatus.ACCEPTED]),
     )
 
@@ -523,6 +529,7 @@ async def record_contact_consent(*, db: Database, user_id: int, now: dt.datetime
 async def withdraw_contact_consent(*, db: Database, user_id: int, now: dt.datetime) -> bool:
     """Contact details go to nobody from now on (what was already shared stays shared)."""
     async with db.transaction() as session:
+        await lock_pending_exchanges(session, user_id)  # an exchange under way finishes first
         result = await session.execute(
             update(User)
             .where(col(User.id) == user_id)

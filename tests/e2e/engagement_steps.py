@@ -15,7 +15,7 @@ from handlers.services import SERVICES_KEY, Services
 from storage.demands import DemandDetails, create_demand
 from storage.engagements import EngagementCard, claim_contact_exchanges, engagement_card
 from storage.enterprises import save_enterprise
-from storage.models import Role
+from storage.models import Proposal, Role
 from storage.privacy import record_contact_consent
 from storage.proposals import NewProposal, accept_proposal, create_proposals, select_candidate
 from storage.specialists import decide_specialist, get_specialist, save_specialist
@@ -140,6 +140,10 @@ async def engage(
         db=j.db, proposals=[NewProposal(demand.id, specialist.id, 0.8, [])], now=now
     )
     assert proposal.id is not None
+    async with j.db.transaction() as session:  # delivered to the specialist, as a round does
+        delivered = await session.get(Proposal, proposal.id)
+        assert delivered is not None
+        delivered.notified_at = now
     accepted = await accept_proposal(
         db=j.db, proposal_id=proposal.id, version=1, specialist_id=specialist.id, now=now
     )

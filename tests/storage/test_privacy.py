@@ -4,6 +4,7 @@ withdrawn and contact consent given and taken back."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
@@ -205,6 +206,7 @@ async def pairing(db: Database, now: dt.datetime) -> Pairing:
                     specialist_id=specialist.id,
                     status="accepted",
                     proposed_at=now,
+                    notified_at=now,
                 ),
                 Proposal(
                     demand_id=open_demand.id,
@@ -423,13 +425,17 @@ async def test_an_enterprise_withdrawing_consent_names_the_specialists_to_tell(
         "阀体铸件砂眼",
         "withdrawn",
     )
-    # The specialist of the engagement in progress is told; the demand stays matched.
+    # The specialist of the engagement in progress is told; the demand is paused, for the
+    # enterprise to resume if it agrees again (matched, with no engagement, it would be stuck).
     [told] = departure.told
     assert (told.chat_id, told.demand_title, told.demand_reopened) == (
         7_700_002,
         "阀门密封面泄漏",
         False,
     )
+    async with db.transaction() as session:
+        matched = await session.get(Demand, p.matched.id)
+    assert matched is not None and matched.status == "paused"
 
 
 async def test_contacts_are_exchanged_once_and_only_when_both_sides_agree(
@@ -497,3 +503,65 @@ async def test_a_failing_statement_shows_no_values(db: Database, clock: ManualCl
         await person(db, clock.now(), 7_900_001, "秘密的名字", "enterprise")
     # PostgreSQL's own DETAIL line still names the duplicate key; the values bound are hidden.
     assert "秘密的名字" not in str(failure.value) and "hidden" in str(failure.value)
+
+
+async def test_both_sides_sharing_at_the_same_moment_in_two_processes_still_exchange(
+    database_url: str, clock: ManualClock
+) -> None:
+    """Each process records its own side's consent, then claims the exchange, before the
+    other has committed: without the lock on the engagement, neither saw the other's
+    consent and the contacts never went out."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time; the race needs two PostgreSQL sessions")
+    first, second = Database(database_url), Database(database_url)  # two bot processes
+    p = await pairing(first, clock.now())
+    now = clock.now()
+    recorded = 0
+    both_recorded = asyncio.Event()
+    shared: dict[int, int] = {}
+
+    async def press_share(db: Database, user_id: int) -> None:
+        nonlocal recorded
+        async with db.unit_of_work():
+            await record_contact_consent(db=db, user_id=user_id, now=now)
+            recorded += 1
+            if recorded == 2:
+                both_recorded.set()
+            await asyncio.wait_for(both_recorded.wait(), 10)
+            exchange = await claim_contact_exchanges(db=db, user_id=user_id, now=now)
+            shared[user_id] = len(exchange.shared)
+
+    try:
+        await asyncio.gather(press_share(first, p.owner.id), press_share(second, p.expert.id))
+        assert sorted(shared.values()) == [0, 1]  # exactly one of them sends the contacts
+        async with first.transaction() as session:
+            engagement = await session.get(Engagement, p.engagement.id)
+        assert engagement is not None and engagement.contacts_shared_at is not None
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_specialist_never_sent_the_proposal_is_not_told_it_ended(
+    db: Database, clock: ManualClock
+) -> None:
+    """Stored but not yet delivered (or refused by Telegram): the specialist never saw the
+    demand, so its title must not reach them when the enterprise leaves."""
+    p = await pairing(db, clock.now())
+    newcomer = await person(db, clock.now(), 7_700_004, "冯工", "specialist")
+    async with db.transaction() as session:
+        profile = expert_profile(newcomer, clock.now(), "冯立", "+8613700000004")
+        session.add(profile)
+        await session.flush()
+        session.add(
+            Proposal(
+                demand_id=p.open_demand.id,
+                specialist_id=profile.id,
+                status="proposed",
+                proposed_at=clock.now(),
+            )
+        )
+    departure = await withdraw_consent(db=db, user_id=p.owner.id, now=clock.now())
+    assert departure is not None and departure.withdrawal.withdrawn == 2
+    told = [ctx.specialist_user.chat_id for ctx in departure.withdrawal.specialists]
+    assert told == [7_700_002]
