@@ -247,7 +247,7 @@ def card_keyboard(reader: Reader, card: EngagementCard, side: Side) -> InlineKey
     e, ref = card.engagement, card.id
     rows: list[list[Button]] = []
     if may_share(card, side):
-        rows.append([(reader.t("privacy.contact_share"), pack(PRV, "share"))])
+        rows.append([(reader.t("privacy.contact_share"), pack(PRV, "share", ref))])
     if e.status == EngagementStatus.ACTIVE:
         if side == "specialist":
             rows.append([(reader.t("engagement.log_work"), pack(LOG, "for", ref))])

@@ -36,6 +36,7 @@ from telegram.ext import Application, CallbackContext, CallbackQueryHandler, Com
 from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack, pattern
 from handlers.engagement_views import counterpart, reader_for
+from handlers.engagements import engagement_view, show
 from handlers.form import Answer
 from handlers.i18n import Markup
 from handlers.keyboards import Button, inline, redraw
@@ -49,6 +50,7 @@ from storage.engagements import (
     Side,
     claim_contact_exchanges,
     claim_contact_reminder,
+    engagement_for,
     other_side,
 )
 from storage.models import Dialogue
@@ -67,7 +69,8 @@ log = logging.getLogger(__name__)
 
 FLOW = "prv"  # callback prefix, and the dialogue of a pending confirmation
 WITHDRAW, ERASE = "withdraw", "erase"
-BUTTON = pattern(FLOW, "withdraw|yes|no|share|later|unshare")
+# Share may name the engagement whose card carried the button (the card is drawn again).
+BUTTON = pattern(FLOW, "withdraw|yes|no|share|later|unshare", r"\d{1,9}")
 RETENTION = "retention"  # the job's name in the JobQueue
 RETENTION_DAYS_KEY = "retention_days"  # bot_data: RETENTION_DAYS (bot.jobs puts it there)
 RETENTION_BATCH = 200
@@ -183,7 +186,8 @@ async def on_button(update: Update, context: CallbackContext) -> None:
     actor = await get_actor(update, context)
     svc = actor.services
     if action in ("share", "later", "unshare"):
-        await _contact_choice(actor, query.answer, message, action)
+        card = int(match["arg"]) if match["arg"] and action == "share" else None
+        await _contact_choice(actor, query.answer, message, action, card)
         return
     if action == WITHDRAW:
         if actor.user.consent_at is None:
@@ -320,7 +324,9 @@ async def send_contact_consent_request(
     return await notify(bot, chat_id, text, keyboard)
 
 
-async def _contact_choice(actor: Actor, answer: Answer, message: Message, action: str) -> None:
+async def _contact_choice(
+    actor: Actor, answer: Answer, message: Message, action: str, card: int | None = None
+) -> None:
     svc = actor.services
     now = svc.clock.now()
     if action == "share":
@@ -328,9 +334,15 @@ async def _contact_choice(actor: Actor, answer: Answer, message: Message, action
             await answer(actor.t("privacy.consent_needed_short"), show_alert=True)
             return
         await record_contact_consent(db=svc.db, user_id=actor.user_id, now=now)
-        await answer()
-        await redraw(message, actor.t("privacy.contact_shared"))
+        if card is None:
+            await answer()
+            await redraw(message, actor.t("privacy.contact_shared"))
         await _share_contacts(message.get_bot(), actor)
+        if card is not None:  # pressed on an engagement card: the card stays, brought up to date
+            await answer(actor.t("privacy.contact_shared"))
+            found = await engagement_for(db=svc.db, engagement_id=card, user_id=actor.user_id)
+            if found is not None:
+                await show(message, *await engagement_view(actor, *found))
         return
     if action == "unshare":
         await withdraw_contact_consent(db=svc.db, user_id=actor.user_id, now=now)

@@ -225,10 +225,14 @@ async def test_not_now_keeps_the_engagement_going_without_contacts(journey: Jour
     assert ENTERPRISE_PHONE not in everything_sent_to(j, expert)
     assert SPECIALIST_PHONE not in everything_sent_to(j, wang)
 
-    # Agreeing later, from the engagement's card, sends the contacts to both.
+    # Agreeing later, from the engagement's card, sends the contacts to both; the card stays,
+    # now showing the phone and without the Share button.
     await j.press(expert, "✅ 同意分享", card.message_id)
-    assert times_sent(j, expert, ENTERPRISE_PHONE) == 1
+    assert times_sent(j, expert, ENTERPRISE_PHONE) == 2  # the contacts, and the card redrawn
     assert times_sent(j, wang, SPECIALIST_PHONE) == 1
+    [redrawn] = [m for m in j.emulator.chat(expert.id) if m.message_id == card.message_id]
+    assert ENTERPRISE_PHONE in redrawn.text and "📝 记录工作" in redrawn.buttons
+    assert "✅ 同意分享" not in redrawn.buttons
     await j.press(wang, "‹ 全部对接")
     [again] = await j.press(wang, "1. 铝合金焊缝有气孔")
     assert f"📞 联系方式：沈焊，{SPECIALIST_PHONE}" in again.text
