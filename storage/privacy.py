@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Integer, Table, delete, func, or_, select, update
+from sqlalchemy import Column, Integer, Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 from sqlmodel.main import default_registry
@@ -540,16 +540,3 @@ async def withdraw_contact_consent(*, db: Database, user_id: int, now: dt.dateti
             return False
         audit(session, now=now, actor_user_id=user_id, action="privacy.contact_consent_withdrawn")
         return True
-
-
-async def contact_consent_given(*, db: Database, user_id: int) -> bool:
-    """May the user's contact details go to the party they are matched with?"""
-    async with db.transaction() as session:
-        given = await session.execute(
-            select(func.count())
-            .select_from(User)
-            .where(col(User.id) == user_id)
-            .where(col(User.consent_at).is_not(None))
-            .where(col(User.contact_consent_at).is_not(None))
-        )
-        return bool(given.scalar_one())

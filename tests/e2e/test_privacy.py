@@ -15,11 +15,9 @@ from handlers.privacy import RETENTION, send_contact_consent_request
 from handlers.specialist_views import LocaleReader
 from storage.db import Database
 from storage.models import Demand, Engagement, Proposal
-from storage.privacy import contact_consent_given
 from storage.users import get_user
 from tests.e2e.conftest import Journey
 from tests.e2e.engagement_steps import CASTING, approved_specialist, engage, enterprise, services
-from tests.e2e.enterprise_steps import user_id
 from tests.e2e.specialist_helpers import PROFILE
 
 
@@ -44,6 +42,12 @@ async def first_proposal(j: Journey) -> int:
     async with j.db.transaction() as session:
         found = (await session.execute(select(Proposal.id).order_by(Proposal.id))).scalars()
         return int(found.first() or 0)
+
+
+async def shares_contacts(j: Journey, user: User) -> bool:
+    stored = await get_user(db=j.db, telegram_id=user.id)
+    assert stored is not None
+    return stored.consent_at is not None and stored.contact_consent_at is not None
 
 
 async def open_proposal(j: Journey, company: User, expert: User) -> None:
@@ -273,7 +277,6 @@ async def test_contact_details_are_shared_only_after_their_own_consent(journey: 
     j = journey
     ann = await enterprise(j, 5401, "Ann", "en", share_contacts=False)
     await j.send(ann, "/help")
-    uid = await user_id(j, ann.id)
     application = j.bot.application
     assert application is not None
     reader = LocaleReader(services(j).catalogs, "en")
@@ -284,20 +287,20 @@ async def test_contact_details_are_shared_only_after_their_own_consent(journey: 
     assert ask.buttons == ["✅ Share my contact details", "Not now"]
     [later] = await j.press(ann, "Not now")
     assert later.text.startswith("Understood: your contact details are not shared.")
-    assert not await contact_consent_given(db=j.db, user_id=uid)
+    assert not await shares_contacts(j, ann)
 
     [notice] = await j.send(ann, "/privacy")
     assert "Contact details: not shared" in notice.text
     [shared] = await j.press(ann, "Allow sharing my contact details once matched")
     assert shared.text.startswith("Thank you")
-    assert await contact_consent_given(db=j.db, user_id=uid)
+    assert await shares_contacts(j, ann)
     [notice] = await j.send(ann, "/privacy")
     assert (
         "you allowed sharing them with the party you are matched with on 2026-03-02" in notice.text
     )
     [stopped] = await j.press(ann, "Stop sharing my contact details")
     assert stopped.text.startswith("Understood: from now on")
-    assert not await contact_consent_given(db=j.db, user_id=uid)
+    assert not await shares_contacts(j, ann)
 
 
 async def run_retention(j: Journey) -> None:

@@ -33,7 +33,6 @@ from storage.privacy import (
     OTHER_SIDE,
     PERSONAL,
     SHARED,
-    contact_consent_given,
     edges,
     erase_personal_data,
     export_personal_data,
@@ -466,21 +465,29 @@ async def test_contacts_are_exchanged_once_and_only_when_both_sides_agree(
     assert outsider.shared == [] and outsider.waiting == []
 
 
+async def shares_contacts(db: Database, user_id: int) -> bool:
+    """May the user's contact details go to the party they are matched with?"""
+    async with db.transaction() as session:
+        user = await session.get(User, user_id)
+    assert user is not None
+    return user.consent_at is not None and user.contact_consent_at is not None
+
+
 async def test_contact_consent_is_given_once_and_taken_back(
     db: Database, clock: ManualClock
 ) -> None:
     p = await pairing(db, clock.now())
     uid = p.owner.id
-    assert not await contact_consent_given(db=db, user_id=uid)
+    assert not await shares_contacts(db, uid)
     assert await record_contact_consent(db=db, user_id=uid, now=clock.now())
     assert not await record_contact_consent(db=db, user_id=uid, now=clock.now())
-    assert await contact_consent_given(db=db, user_id=uid)
+    assert await shares_contacts(db, uid)
     assert await withdraw_contact_consent(db=db, user_id=uid, now=clock.now())
-    assert not await contact_consent_given(db=db, user_id=uid)
+    assert not await shares_contacts(db, uid)
     # Withdrawing consent to the bot takes contact sharing with it; without it none is given.
     await record_contact_consent(db=db, user_id=uid, now=clock.now())
     await withdraw_consent(db=db, user_id=uid, now=clock.now())
-    assert not await contact_consent_given(db=db, user_id=uid)
+    assert not await shares_contacts(db, uid)
     assert not await record_contact_consent(db=db, user_id=uid, now=clock.now())
 
 
