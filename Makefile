@@ -26,7 +26,7 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy bot handlers matching storage
+	$(VENV)/bin/mypy bot channels handlers matching storage
 
 eval: install
 	$(PY) eval/evaluate.py

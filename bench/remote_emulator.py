@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from bot.emulator import BotApiEmulator
+from channels.telegram.emulator import BotApiEmulator
 
 
 class RemoteEmulator:
@@ -76,11 +76,35 @@ class Load:
             self.emulator.send_message(user_id, text)
         return {}
 
-    def press_last(self, first: int, count: int, data: str) -> dict[str, Any]:
-        """Each user presses a button on the newest message the bot sent them."""
+    def press_first(self, first: int, count: int) -> dict[str, Any]:
+        """Each user presses the first button of the newest message the bot sent them."""
         for user_id in range(first, first + count):
-            self.emulator.press_callback(user_id, self.emulator.last(user_id).message_id, data)
+            self._press_first(user_id)
         return {}
+
+    def _press_first(self, user_id: int) -> None:
+        message = self.emulator.last(user_id)
+        self.emulator.press_callback(user_id, message.message_id, message.callback_data[0])
+
+    async def idle(self, timeout: float) -> dict[str, Any]:  # noqa: ASYNC109 (over a pipe)
+        """Once every update was confirmed (kept by the bot) and the bot went quiet."""
+        await self.emulator.wait_until_idle(timeout=timeout)
+        return {}
+
+    def latencies(self, first: int) -> dict[str, Any]:
+        """Seconds from each user's update (users from `first` on) to the bot's first answer in
+        that chat after it (a message, an edit or a press's answer): what a person waits."""
+        waiting: dict[int, float] = {}
+        found: list[float] = []
+        for event in self.emulator.events():
+            chat = event.chat_id
+            if chat is None or chat < first:
+                continue
+            if event.kind in ("user_message", "callback_query"):
+                waiting.setdefault(chat, event.at)
+            elif chat in waiting and event.kind in ("bot_message", "bot_edit", "callback_answer"):
+                found.append(event.at - waiting.pop(chat))
+        return {"latencies": found}
 
     def calls(self) -> dict[str, Any]:
         """Bot API calls answered so far, long polls aside."""
@@ -89,16 +113,14 @@ class Load:
 
     async def steady(self, first: int, rate: int, seconds: float) -> dict[str, Any]:
         """New users at `rate` updates per second: each sends /start, and once answered
-        presses the consent button (so half the updates are each)."""
+        presses the consent button, the first (so half the updates are each)."""
         interval, sent, pending = 1 / rate, 0, []
         started = time.perf_counter()
         while time.perf_counter() - started < seconds:
             answered = [u for u in pending if self.emulator.chat(u)]
             if answered and sent % 2 == 1:
                 pending.remove(answered[0])
-                self.emulator.press_callback(
-                    answered[0], self.emulator.last(answered[0]).message_id, "start:agree"
-                )
+                self._press_first(answered[0])
             else:
                 user_id = first + sent
                 self.emulator.add_user(user_id, "u", language_code="en")

@@ -19,6 +19,8 @@ def configure_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs every job run at INFO; the bot logs what its jobs do.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "webhook" or (args.command == "run" and settings.telegram_bot_token):
         from bot.runner import serve as serve_bot
+        from storage.migrate import SchemaOutdated
 
         webhook = args.command == "webhook"
         missing = [
@@ -81,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             print(f"configuration error: {', '.join(missing)} must be set", file=sys.stderr)
             return 2
-        asyncio.run(serve_bot(settings, webhook=webhook))
+        try:
+            asyncio.run(serve_bot(settings, webhook=webhook))
+        except SchemaOutdated as outdated:
+            print(f"database error: {outdated}", file=sys.stderr)
+            return 2
         return 0
     from bot.playground import serve
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from handlers.core.events import PLATFORMS, parse_account
 from handlers.i18n import SUPPORTED_LOCALES
 from handlers.services import PlacementTarget
 
@@ -24,6 +25,20 @@ def _parse_time(value: str, name: str) -> dt.time:
     if not match:
         raise ValueError(f"expected a time as HH:MM, got {value!r} in {name}")
     return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def _coordinator(entry: str) -> tuple[str, str]:
+    """ "wecom:zhangsan" -> ("wecom", "zhangsan"); a bare number is a Telegram user id."""
+    found = parse_account(entry)
+    if found is None:
+        platform = entry.partition(":")[0] if ":" in entry else "telegram"
+        if platform == "telegram":
+            raise ValueError(f"a Telegram user id is a number, got {entry!r}")
+        raise ValueError(
+            f"expected platform:id entries ({', '.join(PLATFORMS)}) or Telegram user ids,"
+            f" got {entry!r}"
+        )
+    return found
 
 
 def _parse_targets(value: str) -> tuple[PlacementTarget, ...]:
@@ -56,7 +71,8 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     database_url: str = DEFAULT_DATABASE_URL
     bot_timezone: str = "Asia/Shanghai"
-    coordinator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # "platform:id" entries; a bare number is a Telegram user id.
+    coordinator_ids: Annotated[frozenset[tuple[str, str]], NoDecode] = frozenset()
     default_locale: str = "zh_CN"
     digest_time: Annotated[dt.time, NoDecode] = dt.time(8, 30)
     match_times: Annotated[tuple[dt.time, ...], NoDecode] = (dt.time(9), dt.time(15))
@@ -78,6 +94,14 @@ class Settings(BaseSettings):
     voucher_daily_rate: int = Field(default=1000, ge=1, le=1_000_000)
     # Personal data of users silent this long is erased (handlers.privacy.run_retention).
     retention_days: int = Field(default=730, ge=1)
+    # Events applied are remembered this long, to recognise a platform's redelivery; then
+    # forgotten (Telegram reuses update ids after a week without updates).
+    inbox_retention_hours: int = Field(default=48, ge=1, le=144)
+    # A message being delivered is held this long; if its process dies, another takes it
+    # over after that (longer than the slowest delivery: a file upload).
+    outbox_lease_seconds: float = Field(default=30.0, ge=1, le=600)
+    # /healthz turns 503 when an event has waited this long without being applied.
+    health_max_wait_seconds: float = Field(default=60.0, gt=0)
     flood_limit: int = Field(default=20, ge=1)  # updates per user per window before the gate
     flood_window_seconds: float = Field(default=10.0, gt=0)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
@@ -139,10 +163,7 @@ class Settings(BaseSettings):
     @classmethod
     def _ids(cls, value: object) -> object:
         if isinstance(value, str):
-            parts = [p.strip() for p in value.split(",") if p.strip()]
-            if not all(re.fullmatch(r"-?\d+", p) for p in parts):
-                raise ValueError(f"expected comma-separated Telegram user ids, got {value!r}")
-            return frozenset(int(p) for p in parts)
+            return frozenset(_coordinator(p.strip()) for p in value.split(",") if p.strip())
         return value
 
     @field_validator("default_locale")

@@ -1,30 +1,33 @@
-"""Scheduled jobs on PTB's JobQueue, in BOT_TIMEZONE.
+"""The programme's scheduled jobs, in BOT_TIMEZONE, and the claim that runs each slot once.
 
 Jobs only tick: what is due lives in the database, so a restart loses nothing
-and a run that happens twice (or in two processes) does no harm.
+and a run that happens twice (or in two processes) does no harm. Each job is a
+use case that takes the services; what it sends goes through the outbox.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
-
-from telegram.ext import Application, CallbackContext
+from collections.abc import Awaitable, Callable
 
 from bot.config import Settings
-from bot.metrics import METRICS_KEY, Metrics
+from bot.metrics import Metrics
+from bot.scheduler import Body, Scheduler
+from handlers import errors
 from handlers.checkins import MONTHLY_CHECK, run_monthly_check
 from handlers.digest import DAILY_DIGEST, run_daily_digest
 from handlers.engagement_checkins import ENGAGEMENT_CHECKINS, run_engagement_checkins
-from handlers.privacy import RETENTION, RETENTION_DAYS_KEY, run_retention
-from handlers.rounds import deadlines_job, round_job
-from handlers.services import services
+from handlers.privacy import RETENTION, run_retention
+from handlers.rounds import run_round, tick_deadlines
+from handlers.services import Services
+from storage.buttons import forget_tokens
+from storage.inbox import prune_inbox
 from storage.jobs import claim_job_run, finish_job_run
+from storage.outbox import prune_outbox
 
 log = logging.getLogger(__name__)
-Job = Callable[[CallbackContext], Coroutine[Any, Any, None]]
+UseCase = Callable[[Services], Awaitable[object]]
 
 # Daily: the check itself acts from each month's first working day on.
 MONTHLY_CHECK_TIME = dt.time(10, 0)
@@ -32,74 +35,101 @@ MONTHLY_CHECK_TIME = dt.time(10, 0)
 ENGAGEMENT_CHECKINS_TIME = dt.time(10, 30)
 # Daily, at night: personal data of users silent for RETENTION_DAYS is erased.
 RETENTION_TIME = dt.time(3, 30)
+# Daily, at night: what the pipeline no longer needs to remember.
+HOUSEKEEPING, HOUSEKEEPING_TIME = "housekeeping", dt.time(4, 0)
+MATCH_ROUND_NOW = "match_round_now"
+DEADLINES = "proposal_deadlines"
+SENT_KEPT = dt.timedelta(days=90)  # a press on a message older than this is stale
+CHANGES_KEPT = dt.timedelta(days=1)  # delivered edits, answers and menus
+TOKENS_KEPT = dt.timedelta(days=180)  # buttons not drawn again since
 
 
-def once_per_slot(name: str, slot_minutes: int, body: Job) -> Job:
-    """Run body only in the process that claims this slot (the due time, to the minute) first.
+def once_per_slot(
+    svc: Services, metrics: Metrics, name: str, slot_seconds: int, body: UseCase
+) -> Body:
+    """Run body only in the process that claims this slot (the due time, to `slot_seconds`)
+    first.
 
     With several bot processes on one database every one of them fires the
     job; the claim row makes exactly one do the work, and records the outcome.
     """
 
-    async def run(context: CallbackContext) -> None:
-        svc = services(context)
+    async def run() -> None:
         now = svc.clock.now()
-        minute = now.replace(second=0, microsecond=0)
-        slot = minute - dt.timedelta(minutes=minute.minute % slot_minutes)
+        stamp = int(now.timestamp())
+        slot = dt.datetime.fromtimestamp(stamp - stamp % slot_seconds, dt.UTC)
         run_id = await claim_job_run(db=svc.db, name=name, slot=slot, now=now)
         if run_id is None:
             return
-        metrics: Metrics = context.application.bot_data[METRICS_KEY]
-        try:
-            await body(context)
-        except Exception:
-            metrics.jobs.labels(name, "failed").inc()
-            await finish_job_run(db=svc.db, run_id=run_id, now=svc.clock.now(), failed=True)
-            raise
-        metrics.jobs.labels(name, "done").inc()
-        await finish_job_run(db=svc.db, run_id=run_id, now=svc.clock.now(), failed=False)
+        failed = await _run(svc, metrics, name, body)
+        await finish_job_run(db=svc.db, run_id=run_id, now=svc.clock.now(), failed=failed)
 
     return run
 
 
-def schedule_jobs(application: Application, settings: Settings) -> None:
-    job_queue = application.job_queue
-    if job_queue is None:
-        raise RuntimeError("the JobQueue is missing: install python-telegram-bot[job-queue]")
-    job_queue.run_daily(
-        once_per_slot(MONTHLY_CHECK, 1, run_monthly_check),
-        time=MONTHLY_CHECK_TIME.replace(tzinfo=settings.timezone),
-        name=MONTHLY_CHECK,
-    )
+def every_time(svc: Services, metrics: Metrics, name: str, body: UseCase) -> Body:
+    """Run body on every firing (it claims its own work, per coordinator or per row)."""
+
+    async def run() -> None:
+        await _run(svc, metrics, name, body)
+
+    return run
+
+
+async def _run(svc: Services, metrics: Metrics, name: str, body: UseCase) -> bool:
+    """Run; a failure is counted, logged and reported to coordinators. True if it failed."""
+    try:
+        await body(svc)
+    except Exception as error:
+        metrics.jobs.labels(name, "failed").inc()
+        log.exception("job %s failed", name)
+        await errors.report_job_failure(svc, name, error)
+        return True
+    metrics.jobs.labels(name, "done").inc()
+    return False
+
+
+def housekeeping(settings: Settings) -> UseCase:
+    async def run(svc: Services) -> None:
+        wall = svc.outbox.wall()
+        events = await prune_inbox(
+            db=svc.db, before=wall - dt.timedelta(hours=settings.inbox_retention_hours)
+        )
+        messages = await prune_outbox(
+            db=svc.db, sent_before=wall - SENT_KEPT, edits_before=wall - CHANGES_KEPT
+        )
+        tokens = await forget_tokens(db=svc.db, issued_before=wall - TOKENS_KEPT)
+        log.info(
+            "housekeeping: %d events, %d messages, %d buttons forgotten", events, messages, tokens
+        )
+
+    return run
+
+
+def schedule_jobs(
+    scheduler: Scheduler, svc: Services, settings: Settings, metrics: Metrics
+) -> None:
+    def daily(name: str, at: dt.time, body: UseCase) -> None:
+        scheduler.daily(name, at, once_per_slot(svc, metrics, name, 60, body))
+
+    daily(MONTHLY_CHECK, MONTHLY_CHECK_TIME, run_monthly_check)
     # Each coordinator's digest is claimed per day (digest_sends), not per run: a restart
     # at the scheduled minute still reaches whoever was not sent one yet.
-    job_queue.run_daily(
-        run_daily_digest,
-        time=settings.digest_time.replace(tzinfo=settings.timezone),
-        name=DAILY_DIGEST,
+    scheduler.daily(
+        DAILY_DIGEST, settings.digest_time, every_time(svc, metrics, DAILY_DIGEST, run_daily_digest)
     )
-    job_queue.run_daily(
-        once_per_slot(ENGAGEMENT_CHECKINS, 1, run_engagement_checkins),
-        time=ENGAGEMENT_CHECKINS_TIME.replace(tzinfo=settings.timezone),
-        name=ENGAGEMENT_CHECKINS,
-    )
-    application.bot_data[RETENTION_DAYS_KEY] = settings.retention_days
-    job_queue.run_daily(
-        once_per_slot(RETENTION, 1, run_retention),
-        time=RETENTION_TIME.replace(tzinfo=settings.timezone),
-        name=RETENTION,
-    )
+    daily(ENGAGEMENT_CHECKINS, ENGAGEMENT_CHECKINS_TIME, run_engagement_checkins)
+    daily(RETENTION, RETENTION_TIME, run_retention)
+    daily(HOUSEKEEPING, HOUSEKEEPING_TIME, housekeeping(settings))
     for at in settings.match_times:
-        job_queue.run_daily(
-            once_per_slot("match_round", 1, round_job),
-            time=at.replace(tzinfo=settings.timezone),
-            name=f"match_round_{at:%H%M}",
+        scheduler.daily(
+            f"match_round_{at:%H%M}", at, once_per_slot(svc, metrics, "match_round", 60, run_round)
         )
-    job_queue.run_repeating(
-        once_per_slot(
-            "proposal_deadlines", max(1, settings.deadline_tick_seconds // 60), deadlines_job
-        ),
-        interval=dt.timedelta(seconds=settings.deadline_tick_seconds),
-        first=dt.timedelta(seconds=min(30, settings.deadline_tick_seconds)),
-        name="proposal_deadlines",
+    scheduler.on_demand(MATCH_ROUND_NOW, every_time(svc, metrics, MATCH_ROUND_NOW, run_round))
+    tick = settings.deadline_tick_seconds
+    scheduler.every(
+        DEADLINES,
+        tick,
+        once_per_slot(svc, metrics, DEADLINES, tick, tick_deadlines),
+        first=min(30, tick),
     )

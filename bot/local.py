@@ -1,24 +1,31 @@
-"""The real bot polling the local Bot API emulator: the playground and end-to-end tests.
+"""The real bot against local emulators: the playground and end-to-end tests.
 
-Nothing here patches python-telegram-bot: the Application is built exactly as in
-production, only its base URL points at the emulator and its clock may be a
-manual one.
+Nothing here patches the bot: the core is assembled exactly as in production,
+only its channels talk to emulators (or to a test's stub) and its clock may be
+a manual one. A restart is a process exit as far as the bot can tell: what is
+in the database stays, memory goes.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from telegram.ext import Application
-
-from bot.app import announce, build_application
+from bot.app import BotCore
 from bot.config import Settings
-from bot.processing import CountingUpdateProcessor
+from channels.base import Channel
+from channels.telegram import CAPABILITIES, TelegramChannel
 from storage.clock import Clock
 from storage.db import Database
 
-POLL_TIMEOUT = dt.timedelta(seconds=1)  # short, so a stop or restart is quick
+POLL_TIMEOUT = 1  # seconds: short, so a stop or restart is quick
+# Journeys click faster than people, and load tests send more than a real bot would: pace
+# like an emulator that enforces nothing, not like Telegram (tests that are about pacing
+# say so and use the platform's own figures).
+QUICK_PACE = dataclasses.replace(
+    CAPABILITIES, per_address_rate=1000.0, per_address_burst=1000, overall_rate=5000.0
+)
 
 
 class BotApi(Protocol):
@@ -31,56 +38,53 @@ class BotApi(Protocol):
     def base_url(self) -> str: ...
 
 
+def telegram_on(emulator: BotApi, *, quick: bool = True) -> TelegramChannel:
+    """A Telegram channel polling the emulator."""
+    return TelegramChannel(
+        token=emulator.token,
+        base_url=emulator.base_url,
+        poll_timeout=POLL_TIMEOUT,
+        capabilities=QUICK_PACE if quick else CAPABILITIES,
+    )
+
+
 class LocalBot:
-    """Start, stop and restart the bot against an emulator, sharing one database."""
+    """Start, stop and restart the bot over channels made anew each start, on one database."""
 
     def __init__(
         self,
         settings: Settings,
-        emulator: BotApi,
+        channels: Callable[[], Sequence[Channel]],
         clock: Clock,
-        *,
-        processor_factory: type[CountingUpdateProcessor] = CountingUpdateProcessor,
-        rate_limit: bool = True,
     ) -> None:
         self.settings = settings
-        self.processor_factory = processor_factory
-        self.rate_limit = rate_limit
-        self.emulator = emulator
+        self.channels = channels
         self.clock = clock
-        self.application: Application | None = None
-        self.processor = processor_factory()
+        self.core: BotCore | None = None
 
     async def start(self) -> None:
-        self.processor = self.processor_factory()
         self.db = Database(self.settings.database_url)
-        application = build_application(
-            self.settings,
-            db=self.db,
-            clock=self.clock,
-            token=self.emulator.token,
-            base_url=self.emulator.base_url,
-            processor=self.processor,
-            rate_limit=self.rate_limit,
-        )
-        await application.initialize()
-        await announce(application)
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=POLL_TIMEOUT)
-        await application.start()
-        self.application = application
+        core = BotCore(self.settings, db=self.db, channels=self.channels(), clock=self.clock)
+        await core.start()
+        self.core = core
 
     async def stop(self) -> None:
         """Stop like a process that exits: what is in the database stays, memory goes."""
-        application, self.application = self.application, None
-        if application is None:
+        core, self.core = self.core, None
+        if core is None:
             return
-        assert application.updater is not None
-        await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
+        await core.stop()
         await self.db.dispose()
 
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+    async def wait_idle(self, timeout: float = 15.0) -> None:  # noqa: ASYNC109
+        """Until every event kept is applied and everything due is delivered."""
+        assert self.core is not None
+        await self.core.wait_idle(timeout)
+
+    async def run_job(self, name: str) -> None:
+        assert self.core is not None
+        await self.core.scheduler.run(name)

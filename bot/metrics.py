@@ -1,47 +1,35 @@
 """Prometheus metrics of one bot process, in a registry of its own.
 
-Counted where python-telegram-bot offers public extension points: the update
-processor (updates by type, handler latency) and the rate limiter (requests
-sent, 429s received); job runs are counted by the job wrapper.
+Counted where the pipeline does the work: events kept and applied (by
+platform and kind, with the time from receipt to applied), deliveries (by
+platform, kind and outcome), job runs; the depth and age of the inbox and the
+outbox and the proposals by state are read from the database at scrape time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from telegram import Update
-from telegram.error import RetryAfter
-from telegram.ext import AIORateLimiter
-
-METRICS_KEY = "metrics"  # where the Application keeps its Metrics in bot_data, for jobs
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.updates = Counter(
-            "techmatch_updates_total",
-            "Updates processed, by type",
-            ["type"],
+        self.events = Counter(
+            "techmatch_events_total",
+            "Events applied, by platform and kind",
+            ["platform", "kind"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "techmatch_handler_seconds",
-            "Time to process one update",
+            "techmatch_event_seconds",
+            "Time to apply one event (its unit of work)",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2, 5),
             registry=self.registry,
         )
-        self.requests = Counter(
-            "techmatch_bot_requests_total",
-            "Bot API requests made, by method",
-            ["method"],
-            registry=self.registry,
-        )
-        self.rate_limited = Counter(
-            "techmatch_telegram_429_total",
-            "429 Too Many Requests answers received",
+        self.deliveries = Counter(
+            "techmatch_deliveries_total",
+            "Outbox rows handed to a platform, by platform, kind and outcome",
+            ["platform", "kind", "outcome"],
             registry=self.registry,
         )
         self.jobs = Counter(
@@ -53,50 +41,25 @@ class Metrics:
         self.proposals = Gauge(
             "techmatch_proposals", "Proposals by state", ["state"], registry=self.registry
         )
-
-    def observe_update(self, update: object, seconds: float) -> None:
-        self.updates.labels(update_type(update)).inc()
-        self.latency.observe(seconds)
+        self.inbox_waiting = Gauge(
+            "techmatch_inbox_waiting", "Events kept and not yet applied", registry=self.registry
+        )
+        self.inbox_age = Gauge(
+            "techmatch_inbox_oldest_seconds",
+            "How long the oldest event not yet applied has waited",
+            registry=self.registry,
+        )
+        self.outbox_waiting = Gauge(
+            "techmatch_outbox_waiting", "Messages not yet delivered", registry=self.registry
+        )
+        self.outbox_age = Gauge(
+            "techmatch_outbox_oldest_seconds",
+            "How long the oldest message not yet delivered has waited",
+            registry=self.registry,
+        )
+        self.outbox_failed = Gauge(
+            "techmatch_outbox_failed", "Messages given up on (reported)", registry=self.registry
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
-
-
-def update_type(update: object) -> str:
-    """The kind of update: message, callback_query, ... (what Telegram calls the field)."""
-    if isinstance(update, Update):
-        for name in ("message", "edited_message", "callback_query", "my_chat_member"):
-            if getattr(update, name) is not None:
-                return name
-        return "other"
-    return type(update).__name__
-
-
-class MeasuredRateLimiter(AIORateLimiter):
-    """PTB's limiter (about 30 messages/s overall, 1/s per chat, retries on 429), counted."""
-
-    def __init__(self, metrics: Metrics, max_retries: int = 3) -> None:
-        super().__init__(max_retries=max_retries)
-        self.metrics = metrics
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> Any:
-        metrics = self.metrics
-
-        async def counted(*call_args: Any, **call_kwargs: Any) -> Any:
-            try:
-                result = await callback(*call_args, **call_kwargs)
-            except RetryAfter:
-                metrics.rate_limited.inc()
-                raise
-            metrics.requests.labels(endpoint).inc()
-            return result
-
-        return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)

@@ -17,14 +17,15 @@ import logging
 import re
 import signal
 import sys
+import time
 from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.demo import load_demo, people
-from bot.emulator import BotApiEmulator
-from bot.emulator.models import SentMessage, User
-from bot.local import LocalBot
+from bot.local import LocalBot, telegram_on
 from bot.playground_page import Persona, PlaygroundPage
+from channels.telegram.emulator import BotApiEmulator
+from channels.telegram.emulator.models import SentMessage, User
 from storage.clock import OffsetClock, SystemClock
 from storage.db import Database
 from storage.migrate import upgrade
@@ -32,7 +33,6 @@ from storage.migrate import upgrade
 log = logging.getLogger(__name__)
 
 COORDINATOR_PERSONA = 1003
-USER_ACTIONS = ("user_message", "callback_query")  # the events that become updates
 HELP = """\
 Or talk to the bot here as {name} (user {user_id}):
   any text          send it as a message (commands too: /start, /help, ...)
@@ -61,9 +61,9 @@ class Console:
     user: User
 
     async def settle(self) -> None:
-        # Counted from the emulator, so updates the web page sent meanwhile are waited for too.
-        queued = sum(1 for e in self.emulator.events() if e.kind in USER_ACTIONS)
-        await self.bot.processor.wait_processed(queued, timeout=30)
+        # Updates the web page sent meanwhile are waited for too.
+        await self.emulator.wait_until_idle(timeout=30)
+        await self.bot.wait_idle(30)
         await self.emulator.wait_until_idle(timeout=30)
 
     def show(self, since: int) -> None:
@@ -159,7 +159,9 @@ async def start_playground(
         update={"coordinator_ids": settings.coordinator_ids | {COORDINATOR_PERSONA}}
     )
     clock = OffsetClock()
-    emulator = BotApiEmulator(clock=clock.now)
+    # Update ids go on rising across restarts on the same database, as Telegram's do: the
+    # inbox remembers the ids it applied and would take a repeat for a redelivery.
+    emulator = BotApiEmulator(clock=clock.now, first_update_id=_rising_update_id())
     await emulator.start(port=_free_port_after(port))
     for persona in PERSONAS:
         emulator.add_user(persona.user_id, persona.name, language_code=persona.language_code)
@@ -167,7 +169,7 @@ async def start_playground(
         # They talked to the bot when they registered, so it may write to them.
         language = "zh-hans" if person.locale.startswith("zh") else "en"
         emulator.add_user(person.telegram_id, person.name, language_code=language, started=True)
-    bot = LocalBot(settings, emulator, clock)
+    bot = LocalBot(settings, lambda: [telegram_on(emulator, quick=False)], clock)
     await bot.start()
     page = PlaygroundPage(
         emulator=emulator,
@@ -202,6 +204,11 @@ async def serve(settings: Settings, *, demo: bool = False) -> None:
             await stop.wait()
     finally:
         await playground.stop()
+
+
+def _rising_update_id() -> int:
+    """An update id above any this playground gave before: a thousand a second since 2026."""
+    return max(1, int((time.time() - 1_767_225_600) * 1000))
 
 
 def _free_port_after(port: int) -> int:

@@ -30,9 +30,9 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from bot.demo import DemoPerson
-from bot.emulator import BotApiEmulator
 from bot.local import LocalBot
 from bot.skip_ahead import skip_ahead
+from channels.telegram.emulator import BotApiEmulator
 from storage.clock import OffsetClock
 
 log = logging.getLogger(__name__)
@@ -317,11 +317,11 @@ class PlaygroundPage:
         delta = dt.timedelta(seconds=_int(body.get("seconds"), "seconds"))
         if not dt.timedelta(minutes=1) <= delta <= MAX_SKIP:
             raise ValueError("seconds must be between 60 and a year")
-        application = self.bot.application
-        if application is None:
+        core = self.bot.core
+        if core is None:
             raise LookupError("the bot is not running")
         async with self._skip_lock:
-            ran = await skip_ahead(application, self.clock, delta)
+            ran = await skip_ahead(core.scheduler, self.clock, delta)
         return _ok({"clock": self._clock_json(), "ran": ran})
 
 

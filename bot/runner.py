@@ -1,8 +1,11 @@
-"""Running the bot in production: long polling or webhook, with a graceful stop.
+"""Running the bot in production: every configured platform in one process, with a
+graceful stop.
 
-On SIGTERM (or SIGINT) the bot stops taking updates (closes the webhook
-listener or stops polling), then processes everything already queued, then
-exits; `Application.stop` drains the queue before it returns.
+Start-up refuses a database that is not at the newest migration, with one line
+saying what to run. On SIGTERM (or SIGINT) the process stops receiving (closes
+its listener, stops polling), applies every event it already kept, delivers
+what is due, and exits; whatever is left waits in the database for the next
+process.
 """
 
 from __future__ import annotations
@@ -11,82 +14,71 @@ import asyncio
 import logging
 import signal
 
-from telegram import Update
-from telegram.ext import Application
-
-from bot.app import announce, build_application
+from bot.app import BotCore
 from bot.config import Settings
-from bot.processing import CountingUpdateProcessor
 from bot.server import BotServer
+from channels.base import Channel
+from channels.telegram import TelegramChannel
 from storage.clock import Clock
 from storage.db import Database
+from storage.migrate import require_current_schema
 
 log = logging.getLogger(__name__)
 POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait at Telegram
 
 
-class BotProcess:
-    """One bot process: the Application, its HTTP server, and the order they start and stop in."""
+def configured_channels(settings: Settings, *, webhook: bool) -> list[Channel]:
+    """A channel for every platform the settings configure."""
+    channels: list[Channel] = []
+    if settings.telegram_bot_token is not None:
+        secret = settings.webhook_secret
+        channels.append(
+            TelegramChannel(
+                token=settings.telegram_bot_token.get_secret_value(),
+                base_url=settings.telegram_api_base_url,
+                webhook_url=settings.webhook_url if webhook else None,
+                webhook_path=settings.webhook_path,
+                secret=secret.get_secret_value() if secret else None,
+                poll_timeout=POLL_TIMEOUT,
+            )
+        )
+    return channels
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        webhook: bool,
-        clock: Clock | None = None,
-        rate_limit: bool = True,
-    ) -> None:
+
+class BotProcess:
+    """One bot process: the core over its channels, its HTTP server, and the order they
+    start and stop in."""
+
+    def __init__(self, settings: Settings, *, webhook: bool, clock: Clock | None = None) -> None:
         if webhook and not (settings.webhook_url and settings.webhook_secret):
             raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
         self.settings = settings
         self.webhook = webhook
         self.db = Database(settings.database_url)
-        self.processor = CountingUpdateProcessor()
-        self.application: Application = build_application(
-            settings, db=self.db, clock=clock, processor=self.processor, rate_limit=rate_limit
-        )
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        self.server = BotServer(
-            self.application,
+        self.core = BotCore(
+            settings,
             db=self.db,
-            processor=self.processor,
-            webhook_path=settings.webhook_path if webhook else None,
-            secret=secret if webhook else None,
+            channels=configured_channels(settings, webhook=webhook),
+            clock=clock,
         )
+        self.server = BotServer(self.core)
         self.port: int | None = None
 
     async def start(self) -> None:
-        settings, application = self.settings, self.application
-        await application.initialize()
-        await announce(application)
-        if self.webhook:
-            self.port = await self.server.start(settings.webhook_listen, settings.webhook_port)
-            secret = settings.webhook_secret
-            await application.bot.set_webhook(
-                url=f"{settings.webhook_url}{settings.webhook_path}",
-                secret_token=secret.get_secret_value() if secret else None,
-                allowed_updates=Update.ALL_TYPES,
-            )
-            log.info("webhook listening on %s:%s", settings.webhook_listen, self.port)
-        else:
-            assert application.updater is not None
-            await application.updater.start_polling(
-                timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
-            )
-            if settings.health_port:
-                self.port = await self.server.start(settings.webhook_listen, settings.health_port)
-            log.info("long polling Telegram")
-        await application.start()
+        await require_current_schema(self.db)
+        settings = self.settings
+        serves = any(channel.routes() for channel in self.core.channels.values())
+        port = settings.webhook_port if serves else settings.health_port
+        if port is not None:
+            self.port = await self.server.start(settings.webhook_listen, port)
+            log.info("listening on %s:%s", settings.webhook_listen, self.port)
+        await self.core.start()
 
     async def stop(self) -> None:
-        """Stop taking updates, finish the ones received, then release everything."""
-        application = self.application
-        log.info("stopping: finishing the updates already received")
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
+        """Stop taking events, finish the ones kept, then release everything."""
+        log.info("stopping: applying the events already kept")
         await self.server.stop()
-        await application.stop()
-        await application.shutdown()
+        await self.core.stop()
         await self.db.dispose()
         log.info("stopped")
 
@@ -98,6 +90,10 @@ async def serve(settings: Settings, *, webhook: bool) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     process = BotProcess(settings, webhook=webhook)
-    await process.start()
+    try:
+        await process.start()
+    except BaseException:
+        await process.db.dispose()
+        raise
     await stop.wait()
     await process.stop()

@@ -1,92 +1,91 @@
-"""The bot's own HTTP server: Telegram's webhook, /healthz and /metrics.
+"""The bot's own HTTP server: the channels' webhook and callback routes, /healthz and /metrics.
 
-The webhook follows python-telegram-bot's custom-webhook pattern: the updater
-is not used; each accepted request is put on application.update_queue. A
-request without the right X-Telegram-Bot-Api-Secret-Token gets 403 and
-nothing is queued (compared in constant time).
+/healthz answers 503 when the bot cannot do its work, whatever the process
+looks like from outside: the database unreachable, the schema not at the
+newest migration, a pipeline worker or the scheduler stopped, a channel that
+stopped receiving, or an event kept for longer than HEALTH_MAX_WAIT_SECONDS
+without being applied.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
 
 from aiohttp import web
-from telegram import Update
-from telegram.ext import Application
 
-from bot.processing import CountingUpdateProcessor
-from storage.db import Database
+from bot.app import BotCore
+from storage.inbox import inbox_depth
+from storage.migrate import head_revision, schema_revision
+from storage.outbox import outbox_depth
 from storage.proposals import proposals_by_state
 
 log = logging.getLogger(__name__)
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+MAX_BODY = 1024 * 1024
 
 
 class BotServer:
-    """Routes on one aiohttp app; the webhook route only when a secret is given."""
-
-    def __init__(
-        self,
-        application: Application,
-        *,
-        db: Database,
-        processor: CountingUpdateProcessor,
-        webhook_path: str | None = None,
-        secret: str | None = None,
-    ) -> None:
-        self.application = application
-        self.db = db
-        self.processor = processor
-        self.secret = secret
-        self.app = web.Application(client_max_size=1024 * 1024)
+    def __init__(self, core: BotCore, *, routes: bool = True) -> None:
+        self.core = core
+        self.app = web.Application(client_max_size=MAX_BODY)
         self.app.router.add_get("/healthz", self.health)
         self.app.router.add_get("/metrics", self.metrics)
-        if webhook_path is not None:
-            if not secret:
-                raise ValueError("a webhook needs a secret token")
-            self.app.router.add_post(webhook_path, self.webhook)
+        if routes:
+            for channel in core.channels.values():
+                for route in channel.routes():
+                    self.app.router.add_route(route.method, route.path, route.handler)
         self._runner: web.AppRunner | None = None
-
-    async def webhook(self, request: web.Request) -> web.Response:
-        """One update from Telegram: checked, queued, answered 200 at once."""
-        assert self.secret is not None
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
-            return web.Response(status=403)
-        try:
-            payload = await request.json()
-            update = Update.de_json(payload, self.application.bot)
-        except (json.JSONDecodeError, ValueError, TypeError, KeyError):
-            log.warning("webhook body was not an update")
-            return web.Response(status=400)
-        await self.application.update_queue.put(update)
-        return web.Response()
+        self._head = head_revision()
 
     async def health(self, _request: web.Request) -> web.Response:
-        """Alive when the database answers and the scheduler runs; 503 otherwise."""
+        core = self.core
+        body: dict[str, object] = {}
+        healthy = True
         try:
-            database = await self.db.ping()
-        except Exception:  # any failure to reach the database is "down", with the reason logged
-            log.exception("health check: database unreachable")
-            database = False
-        queue = self.application.job_queue
-        scheduler = bool(queue is not None and queue.scheduler.running)
-        last = self.processor.last_update_at
-        body = {
-            "database": "ok" if database else "unreachable",
-            "scheduler": "running" if scheduler else "stopped",
-            "last_update_at": last.isoformat() if last else None,
-            "updates_processed": self.processor.processed,
+            revision = await schema_revision(core.db)
+            body["database"] = "ok"
+            body["schema"] = "current" if revision == self._head else f"outdated ({revision})"
+            healthy = revision == self._head
+            wait = await core.inbox.oldest_wait()
+            body["oldest_event_wait_seconds"] = round(wait, 1)
+            if wait > core.settings.health_max_wait_seconds:
+                healthy = False
+        except Exception as error:  # any failure to reach the database is "unreachable"
+            log.warning("health check: database unreachable (%s)", type(error).__name__)
+            body["database"] = "unreachable"
+            healthy = False
+        parts = {
+            "inbox": core.inbox.running(),
+            "delivery": core.deliverer.running(),
+            "scheduler": core.scheduler.running(),
         }
-        return web.json_response(body, status=200 if database and scheduler else 503)
+        for name, running in parts.items():
+            body[name] = "running" if running else "stopped"
+            healthy = healthy and running
+        for platform, channel in core.channels.items():
+            alive = channel.healthy()
+            body[f"channel_{platform}"] = "receiving" if alive else "stopped"
+            healthy = healthy and alive
+        stats = core.inbox.stats
+        body["events_applied"] = stats.applied
+        body["last_event_at"] = stats.last_applied_at.isoformat() if stats.last_applied_at else None
+        return web.json_response(body, status=200 if healthy else 503)
 
     async def metrics(self, _request: web.Request) -> web.Response:
-        """Prometheus text format; proposal states are read from the database at scrape time."""
-        metrics = self.processor.metrics
-        for state, count in (await proposals_by_state(db=self.db)).items():
-            metrics.proposals.labels(state).set(count)
+        """Prometheus text format; depths and proposal states are read at scrape time."""
+        core, metrics = self.core, self.core.metrics
+        wall = core.services.outbox.wall()
+        try:
+            for state, count in (await proposals_by_state(db=core.db)).items():
+                metrics.proposals.labels(state).set(count)
+            inbox = await inbox_depth(db=core.db)
+            metrics.inbox_waiting.set(inbox.waiting)
+            metrics.inbox_age.set((wall - inbox.oldest).total_seconds() if inbox.oldest else 0)
+            outbox = await outbox_depth(db=core.db)
+            metrics.outbox_waiting.set(outbox.waiting)
+            metrics.outbox_age.set((wall - outbox.oldest).total_seconds() if outbox.oldest else 0)
+            metrics.outbox_failed.set(outbox.failed)
+        except Exception as error:
+            log.warning("metrics: database unreachable (%s); counters only", type(error).__name__)
         return web.Response(
             body=metrics.exposition(),
             content_type="text/plain",

@@ -15,17 +15,15 @@ specialists are matched.
 
 from __future__ import annotations
 
-import logging
-
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
-
 from handlers.access import coordinators_only
 from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.coordinators import coordinator_audience
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, View, column, inline
 from handlers.i18n import Markup
-from handlers.keyboards import column, inline, redraw
+from handlers.notify import notify
 from handlers.services import Services
 from handlers.specialist_views import REASONS, STATUSES, LocaleReader, Reader, card, label
 from handlers.validators import Invalid, text_between
@@ -39,9 +37,6 @@ from storage.specialists import (
     pending_specialists,
     specialist_and_user,
 )
-from storage.users import coordinator_chat_ids, get_user
-
-log = logging.getLogger(__name__)
 
 FLOW = "apr"  # callback prefix, and the dialogue of a coordinator typing a rejection reason
 REASON_STEP = "reason"
@@ -64,7 +59,7 @@ SHOWN = 10  # cards per section of /pending: the oldest first
 REASON_MIN, REASON_MAX = 3, 500
 
 
-def card_buttons(reader: Reader, specialist: Specialist) -> InlineKeyboardMarkup | None:
+def card_buttons(reader: Reader, specialist: Specialist) -> Keyboard:
     """What a coordinator can do from the card in the specialist's present status."""
     sid = specialist.id
     assert sid is not None
@@ -81,10 +76,10 @@ def card_buttons(reader: Reader, specialist: Specialist) -> InlineKeyboardMarkup
         return inline([[(reader.t("approvals.suspend"), pack(FLOW, "sus", sid))]])
     if specialist.status == SpecialistStatus.SUSPENDED:
         return inline([[(reader.t("approvals.reinstate"), pack(FLOW, "rei", sid))]])
-    return None
+    return ()
 
 
-def reason_buttons(reader: Reader, specialist_id: int) -> InlineKeyboardMarkup:
+def reason_buttons(reader: Reader, specialist_id: int) -> Keyboard:
     reasons = [
         (reader.t(REASONS[code]), pack(FLOW, "why", f"{specialist_id}.{code}"))
         for code in REJECT_REASONS
@@ -92,63 +87,33 @@ def reason_buttons(reader: Reader, specialist_id: int) -> InlineKeyboardMarkup:
     return column([*reasons, (reader.t("form.back"), pack(FLOW, "back", specialist_id))])
 
 
-async def coordinator_readers(svc: Services) -> list[tuple[int, LocaleReader]]:
-    """Every coordinator's chat with the language they chose (the default if they never did)."""
-    readers = []
-    for chat_id in await coordinator_chat_ids(db=svc.db, configured=svc.coordinator_ids):
-        user = await get_user(db=svc.db, telegram_id=chat_id)
-        locale = svc.catalogs.locale_for(user.locale if user else None, None)
-        readers.append((chat_id, LocaleReader(svc.catalogs, locale)))
-    return readers
-
-
-async def _send(
-    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Send, and carry on if this one chat cannot be reached (blocked, deleted)."""
-    try:
-        await bot.send_message(chat_id, text, reply_markup=markup)
-    except TelegramError:
-        log.warning("could not reach chat %s", chat_id)
-
-
-async def tell_coordinators(bot: Bot, svc: Services, msgid: str, **params: object) -> None:
-    for chat_id, reader in await coordinator_readers(svc):
-        await _send(bot, chat_id, reader.t(msgid, **params))
-
-
-async def request_approval(bot: Bot, svc: Services, specialist: Specialist) -> None:
+async def request_approval(svc: Services, specialist: Specialist) -> None:
     """Every coordinator gets the new (or resubmitted) profile with Approve / Reject."""
-    for chat_id, reader in await coordinator_readers(svc):
+    for coordinator in await coordinator_audience(svc):
+        reader = coordinator.reader
         text = Markup(reader.t("approvals.new") + "\n\n" + card(reader, specialist, svc.today()))
-        await _send(bot, chat_id, text, card_buttons(reader, specialist))
+        await svc.outbox.send(coordinator.target, View(text, card_buttons(reader, specialist)))
 
 
 async def _tell_specialist(
-    bot: Bot, svc: Services, user: User, decision: Decision, reason: str | None
+    svc: Services, user: User, decision: Decision, reason: str | None
 ) -> None:
+    assert user.id is not None
     reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(user.locale, None))
     text = reader.t(TOLD[decision], reason=label(reader, REASONS, reason or ""))
-    await _send(bot, user.chat_id, text)
+    await notify(svc, user.id, text)
 
 
-async def _refresh_card(
-    bot: Bot, actor: Actor, chat_id: int, message_id: int, specialist: Specialist
-) -> None:
+async def _refresh_card(chat: Chat, ref: str | None, specialist: Specialist) -> None:
     """Show the card as the specialist now stands, with the buttons that now apply."""
-    try:
-        await bot.edit_message_text(
-            card(actor, specialist, actor.services.today()),
-            chat_id=chat_id,
-            message_id=message_id,
-            reply_markup=card_buttons(actor, specialist),
-        )
-    except BadRequest:
-        log.debug("card already showed this state")
+    actor = chat.actor
+    await chat.replace(
+        ref, card(actor, specialist, actor.services.today()), card_buttons(actor, specialist)
+    )
 
 
 async def _decide(
-    bot: Bot, actor: Actor, specialist_id: int, decision: Decision, reason: str | None = None
+    actor: Actor, specialist_id: int, decision: Decision, reason: str | None = None
 ) -> tuple[Specialist | None, str]:
     """Apply a decision; returns the specialist as now stored and what to tell the coordinator."""
     svc = actor.services
@@ -162,7 +127,7 @@ async def _decide(
     )
     if decided is not None:
         specialist, user = decided
-        await _tell_specialist(bot, svc, user, decision, reason)
+        await _tell_specialist(svc, user, decision, reason)
         return specialist, actor.t(DONE[decision])
     current = await specialist_and_user(db=svc.db, specialist_id=specialist_id)
     if current is None:
@@ -182,40 +147,31 @@ async def _end_reason_dialogue(actor: Actor) -> None:
 
 
 @coordinators_only
-async def on_card_button(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def on_card_button(chat: Chat) -> None:
     """Approve, Reject (asks why), Back (from the reasons), Suspend, Reinstate."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = CARD_BUTTON.match(query.data)
-    message = query.message
-    assert match is not None and isinstance(message, Message)
+    match = chat.match
+    assert match is not None
+    actor = chat.actor
     if match["arg"] is None:
-        await query.answer(actor.t("button.unknown"))
+        await chat.notice(actor.t("button.unknown"))
         return
     action, specialist_id = match["action"], int(match["arg"])
     if action in DECISIONS:
-        specialist, said = await _decide(context.bot, actor, specialist_id, DECISIONS[action])
-        await query.answer(said)
+        specialist, said = await _decide(actor, specialist_id, DECISIONS[action])
+        await chat.notice(said)
         if specialist is not None:
-            await _refresh_card(context.bot, actor, message.chat_id, message.message_id, specialist)
+            await _refresh_card(chat, chat.message, specialist)
         return
     current = await specialist_and_user(db=actor.services.db, specialist_id=specialist_id)
     if current is None:
-        await query.answer(actor.t("button.unknown"))
+        await chat.notice(actor.t("button.unknown"))
         return
     specialist = current[0]
     if action == "no" and specialist.status == SpecialistStatus.PENDING:
-        await save_dialogue(
-            db=actor.services.db,
-            user_id=actor.user_id,
-            flow=FLOW,
-            step=REASON_STEP,
-            data={"specialist_id": specialist_id, "card": message.message_id},
-            now=actor.services.clock.now(),
-        )
-        await query.answer()
-        await redraw(
-            message,
+        await chat.notice()
+        # Where the card cannot be changed in place it is drawn anew: keep where it shows now.
+        shown = await chat.replace(
+            chat.message,
             Markup(
                 card(actor, specialist, actor.services.today())
                 + "\n\n"
@@ -223,95 +179,96 @@ async def on_card_button(update: Update, context: CallbackContext, actor: Actor)
             ),
             reason_buttons(actor, specialist_id),
         )
+        await save_dialogue(
+            db=actor.services.db,
+            user_id=actor.user_id,
+            flow=FLOW,
+            step=REASON_STEP,
+            data={"specialist_id": specialist_id, "card": shown},
+            now=actor.services.clock.now(),
+        )
         return
     if action == "no":
-        await query.answer(_already(actor, specialist))
+        await chat.notice(_already(actor, specialist))
     else:  # back from the reasons to the card
         await _end_reason_dialogue(actor)
-        await query.answer()
-    await _refresh_card(context.bot, actor, message.chat_id, message.message_id, specialist)
+        await chat.notice()
+    await _refresh_card(chat, chat.message, specialist)
 
 
 @coordinators_only
-async def on_reason_button(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def on_reason_button(chat: Chat) -> None:
     """A common rejection reason, one tap."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = REASON_BUTTON.match(query.data)
-    message = query.message
-    assert match is not None and isinstance(message, Message)
+    match = chat.match
+    assert match is not None
+    actor = chat.actor
     if match["arg"] is None:
-        await query.answer(actor.t("button.unknown"))
+        await chat.notice(actor.t("button.unknown"))
         return
     number, reason = match["arg"].split(".")
     await _end_reason_dialogue(actor)
-    specialist, said = await _decide(context.bot, actor, int(number), "reject", reason)
-    await query.answer(said)
+    specialist, said = await _decide(actor, int(number), "reject", reason)
+    await chat.notice(said)
     if specialist is not None:
-        await _refresh_card(context.bot, actor, message.chat_id, message.message_id, specialist)
+        await _refresh_card(chat, chat.message, specialist)
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
     """A rejection reason typed by the coordinator instead of picked."""
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     if not actor.is_coordinator:
         await end_dialogue(db=actor.services.db, user_id=actor.user_id)
-        await message.reply_text(actor.t("access.coordinators_only"))
+        await chat.reply(actor.t("access.coordinators_only"))
         return
     try:
-        if message.text is None:
+        if chat.text is None:
             raise Invalid("invalid.not_text")
-        reason = text_between(message.text, low=REASON_MIN, high=REASON_MAX)
+        reason = text_between(chat.text, low=REASON_MIN, high=REASON_MAX)
     except Invalid as invalid:
-        await message.reply_text(
+        await chat.reply(
             Markup(
                 actor.t(invalid.msgid, **invalid.params) + "\n" + actor.t("approvals.type_reason")
             )
         )
         return
     await end_dialogue(db=actor.services.db, user_id=actor.user_id)
-    specialist, said = await _decide(
-        context.bot, actor, dialogue.data["specialist_id"], "reject", reason
-    )
-    await message.reply_text(said)
+    specialist, said = await _decide(actor, dialogue.data["specialist_id"], "reject", reason)
+    await chat.reply(said)
     if specialist is not None:
-        await _refresh_card(context.bot, actor, message.chat_id, dialogue.data["card"], specialist)
+        card_ref = dialogue.data.get("card")
+        # A message id kept before refs existed names no message: the card is sent anew.
+        await _refresh_card(chat, card_ref if isinstance(card_ref, str) else None, specialist)
 
 
-async def _send_cards(
-    message: Message, actor: Actor, heading: str, specialists: list[Specialist]
-) -> None:
-    await message.reply_text(heading)
+async def _send_cards(chat: Chat, heading: str, specialists: list[Specialist]) -> None:
+    actor = chat.actor
+    await chat.reply(heading)
     for specialist in specialists:
-        await message.reply_text(
-            card(actor, specialist, actor.services.today()),
-            reply_markup=card_buttons(actor, specialist),
+        await chat.reply(
+            card(actor, specialist, actor.services.today()), card_buttons(actor, specialist)
         )
 
 
 @coordinators_only
-async def pending_command(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def pending_command(chat: Chat) -> None:
     """/pending: registrations waiting for a decision, then approved specialists who went silent."""
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     db = actor.services.db
     waiting, waiting_total = await pending_specialists(db=db, limit=SHOWN)
     silent, silent_total = await not_responding_specialists(db=db, limit=SHOWN)
     if not waiting_total and not silent_total:
-        await message.reply_text(actor.t("approvals.nothing_pending"))
+        await chat.reply(actor.t("approvals.nothing_pending"))
         return
     if waiting_total:
         heading = actor.t("approvals.pending_heading", total=waiting_total, shown=len(waiting))
-        await _send_cards(message, actor, heading, waiting)
+        await _send_cards(chat, heading, waiting)
     if silent_total:
         heading = actor.t("approvals.silent_heading", total=silent_total, shown=len(silent))
-        await _send_cards(message, actor, heading, silent)
+        await _send_cards(chat, heading, silent)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("pending", pending_command), group)
-    application.add_handler(CallbackQueryHandler(on_card_button, pattern=CARD_BUTTON), group)
-    application.add_handler(CallbackQueryHandler(on_reason_button, pattern=REASON_BUTTON), group)
+def register(router: Router) -> None:
+    router.command("pending", pending_command)
+    router.button(CARD_BUTTON, on_card_button)
+    router.button(REASON_BUTTON, on_reason_button)
+    router.dialogue(FLOW, on_input)

@@ -12,19 +12,16 @@ Buttons carry no ids: each acts on the pressing user's own record only.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
-
-from handlers import approvals
-from handlers.actor import Actor, get_actor
+from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.coordinators import tell_coordinators
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, Pair, inline
 from handlers.dates import months_after
 from handlers.i18n import Markup
-from handlers.keyboards import Button, inline, redraw
 from handlers.specialist import CAPACITY_CHOICES, DAYS_CHOICES
 from handlers.specialist_views import capacity_text, days_text, period_text, status_text
 from handlers.start import help_text
@@ -54,14 +51,14 @@ def is_paused(specialist: Specialist, today: dt.date) -> bool:
     return specialist.paused_until is not None and specialist.paused_until > today
 
 
-def view(actor: Actor, specialist: Specialist) -> tuple[Markup, InlineKeyboardMarkup | None]:
+def view(actor: Actor, specialist: Specialist) -> tuple[Markup, Keyboard]:
     """Where the specialist stands, and the one-tap changes open to them."""
     s = specialist
     if s.status == SpecialistStatus.WITHDRAWN:
         back = [(actor.t("availability.come_back"), pack(FLOW, "back"))]
         return actor.t("availability.withdrawn"), inline([back])
     if s.status == SpecialistStatus.REJECTED:
-        return actor.t("availability.rejected"), None
+        return actor.t("availability.rejected"), ()
     today = actor.services.today()
     text = actor.t(
         "availability.view",
@@ -70,11 +67,11 @@ def view(actor: Actor, specialist: Specialist) -> tuple[Markup, InlineKeyboardMa
         capacity=capacity_text(actor, s.capacity),
         period=period_text(actor, s.available_from, s.available_to),
     )
-    pauses: list[Button] = [
+    pauses: list[Pair] = [
         (actor.t(msgid), pack(FLOW, "pause", code)) for code, msgid in PAUSE_CHOICES
     ]
     pauses.append((actor.t("availability.pause_month"), pack(FLOW, "pause", "m1")))
-    dates: list[Button] = [(actor.t("availability.pause_until"), pack(FLOW, "date"))]
+    dates: list[Pair] = [(actor.t("availability.pause_until"), pack(FLOW, "date"))]
     if is_paused(s, today):
         dates.append((actor.t("availability.resume"), pack(FLOW, "resume")))
     capacity = [
@@ -87,20 +84,18 @@ def view(actor: Actor, specialist: Specialist) -> tuple[Markup, InlineKeyboardMa
     return text, inline([pauses, dates, capacity, days])
 
 
-async def availability_command(update: Update, context: CallbackContext) -> None:
+async def availability_command(chat: Chat) -> None:
     """/availability: the specialist's availability with its one-tap changes."""
-    actor = await get_actor(update, context)
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     if actor.user.role != Role.SPECIALIST:
-        await message.reply_text(help_text(actor))
+        await chat.reply(help_text(actor))
         return
     specialist = await get_specialist(db=actor.services.db, user_id=actor.user_id)
     if specialist is None:
-        await message.reply_text(actor.t("availability.no_profile"))
+        await chat.reply(actor.t("availability.no_profile"))
         return
     text, keyboard = view(actor, specialist)
-    await message.reply_text(text, reply_markup=keyboard)
+    await chat.reply(text, keyboard)
 
 
 async def _apply(actor: Actor, action: str, arg: str | None) -> Specialist | None:
@@ -118,20 +113,17 @@ async def _apply(actor: Actor, action: str, arg: str | None) -> Specialist | Non
     return None
 
 
-async def on_button(update: Update, context: CallbackContext) -> None:
+async def on_button(chat: Chat) -> None:
     """A one-tap change; the message then shows the new state."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = BUTTON.match(query.data)
-    message = query.message
-    assert match is not None and isinstance(message, Message)
-    actor = await get_actor(update, context)
+    match = chat.match
+    assert match is not None
+    actor = chat.actor
     action, arg = match["action"], match["arg"]
     specialist = await get_specialist(db=actor.services.db, user_id=actor.user_id)
     if action == "cancel":
         await _end_date_dialogue(actor)
-        await query.answer()
-        await redraw(message, actor.t("availability.date_cancelled"))
+        await chat.notice()
+        await chat.replace(chat.message, actor.t("availability.date_cancelled"))
         return
     withdrawn = specialist is not None and specialist.status == SpecialistStatus.WITHDRAWN
     if (
@@ -139,7 +131,7 @@ async def on_button(update: Update, context: CallbackContext) -> None:
         or specialist.status == SpecialistStatus.REJECTED
         or (withdrawn != (action == "back"))
     ):
-        await query.answer(actor.t("button.stale"))
+        await chat.notice(actor.t("button.stale"))
         return
     if action == "date":
         await save_dialogue(
@@ -150,35 +142,31 @@ async def on_button(update: Update, context: CallbackContext) -> None:
             data={},
             now=actor.services.clock.now(),
         )
-        await query.answer()
-        await _ask_date(message, actor)
+        await chat.notice()
+        await _ask_date(chat)
         return
     if action == "back":
         updated = await return_to_programme(
             db=actor.services.db, user_id=actor.user_id, now=actor.services.clock.now()
         )
         if updated is not None:
-            await approvals.tell_coordinators(
-                context.bot,
-                actor.services,
-                "availability.came_back_notice",
-                id=updated.id,
-                name=updated.name,
+            await tell_coordinators(
+                actor.services, "availability.came_back_notice", id=updated.id, name=updated.name
             )
     else:
         updated = await _apply(actor, action, arg)
     if updated is None:
-        await query.answer(actor.t("button.unknown"))
+        await chat.notice(actor.t("button.unknown"))
         return
-    await query.answer(actor.t("availability.saved"))
+    await chat.notice(actor.t("availability.saved"))
     text, keyboard = view(actor, updated)
-    with contextlib.suppress(BadRequest):  # the same choice again: nothing to redraw
-        await redraw(message, text, reply_markup=keyboard)
+    await chat.replace(chat.message, text, keyboard)
 
 
-async def _ask_date(message: Message, actor: Actor) -> None:
+async def _ask_date(chat: Chat) -> None:
+    actor = chat.actor
     cancel = [(actor.t("form.cancel"), pack(FLOW, "cancel"))]
-    await message.chat.send_message(actor.t("availability.ask_date"), reply_markup=inline([cancel]))
+    await chat.reply(actor.t("availability.ask_date"), inline([cancel]))
 
 
 async def _end_date_dialogue(actor: Actor) -> None:
@@ -187,32 +175,30 @@ async def _end_date_dialogue(actor: Actor) -> None:
         await end_dialogue(db=actor.services.db, user_id=actor.user_id)
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
     """The typed date a pause lasts until (from tomorrow on)."""
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     today = actor.services.today()
     try:
-        if message.text is None:
+        if chat.text is None:
             raise Invalid("invalid.not_text")
-        until = date_on_or_after(message.text, earliest=today + dt.timedelta(days=1))
+        until = date_on_or_after(chat.text, earliest=today + dt.timedelta(days=1))
     except Invalid as invalid:
-        await message.reply_text(actor.t(invalid.msgid, **invalid.params))
-        await _ask_date(message, actor)
+        await chat.reply(actor.t(invalid.msgid, **invalid.params))
+        await _ask_date(chat)
         return
     await end_dialogue(db=actor.services.db, user_id=actor.user_id)
     updated = await pause_specialist(
         db=actor.services.db, user_id=actor.user_id, until=until, now=actor.services.clock.now()
     )
     if updated is None:
-        await message.reply_text(actor.t("availability.no_profile"))
+        await chat.reply(actor.t("availability.no_profile"))
         return
     text, keyboard = view(actor, updated)
-    await message.reply_text(text, reply_markup=keyboard)
+    await chat.reply(text, keyboard)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("availability", availability_command), group)
-    application.add_handler(CallbackQueryHandler(on_button, pattern=BUTTON), group)
+def register(router: Router) -> None:
+    router.command("availability", availability_command)
+    router.button(BUTTON, on_button)
+    router.dialogue(FLOW, on_input)

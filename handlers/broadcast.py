@@ -2,48 +2,49 @@
 
     /broadcast ─> audience ─> (city) ─> text ─> summary ─confirm─> preview, as recipients
         will see it, with the number of recipients: [📢 Send] [Cancel]
-    Send ─> draft moves to sending (guarded: once, by its author) ─> a background job
-        delivers it ─> "delivered to N of M" to the coordinator
+    Send ─> draft moves to sending (guarded: once, by its author) ─> a message to each
+        recipient ─> as each settles, counted ─> "delivered to N of M" to the coordinator
 
-Delivery runs as a JobQueue job, not inside the update: a notice to thousands takes
-minutes at Telegram's ~30 messages a second, and an update holds its database
-transaction until it ends. PTB's rate limiter paces the sends and retries a 429 after
-its retry_after; a 429 that outlasts those retries is waited out here. Someone who
-blocked the bot (or whose chat is gone) counts as failed and the rest carry on.
+The move to sending and every recipient's message are one unit of work (the press's
+own): the messages are written to the outbox, which delivers them after the commit at
+the pace each platform allows and retries while a platform is busy. Each message carries
+the notice's key, so the outbox reports how it ended (delivered, or given up: the person
+blocked the bot or left) in the transaction that records it; the last one to settle
+finishes the notice and tells its author the count, once. A person the bot has no
+account of to write to (erased, or never wrote) counts as failed at once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import logging
-
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
-from telegram.error import RetryAfter, TelegramError
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
 
 from handlers import form
 from handlers.access import coordinators_only
 from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, View, inline
 from handlers.form import Draft, Field, Form, Option, open_form
 from handlers.i18n import Markup
-from handlers.keyboards import inline, remove_keyboard
-from handlers.services import Services, services
+from handlers.notify import notify
+from handlers.services import Services
 from handlers.specialist_views import LocaleReader, Reader
 from handlers.validators import text_between
 from matching import taxonomy
 from storage.broadcasts import (
     Audience,
-    Recipient,
     cancel_broadcast,
+    count_delivery,
     create_broadcast,
-    finish_broadcast,
+    finish_if_complete,
     get_broadcast,
     recipients,
+    set_recipients,
     start_broadcast,
 )
 from storage.dialogues import end_dialogue
+from storage.identities import reachable_identity
 from storage.models import Broadcast, Dialogue, User
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,8 @@ log = logging.getLogger(__name__)
 FLOW = "bc"  # the form
 SEND_FLOW = "bcs"  # the preview's buttons
 SEND_BUTTON = pattern(SEND_FLOW, "go|no", r"\d{1,9}")
-TEXT_MIN, TEXT_MAX = 2, 3500  # leaves room for the heading within Telegram's 4096
-BATCH = 30  # sends in flight at once; the rate limiter sets the actual pace
-ATTEMPTS = 5  # per recipient, when Telegram keeps answering 429
+RECEIPTS = "broadcast:"  # outbox key prefix of a notice's messages: "broadcast:<id>:<user id>"
+TEXT_MIN, TEXT_MAX = 2, 3500  # leaves room for the heading within a message's 4096
 AUDIENCES = {
     Audience.SPECIALISTS: "broadcast.audience_specialists",
     Audience.ENTERPRISES: "broadcast.audience_enterprises",
@@ -84,10 +84,11 @@ def notice(reader: Reader, text: str) -> Markup:
     return reader.t("broadcast.notice", text=text)
 
 
-async def confirm(actor: Actor, draft: Draft, message: Message) -> None:
+async def confirm(chat: Chat, draft: Draft) -> None:
     """The form is confirmed: store a draft and show the preview with Send / Cancel."""
+    actor = chat.actor
     if not actor.is_coordinator:
-        await message.chat.send_message(actor.t("access.coordinators_only"))
+        await chat.reply(actor.t("access.coordinators_only"))
         return
     svc = actor.services
     audience = Audience(draft["audience"])
@@ -102,13 +103,13 @@ async def confirm(actor: Actor, draft: Draft, message: Message) -> None:
     count = len(await recipients(db=svc.db, audience=audience, city=broadcast.city))
     assert broadcast.id is not None
     heading = actor.t("broadcast.preview", count=count, audience=audience_label(actor, broadcast))
-    await message.chat.send_message(
+    await chat.reply(
         Markup(heading + "\n\n" + notice(actor, broadcast.text)),
-        reply_markup=send_buttons(actor, broadcast.id, count),
+        send_buttons(actor, broadcast.id, count),
     )
 
 
-def send_buttons(actor: Actor, broadcast_id: int, count: int) -> InlineKeyboardMarkup:
+def send_buttons(actor: Actor, broadcast_id: int, count: int) -> Keyboard:
     return inline(
         [
             [
@@ -143,44 +144,38 @@ FORM = Form(
 
 
 @coordinators_only
-async def broadcast_command(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def broadcast_command(chat: Chat) -> None:
     """/broadcast: write a notice, see it as recipients will, then send it."""
-    assert update.effective_message is not None
-    await open_form(FORM, update.effective_message, actor)
+    await open_form(FORM, chat)
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
     """The notice's text typed while the form waits (coordinators only)."""
+    actor = chat.actor
     if not actor.is_coordinator:
         await end_dialogue(db=actor.services.db, user_id=actor.user_id)
-        assert update.effective_message is not None
-        await update.effective_message.reply_text(actor.t("access.coordinators_only"))
+        await chat.reply(actor.t("access.coordinators_only"))
         return
-    await form.on_input(FORM, update, actor, dialogue)
+    await form.on_input(FORM, chat, dialogue)
 
 
 @coordinators_only
-async def on_send_button(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def on_send_button(chat: Chat) -> None:
     """Send (once) or cancel the previewed notice; only its author can."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = SEND_BUTTON.match(query.data)
+    match = chat.match
     assert match is not None
-    # The preview's buttons come off; a message the bot can no longer see keeps nothing.
-    message = query.message if isinstance(query.message, Message) else None
+    actor = chat.actor
     if match["arg"] is None:
-        await query.answer(actor.t("button.unknown"))
+        await chat.notice(actor.t("button.unknown"))
         return
     svc, broadcast_id = actor.services, int(match["arg"])
     if match["action"] == "no":
         cancelled = await cancel_broadcast(
             db=svc.db, broadcast_id=broadcast_id, coordinator_user_id=actor.user_id
         )
-        await query.answer(actor.t("broadcast.cancelled") if cancelled else actor.t("button.stale"))
-        if cancelled and message is not None:
-            await remove_keyboard(message)
+        await chat.notice(actor.t("broadcast.cancelled") if cancelled else actor.t("button.stale"))
+        if cancelled:
+            await chat.strip()  # the preview's buttons come off
         return
     started = await start_broadcast(
         db=svc.db,
@@ -189,80 +184,67 @@ async def on_send_button(update: Update, context: CallbackContext, actor: Actor)
         now=svc.clock.now(),
     )
     if started is None:
-        await query.answer(actor.t("button.stale"))
+        await chat.notice(actor.t("button.stale"))
         return
-    await query.answer(actor.t("broadcast.started"))
-    if message is not None:
-        await remove_keyboard(message)
-    assert context.job_queue is not None
-    # The author's language goes along: the count reaches them in it, outside this update.
-    context.job_queue.run_once(
-        deliver_job, when=0, data=(broadcast_id, actor.locale), name=f"broadcast_{broadcast_id}"
-    )
+    await chat.notice(actor.t("broadcast.started"))
+    await chat.strip()
+    await deliver(svc, broadcast_id)
 
 
-async def _deliver_one(bot: Bot, svc: Services, recipient: Recipient, text: str) -> bool:
-    """One recipient; True once delivered, False if they cannot be reached."""
-    reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(recipient.locale, None))
-    for _ in range(ATTEMPTS):
-        try:
-            await bot.send_message(recipient.chat_id, notice(reader, text))
-            return True
-        except RetryAfter as flood:  # the limiter's own retries were not enough
-            wait = flood.retry_after
-            await asyncio.sleep(wait.total_seconds() if isinstance(wait, dt.timedelta) else wait)
-        # Blocked the bot, left Telegram, ... or a network failure: the message may have
-        # arrived, and a retry could deliver it twice, so it counts as failed.
-        except TelegramError as error:
-            log.info("broadcast not delivered to user %s: %s", recipient.user_id, error)
-            return False
-    return False
-
-
-async def deliver(bot: Bot, svc: Services, broadcast_id: int) -> tuple[int, int, User | None]:
-    """Send a started notice to everyone in its audience; (delivered, failed, its author)."""
+async def deliver(svc: Services, broadcast_id: int) -> None:
+    """Write a started notice to everyone in its audience, each in their language, in the
+    caller's unit of work; the count comes as the messages settle (`delivery_settled`)."""
     broadcast = await get_broadcast(db=svc.db, broadcast_id=broadcast_id)
     assert broadcast is not None
     people = await recipients(db=svc.db, audience=Audience(broadcast.audience), city=broadcast.city)
-    delivered = 0
-    for start in range(0, len(people), BATCH):
-        batch = people[start : start + BATCH]
-        results = await asyncio.gather(
-            *(_deliver_one(bot, svc, person, broadcast.text) for person in batch)
-        )
-        delivered += sum(results)
-    failed = len(people) - delivered
-    author = await finish_broadcast(
-        db=svc.db,
-        broadcast_id=broadcast_id,
-        delivered=delivered,
-        failed=failed,
-        now=svc.clock.now(),
+    unreachable = 0
+    for person in people:
+        reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(person.locale, None))
+        view = View(notice(reader, broadcast.text))
+        key = f"{RECEIPTS}{broadcast_id}:{person.user_id}"
+        if await svc.outbox.to_user(person.user_id, view, key=key) is None:
+            log.info("broadcast not sent to user %s: no account to write to", person.user_id)
+            unreachable += 1
+    await set_recipients(
+        db=svc.db, broadcast_id=broadcast_id, recipients=len(people), unreachable=unreachable
     )
-    return delivered, failed, author
+    await _tell_author(
+        svc, await finish_if_complete(db=svc.db, broadcast_id=broadcast_id, now=svc.clock.now())
+    )
 
 
-async def deliver_job(context: CallbackContext) -> None:
-    """The background delivery, then the count to the coordinator who sent it."""
-    assert context.job is not None and isinstance(context.job.data, tuple)
-    svc = services(context)
-    broadcast_id, locale = context.job.data
-    delivered, failed, author = await deliver(context.bot, svc, broadcast_id)
-    if author is not None:
-        reader = LocaleReader(svc.catalogs, locale)
-        await context.bot.send_message(
-            author.chat_id,
-            reader.t(
-                "broadcast.done",
-                id=broadcast_id,
-                delivered=delivered,
-                total=delivered + failed,
-                failed=failed,
-            ),
-        )
+async def delivery_settled(svc: Services, key: str, delivered: bool) -> None:
+    """A message of the outbox settled: if it was a notice's, count it; the last one tells
+    the notice's author the count."""
+    if not key.startswith(RECEIPTS):
+        return
+    broadcast_id = int(key.removeprefix(RECEIPTS).split(":", 1)[0])
+    done = await count_delivery(
+        db=svc.db, broadcast_id=broadcast_id, delivered=delivered, now=svc.clock.now()
+    )
+    await _tell_author(svc, done)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("broadcast", broadcast_command), group)
-    application.add_handler(CallbackQueryHandler(on_send_button, pattern=SEND_BUTTON), group)
-    form.register(FORM, application, group)
+async def _tell_author(svc: Services, done: tuple[Broadcast, User] | None) -> None:
+    if done is None:
+        return
+    broadcast, author = done
+    # In the language they read the bot in when they sent it, as a reply would be.
+    identity = await reachable_identity(db=svc.db, user_id=author.id or 0)
+    language = identity.language if identity else None
+    reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(author.locale, language))
+    text = reader.t(
+        "broadcast.done",
+        id=broadcast.id,
+        delivered=broadcast.delivered,
+        total=broadcast.recipients,
+        failed=broadcast.failed,
+    )
+    await notify(svc, author.id or 0, text)
+
+
+def register(router: Router) -> None:
+    router.command("broadcast", broadcast_command)
+    router.button(SEND_BUTTON, on_send_button)
+    form.register(FORM, router)
+    router.dialogue(FLOW, on_input)

@@ -18,17 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler
-
-from handlers import approvals
-from handlers.actor import get_actor
 from handlers.callbacks import pack, pattern
+from handlers.coordinators import coordinator_audience, tell_coordinators
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, View, column
 from handlers.dates import first_working_day, months_after
 from handlers.i18n import Markup
-from handlers.keyboards import column, redraw
-from handlers.services import Services, services
+from handlers.notify import notify
+from handlers.services import Services
 from handlers.specialist_views import LocaleReader, Reader
 from storage.models import Specialist, SpecialistStatus
 from storage.specialists import (
@@ -41,7 +39,7 @@ from storage.specialists import (
 
 log = logging.getLogger(__name__)
 
-MONTHLY_CHECK = "monthly_check"  # the job's name in the JobQueue
+MONTHLY_CHECK = "monthly_check"  # the job's name in the scheduler
 FLOW = "chk"
 BUTTON = pattern(FLOW, "yes|pause|leave", r"\d{1,9}")
 ANSWERS: dict[str, CheckAnswerKind] = {"yes": "available", "pause": "pause", "leave": "leave"}
@@ -54,7 +52,7 @@ SILENT_AFTER = dt.timedelta(days=7)
 SILENT_LISTED = 30  # names in the coordinators' notice; the rest are counted
 
 
-def question_buttons(reader: Reader, check_id: int) -> InlineKeyboardMarkup:
+def question_buttons(reader: Reader, check_id: int) -> Keyboard:
     return column(
         [
             (reader.t("checkin.yes"), pack(FLOW, "yes", check_id)),
@@ -64,10 +62,13 @@ def question_buttons(reader: Reader, check_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def run_monthly_check(context: CallbackContext) -> None:
-    """The daily job: mark who stayed silent a week, then ask whoever is due this month."""
-    svc = services(context)
-    await _mark_silent(context.bot, svc)
+async def run_monthly_check(svc: Services) -> None:
+    """The daily job: mark who stayed silent a week, then ask whoever is due this month.
+
+    Each specialist's question is claimed and sent in a unit of work of its own, so one
+    that fails undoes nobody else's.
+    """
+    await _mark_silent(svc)
     today = svc.today()
     check_day = first_working_day(today.year, today.month)
     if today < check_day:
@@ -79,34 +80,37 @@ async def run_monthly_check(context: CallbackContext) -> None:
     )
     asked = 0
     for specialist_id in due:
-        recipient = await claim_check(
-            db=svc.db, specialist_id=specialist_id, month=month, now=svc.clock.now()
-        )
-        if recipient is None:
-            continue  # asked meanwhile by another run or process, or no longer approved
-        reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(recipient.locale, None))
-        try:
-            await context.bot.send_message(
-                recipient.chat_id,
-                reader.t("checkin.question"),
-                reply_markup=question_buttons(reader, recipient.check_id),
+        async with svc.db.unit_of_work():
+            recipient = await claim_check(
+                db=svc.db, specialist_id=specialist_id, month=month, now=svc.clock.now()
             )
-            asked += 1
-        except TelegramError:
-            log.warning("monthly check could not reach specialist %s", specialist_id)
+            if recipient is None:
+                continue  # asked meanwhile by another run or process, or no longer approved
+            reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(recipient.locale, None))
+            if await notify(
+                svc,
+                recipient.user_id,
+                reader.t("checkin.question"),
+                question_buttons(reader, recipient.check_id),
+            ):
+                asked += 1
+            else:
+                log.warning("monthly check could not reach specialist %s", specialist_id)
     log.info("monthly check %s: asked %d of %d due", month, asked, len(due))
 
 
-async def _mark_silent(bot: Bot, svc: Services) -> None:
-    now = svc.clock.now()
-    marked = await mark_not_responding(db=svc.db, asked_before=now - SILENT_AFTER, now=now)
-    if not marked:
-        return
-    for chat_id, reader in await approvals.coordinator_readers(svc):
-        try:
-            await bot.send_message(chat_id, silent_notice(reader, marked))
-        except TelegramError:
-            log.warning("could not tell coordinator chat %s who stopped responding", chat_id)
+async def _mark_silent(svc: Services) -> None:
+    """Mark the silent and tell the coordinators in one unit of work: the notice goes out
+    only with the marks it reports."""
+    async with svc.db.unit_of_work():
+        now = svc.clock.now()
+        marked = await mark_not_responding(db=svc.db, asked_before=now - SILENT_AFTER, now=now)
+        if not marked:
+            return
+        for coordinator in await coordinator_audience(svc):
+            await svc.outbox.send(
+                coordinator.target, View(silent_notice(coordinator.reader, marked))
+            )
 
 
 def silent_notice(reader: Reader, marked: list[Specialist]) -> Markup:
@@ -121,16 +125,13 @@ def silent_notice(reader: Reader, marked: list[Specialist]) -> Markup:
     return Markup("\n".join(lines))
 
 
-async def on_answer(update: Update, context: CallbackContext) -> None:
+async def on_answer(chat: Chat) -> None:
     """Yes / pause a month / no longer, for the specialist's own latest check only."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = BUTTON.match(query.data)
-    message = query.message
-    assert match is not None and isinstance(message, Message)
-    actor = await get_actor(update, context)
+    match = chat.match
+    assert match is not None
+    actor = chat.actor
     if match["arg"] is None:
-        await query.answer(actor.t("button.unknown"))
+        await chat.notice(actor.t("button.unknown"))
         return
     answer = ANSWERS[match["action"]]
     svc = actor.services
@@ -144,17 +145,15 @@ async def on_answer(update: Update, context: CallbackContext) -> None:
     )
     if result.outcome != "answered" or result.specialist is None:
         said = {"already": "checkin.already", "stale": "button.stale"}
-        await query.answer(actor.t(said.get(result.outcome, "button.unknown")))
+        await chat.notice(actor.t(said.get(result.outcome, "button.unknown")))
         return
     specialist = result.specialist
-    await query.answer()
+    await chat.notice()
     noted = actor.t(NOTED[answer], date=specialist.paused_until or "")
-    await redraw(message, Markup(message.text_html + "\n\n" + noted), reply_markup=None)
+    await chat.annotate(noted)
     if answer == "leave" and specialist.status == SpecialistStatus.WITHDRAWN:
-        await approvals.tell_coordinators(
-            context.bot, svc, "checkin.left_notice", id=specialist.id, name=specialist.name
-        )
+        await tell_coordinators(svc, "checkin.left_notice", id=specialist.id, name=specialist.name)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CallbackQueryHandler(on_answer, pattern=BUTTON), group)
+def register(router: Router) -> None:
+    router.button(BUTTON, on_answer)

@@ -13,12 +13,12 @@ own side, and each step is a guarded change, so a double tap applies once.
 
 from __future__ import annotations
 
-from telegram import Message, Update
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler
-
 from handlers import form
-from handlers.actor import Actor, get_actor
+from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, inline
 from handlers.engagement_views import (
     CMP,
     OUTCOMES,
@@ -31,7 +31,6 @@ from handlers.engagement_views import (
 )
 from handlers.engagements import engagement_view, show
 from handlers.form import Draft, Field, Form, Option, open_form
-from handlers.keyboards import inline, remove_keyboard
 from storage.engagements import (
     Change,
     EngagementCard,
@@ -84,7 +83,8 @@ RATING = Field(
 )
 
 
-async def confirm_outcome(actor: Actor, draft: Draft, message: Message) -> None:
+async def confirm_outcome(chat: Chat, draft: Draft) -> None:
+    actor = chat.actor
     svc = actor.services
     change = await record_outcome(
         db=svc.db,
@@ -95,10 +95,11 @@ async def confirm_outcome(actor: Actor, draft: Draft, message: Message) -> None:
         results=draft.get("results") or [],
         now=svc.clock.now(),
     )
-    await _thank(message, actor, change)
+    await _thank(chat, change)
 
 
-async def confirm_rating(actor: Actor, draft: Draft, message: Message) -> None:
+async def confirm_rating(chat: Chat, draft: Draft) -> None:
+    actor = chat.actor
     svc = actor.services
     change = await rate_enterprise(
         db=svc.db,
@@ -107,12 +108,13 @@ async def confirm_rating(actor: Actor, draft: Draft, message: Message) -> None:
         rating=int(draft["rating"]),
         now=svc.clock.now(),
     )
-    await _thank(message, actor, change)
+    await _thank(chat, change)
 
 
-async def _thank(message: Message, actor: Actor, change: Change) -> None:
+async def _thank(chat: Chat, change: Change) -> None:
+    actor = chat.actor
     done = change.result == "done"
-    await message.chat.send_message(
+    await chat.reply(
         actor.t("completion.thanks") if done else actor.t("completion.already_recorded")
     )
 
@@ -142,41 +144,39 @@ RATING_FORM = Form(
 FORMS = {OUTCOME_FLOW: OUTCOME, RATING_FLOW: RATING_FORM}
 
 
-async def open_rating(message: Message, actor: Actor, card: EngagementCard, side: Side) -> None:
+async def open_rating(chat: Chat, card: EngagementCard, side: Side) -> None:
     """The enterprise rates and records the outcome; the specialist rates the enterprise."""
     draft = {
         "engagement_id": card.id,
         "title": card.demand.title,
         "name": card.specialist.name if side == "enterprise" else card.enterprise.name,
     }
-    await open_form(OUTCOME if side == "enterprise" else RATING_FORM, message, actor, draft)
+    await open_form(OUTCOME if side == "enterprise" else RATING_FORM, chat, draft)
 
 
-async def on_button(update: Update, context: CallbackContext) -> None:
+async def on_button(chat: Chat) -> None:
     """Propose, confirm, not yet, rate: on the user's own engagement, in the state it is in."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = BUTTON.match(query.data)
+    match = chat.match
     assert match is not None
-    actor = await get_actor(update, context)
-    message, action = query.message, match["action"]
+    actor = chat.actor
+    action = match["action"]
     svc = actor.services
     found = (
         await engagement_for(db=svc.db, engagement_id=int(match["arg"]), user_id=actor.user_id)
         if match["arg"]
         else None
     )
-    if found is None or not isinstance(message, Message):
-        await query.answer(actor.t("engagement.not_found"))
+    if found is None:
+        await chat.notice(actor.t("engagement.not_found"))
         return
     card, side = found
     if action == "rate":
         if card.engagement.status == EngagementStatus.COMPLETED and not rated(card, side):
-            await query.answer()
-            await remove_keyboard(message)
-            await open_rating(message, actor, card, side)
+            await chat.notice()
+            await chat.strip()
+            await open_rating(chat, card, side)
         else:
-            await query.answer(actor.t("completion.already_recorded"))
+            await chat.notice(actor.t("completion.already_recorded"))
         return
     now = svc.clock.now()
     if action == "prop":
@@ -188,22 +188,21 @@ async def on_button(update: Update, context: CallbackContext) -> None:
             db=svc.db, engagement_id=card.id, user_id=actor.user_id, agree=action == "yes", now=now
         )
     if change.result != "done" or change.card is None:
-        await query.answer(actor.t("engagement.changed_meanwhile"))
-        await show(message, *await engagement_view(actor, change.card or card, side))
+        await chat.notice(actor.t("engagement.changed_meanwhile"))
+        await show(chat, *await engagement_view(actor, change.card or card, side))
         return
-    await query.answer(actor.t(DONE_ANSWER[action]))
-    await show(message, *await engagement_view(actor, change.card, side))
-    await _tell_other_side(context, actor, change.card, side, action)
+    await chat.notice(actor.t(DONE_ANSWER[action]))
+    await show(chat, *await engagement_view(actor, change.card, side))
+    await _tell_other_side(actor, change.card, side, action)
 
 
-async def _tell_other_side(
-    context: CallbackContext, actor: Actor, card: EngagementCard, side: Side, action: str
-) -> None:
+async def _tell_other_side(actor: Actor, card: EngagementCard, side: Side, action: str) -> None:
     """The other side learns what this side did, with the buttons that now apply to them."""
     other = other_side(side)
     user = card.user_of(other)
     reader = reader_for(actor.services, user)
     params = {"title": card.demand.title, "other": counterpart(reader, card, other)}
+    markup: Keyboard
     if action == "prop":
         text = reader.t(TOLD_PROPOSED[other], **params)
         markup = inline(
@@ -219,17 +218,16 @@ async def _tell_other_side(
         markup = inline([[(reader.t("completion.rate"), pack(CMP, "rate", card.id))]])
     else:
         text = reader.t("completion.told_not_yet", **params)
-        markup = None
-    await send_to(context.bot, user, text, markup)
+        markup = ()
+    await send_to(actor.services, user, text, markup)
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
-    await form.on_input(FORMS[dialogue.flow], update, actor, dialogue)
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
+    await form.on_input(FORMS[dialogue.flow], chat, dialogue)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CallbackQueryHandler(on_button, pattern=BUTTON), group)
-    for form_ in FORMS.values():
-        form.register(form_, application, group)
+def register(router: Router) -> None:
+    router.button(BUTTON, on_button)
+    for flow, form_ in FORMS.items():
+        form.register(form_, router)
+        router.dialogue(flow, on_input)

@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
-
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
 
 from handlers import enterprise, form
-from handlers.actor import Actor, get_actor
+from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, Pair, inline
 from handlers.form import Draft, Field, Form, Option, open_form, render_value, resume_form
 from handlers.i18n import Markup
-from handlers.keyboards import Button, inline, redraw, remove_keyboard
 from handlers.validators import date_on_or_after, keyword_list, text_between
 from matching import taxonomy
 from storage.demands import (
@@ -49,8 +46,6 @@ from storage.demands import (
 from storage.dialogues import load_dialogue
 from storage.enterprises import get_enterprise
 from storage.models import Demand, DemandStatus, Dialogue, Role
-
-log = logging.getLogger(__name__)
 
 FLOW = "dem"
 TITLE_MIN, TITLE_MAX = 4, 60
@@ -269,8 +264,9 @@ def draft_of(demand: Demand) -> Draft:
     }
 
 
-async def confirm_demand(actor: Actor, draft: Draft, message: Message) -> None:
+async def confirm_demand(chat: Chat, draft: Draft) -> None:
     """File the new demand as open, or store the edit of an existing one."""
+    actor = chat.actor
     svc = actor.services
     details = details_from(actor, draft)
     demand_id = draft.get("demand_id")
@@ -282,29 +278,28 @@ async def confirm_demand(actor: Actor, draft: Draft, message: Message) -> None:
             details=details,
             now=svc.clock.now(),
         )
-        await message.chat.send_message(
-            actor.t("demand.updated") if edited else actor.t("demand.not_editable")
-        )
+        await chat.reply(actor.t("demand.updated") if edited else actor.t("demand.not_editable"))
         return
     demand = await create_demand(
         db=svc.db, owner_user_id=actor.user_id, details=details, now=svc.clock.now()
     )
     if demand is None:
-        await message.chat.send_message(actor.t("demand.register_first"))
-        await open_form(REGISTER_FIRST, message, actor)
+        await chat.reply(actor.t("demand.register_first"))
+        await open_form(REGISTER_FIRST, chat)
         return
-    await message.chat.send_message(actor.t("demand.filed", title=demand.title))
+    await chat.reply(actor.t("demand.filed", title=demand.title))
     svc.schedule_round()  # candidates now rather than at the next scheduled round
 
 
 DEMAND = Form(flow=FLOW, fields=FIELDS, summary="demand.summary", confirm=confirm_demand)
 
 
-async def register_then_file(actor: Actor, draft: Draft, message: Message) -> None:
+async def register_then_file(chat: Chat, draft: Draft) -> None:
     """The registration /new_demand asked for is stored; the demand form follows at once."""
+    actor = chat.actor
     await enterprise.save_registration(actor, draft)
-    await message.chat.send_message(actor.t("demand.registered_now_demand"))
-    await open_form(DEMAND, message, actor)
+    await chat.reply(actor.t("demand.registered_now_demand"))
+    await open_form(DEMAND, chat)
 
 
 # The registration form under its own flow name, so that confirming it continues to the demand.
@@ -314,35 +309,33 @@ REGISTER_FIRST = dataclasses.replace(
 FORMS = {form_.flow: form_ for form_ in (DEMAND, REGISTER_FIRST)}
 
 
-async def enterprise_actor(update: Update, context: CallbackContext) -> Actor | None:
+async def enterprise_actor(chat: Chat) -> Actor | None:
     """The acting user when they are an enterprise; anyone else is told how to become one."""
-    actor = await get_actor(update, context)
+    actor = chat.actor
     if actor.user.role == Role.ENTERPRISE:
         return actor
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(actor.t("demand.enterprises_only"))
+    await chat.reply(actor.t("demand.enterprises_only"))
     return None
 
 
-async def new_demand(update: Update, context: CallbackContext) -> None:
+async def new_demand(chat: Chat) -> None:
     """/new_demand: the demand form, after registration for an enterprise not yet registered."""
-    actor = await enterprise_actor(update, context)
-    message = update.effective_message
-    if actor is None or message is None:
+    actor = await enterprise_actor(chat)
+    if actor is None:
         return
     dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
     forms = {**FORMS, enterprise.FLOW: enterprise.REGISTRATION}
     if dialogue is not None and dialogue.flow in forms:
-        await message.reply_text(actor.t("demand.in_progress"))
-        await resume_form(forms[dialogue.flow], message, actor, dialogue)
+        await chat.reply(actor.t("demand.in_progress"))
+        await resume_form(forms[dialogue.flow], chat, dialogue)
         return
     if await get_enterprise(db=actor.services.db, owner_user_id=actor.user_id) is None:
-        await message.reply_text(actor.t("demand.register_first"))
-        await message.chat.send_message(actor.t("enterprise.intro"))
-        await open_form(REGISTER_FIRST, message, actor)
+        await chat.reply(actor.t("demand.register_first"))
+        await chat.reply(actor.t("enterprise.intro"))
+        await open_form(REGISTER_FIRST, chat)
         return
-    await message.reply_text(actor.t("demand.intro"))
-    await open_form(DEMAND, message, actor)
+    await chat.reply(actor.t("demand.intro"))
+    await open_form(DEMAND, chat)
 
 
 # --- /my_demands ----------------------------------------------------------------------
@@ -378,7 +371,7 @@ def counts_text(actor: Actor, overview: DemandOverview) -> Markup:
     )
 
 
-async def list_view(actor: Actor, page: int) -> tuple[Markup, InlineKeyboardMarkup | None]:
+async def list_view(actor: Actor, page: int) -> tuple[Markup, Keyboard]:
     """One page of the enterprise's demands, newest first, each with a button to open it."""
     total, overviews = await list_demands(
         db=actor.services.db,
@@ -387,9 +380,9 @@ async def list_view(actor: Actor, page: int) -> tuple[Markup, InlineKeyboardMark
         offset=page * LIST_PAGE,
     )
     if total == 0:
-        return actor.t("demand.none_yet"), None
+        return actor.t("demand.none_yet"), ()
     lines = [actor.t("demand.list_heading", total=total)]
-    buttons: list[list[Button]] = []
+    buttons: list[list[Pair]] = []
     for number, overview in enumerate(overviews, page * LIST_PAGE + 1):
         demand = overview.demand
         lines.append(
@@ -416,7 +409,7 @@ async def list_view(actor: Actor, page: int) -> tuple[Markup, InlineKeyboardMark
     return Markup("\n".join(lines)), inline(buttons)
 
 
-def demand_view(actor: Actor, overview: DemandOverview) -> tuple[Markup, InlineKeyboardMarkup]:
+def demand_view(actor: Actor, overview: DemandOverview) -> tuple[Markup, Keyboard]:
     """One demand as filed, its status and counts, and what can be done to it now."""
     demand = overview.demand
     draft = draft_of(demand)
@@ -428,7 +421,7 @@ def demand_view(actor: Actor, overview: DemandOverview) -> tuple[Markup, InlineK
         value = render_value(actor, field, draft)
         lines.append(actor.t("form.summary_line", label=actor.t(field.label), value=value))
     ref = demand.id or 0
-    row: list[Button] = []
+    row: list[Pair] = []
     if demand.status in EDITABLE:
         row.append((actor.t("demand.edit"), pack("dmy", "edit", ref)))
     if demand.status == DemandStatus.OPEN:
@@ -446,7 +439,7 @@ def demand_view(actor: Actor, overview: DemandOverview) -> tuple[Markup, InlineK
     return Markup("\n".join(lines)), inline(rows)
 
 
-def close_view(actor: Actor, demand: Demand) -> tuple[Markup, InlineKeyboardMarkup]:
+def close_view(actor: Actor, demand: Demand) -> tuple[Markup, Keyboard]:
     """Why the demand is being closed: one button per reason, or back to the demand."""
     ref = demand.id or 0
     rows = [
@@ -457,64 +450,60 @@ def close_view(actor: Actor, demand: Demand) -> tuple[Markup, InlineKeyboardMark
     return actor.t("demand.close_why", title=demand.title), inline(rows)
 
 
-async def my_demands(update: Update, context: CallbackContext) -> None:
+async def my_demands(chat: Chat) -> None:
     """/my_demands: the enterprise's demands with status and proposal counts."""
-    actor = await enterprise_actor(update, context)
-    message = update.effective_message
-    if actor is None or message is None:
+    actor = await enterprise_actor(chat)
+    if actor is None:
         return
     text, keyboard = await list_view(actor, 0)
-    await message.reply_text(text, reply_markup=keyboard)
+    await chat.reply(text, keyboard)
 
 
-async def on_demand_button(update: Update, context: CallbackContext) -> None:
+async def on_demand_button(chat: Chat) -> None:
     """A button of /my_demands, applied to the user's own demand only, guarded on its status."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = DEMAND_BUTTON.match(query.data)
+    match = chat.match
     assert match is not None
-    actor = await get_actor(update, context)
-    message = query.message
+    actor = chat.actor
     action, arg = match["action"], match["arg"]
     # A page number never carries a close reason: "list:2.solved" is forged.
-    if arg is None or not isinstance(message, Message) or (action == "list" and "." in arg):
-        await query.answer(actor.t("button.unknown"))
+    if arg is None or (action == "list" and "." in arg):
+        await chat.notice(actor.t("button.unknown"))
         return
     if action == "list":
-        await query.answer()
-        await _show(message, *await list_view(actor, int(arg)))
+        await chat.notice()
+        await _show(chat, *await list_view(actor, int(arg)))
         return
     ref, _, reason = arg.partition(".")
     svc, demand_id = actor.services, int(ref)
     overview = await get_demand(db=svc.db, owner_user_id=actor.user_id, demand_id=demand_id)
     if overview is None:
-        await query.answer(actor.t("demand.not_found"))
+        await chat.notice(actor.t("demand.not_found"))
         return
     demand = overview.demand
     if action == "edit" and demand.status in EDITABLE:
-        await query.answer()
-        await remove_keyboard(message)
-        await open_form(DEMAND, message, actor, draft_of(demand))
+        await chat.notice()
+        await chat.strip()
+        await open_form(DEMAND, chat, draft_of(demand))
         return
     if action == "close" and demand.status in CLOSABLE:
-        await query.answer()
-        await _show(message, *close_view(actor, demand))
+        await chat.notice()
+        await _show(chat, *close_view(actor, demand))
         return
     if (action == "reason") != bool(reason):
-        await query.answer(actor.t("button.unknown"))
+        await chat.notice(actor.t("button.unknown"))
         return
     if action == "open":
-        await query.answer()
+        await chat.notice()
     elif action in ("pause", "resume", "reason"):
         changed = await _apply(actor, action, demand_id, reason)
-        await query.answer(
+        await chat.notice(
             actor.t("demand.done") if changed else actor.t("demand.changed_meanwhile")
         )
     else:  # edit or close, pressed after the demand moved to a status that no longer allows it
-        await query.answer(actor.t("demand.changed_meanwhile"))
+        await chat.notice(actor.t("demand.changed_meanwhile"))
     fresh = await get_demand(db=svc.db, owner_user_id=actor.user_id, demand_id=demand_id)
     assert fresh is not None
-    await _show(message, *demand_view(actor, fresh))
+    await _show(chat, *demand_view(actor, fresh))
 
 
 async def _apply(actor: Actor, action: str, demand_id: int, reason: str) -> bool:
@@ -529,24 +518,20 @@ async def _apply(actor: Actor, action: str, demand_id: int, reason: str) -> bool
     )
 
 
-async def _show(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
-    """Replace the message in place (the list, a demand or the close question)."""
-    try:
-        await redraw(message, text, reply_markup=keyboard)
-    except BadRequest:
-        log.debug("the same view again: Telegram refuses an edit that changes nothing")
+async def _show(chat: Chat, text: str, keyboard: Keyboard) -> None:
+    """Replace the pressed message in place (the list, a demand or the close question)."""
+    await chat.replace(chat.message, text, keyboard)
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
     """Typed or shared answers while the demand form (or the registration before it) waits."""
-    await form.on_input(FORMS[dialogue.flow], update, actor, dialogue)
+    await form.on_input(FORMS[dialogue.flow], chat, dialogue)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("new_demand", new_demand), group)
-    application.add_handler(CommandHandler("my_demands", my_demands), group)
-    application.add_handler(CallbackQueryHandler(on_demand_button, pattern=DEMAND_BUTTON), group)
+def register(router: Router) -> None:
+    router.command("new_demand", new_demand)
+    router.command("my_demands", my_demands)
+    router.button(DEMAND_BUTTON, on_demand_button)
     for form_ in FORMS.values():
-        form.register(form_, application, group)
+        form.register(form_, router)
+        router.dialogue(form_.flow, on_input)

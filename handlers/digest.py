@@ -3,6 +3,7 @@
     DIGEST_TIME in BOT_TIMEZONE (bot.jobs) ─> run_daily_digest
         each coordinator: claim (coordinator, day) in digest_sends ─> won? ─> the report in
         their saved language, split below 4096 characters at line boundaries ─> the chart
+        (claim and messages commit together; the outbox delivers them)
     /digest ─> the same now, to the coordinator who asked (it claims nothing)
 
 What the report says, top to bottom: the period (the last day, or /stats' days), the
@@ -11,55 +12,40 @@ dispatching institution), engagements now with those an enterprise said are not 
 well in the period (monthly check-in answered "no"), innovation vouchers granted and
 usable (in all, then the largest cities, units, enterprises and engagements), the busiest
 dispatching units (all of them: /units), what is stuck (each with an id to act on) and the
-fields that need recruiting. Figures come from storage.stats and storage.engagements only,
-gathered once per run.
+fields that need recruiting. The figures are gathered once per run (handlers.digest_figures)
+and rendered here in each coordinator's language.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-
-from telegram import Bot, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
-from telegram.ext import Application, CallbackContext, CommandHandler
 
 from handlers.access import coordinators_only
-from handlers.actor import Actor
-from handlers.digest_chart import weekly_chart
+from handlers.coordinators import coordinator_audience
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import File, Keyboard, View
+from handlers.digest_figures import STALE_AFTER, UNDECIDED_AFTER, WEEKS, Figures, chart_of, gather
 from handlers.engagement_views import STATUSES, local_date, number, yuan
 from handlers.i18n import MESSAGE_LIMIT, Markup, escape, shorten, visible_length
-from handlers.services import PlacementTarget, Services, services
-from handlers.specialist_views import LocaleReader, Reader
+from handlers.services import Services
+from handlers.specialist_views import Reader
 from handlers.unit_views import NAME_SHOWN, unit_text, units_heading
 from matching import taxonomy
 from storage import stats
-from storage.coordinators import coordinators, record_action
+from storage.coordinators import record_action
 from storage.digests import claim_digest, mark_digest_sent
 from storage.engagements import (
-    EngagementFigures,
-    TroubledEngagement,
-    UnitFigures,
     VoucherGrouping,
     VoucherTotal,
-    engagement_figures,
-    group_vouchers,
-    troubled_engagements,
-    unit_figures,
-    voucher_lines,
 )
 from storage.models import EngagementStatus
 
 log = logging.getLogger(__name__)
 
-DAILY_DIGEST = "daily_digest"  # the job's name in the JobQueue
-STALE_AFTER = dt.timedelta(days=7)  # a demand this old without a yes is stuck
-UNDECIDED_AFTER = dt.timedelta(days=5)  # a yes the enterprise left this long is stuck
-LISTED = 10  # records named in each "stuck" list; the rest are counted
-TALLIED = 8  # cities and institutions named in the placement tallies
+DAILY_DIGEST = "daily_digest"  # the job's name in the scheduler
 VOUCHERS_NAMED = 3  # groups named under each of the voucher totals; the rest are counted
 VOUCHER_HEADINGS: dict[VoucherGrouping, str] = {  # in the order the report shows them
     "city": "report.vouchers_by_city",
@@ -68,73 +54,7 @@ VOUCHER_HEADINGS: dict[VoucherGrouping, str] = {  # in the order the report show
     "engagement": "report.vouchers_by_engagement",
 }
 UNITS_NAMED = 3  # dispatching units named; /units lists them all
-SHORTAGES = 5
-WEEKS = 8
 REASONS = {reason: f"report.reason_{reason}" for reason in stats.DECLINE_REASONS}
-
-
-@dataclass(frozen=True)
-class Figures:
-    """Everything one report says, gathered once and read in each coordinator's language."""
-
-    now: dt.datetime
-    today: dt.date
-    days: int  # the period: the last `days` days
-    since: dt.datetime  # the period's start
-    period: stats.Activity
-    to_date: stats.Activity
-    snapshot: stats.Snapshot
-    placements: int
-    targets: tuple[tuple[PlacementTarget, int], ...]  # each with the placements it counts
-    by_city: stats.Tally
-    by_institution: stats.Tally
-    stale: stats.Listed[stats.StaleDemand]
-    undecided: stats.Listed[stats.UndecidedChoice]
-    silent: stats.Listed[stats.Silent]
-    shortages: list[stats.Shortage]
-    engagements: EngagementFigures
-    troubled: stats.Listed[TroubledEngagement]  # check-ins answered "no" in the period
-    vouchers: dict[VoucherGrouping, tuple[VoucherTotal, ...]]  # the largest amount first
-    units: tuple[UnitFigures, ...]  # the most confirmed service days first
-
-
-async def gather(svc: Services, *, days: int) -> Figures:
-    """The report's figures for the last `days` days, as of now."""
-    db, now, today = svc.db, svc.clock.now(), svc.today()
-    placements = await stats.placements(db=db, until=now)
-    targets = []
-    for target in svc.placement_targets:
-        if target.by < today:  # a past target counts what was reached by its date
-            end = dt.datetime.combine(target.by + dt.timedelta(days=1), dt.time(), svc.timezone)
-            targets.append((target, await stats.placements(db=db, until=end)))
-        else:
-            targets.append((target, placements))
-    since = now - dt.timedelta(days=days)
-    troubled = await troubled_engagements(db=db, since=since)
-    vouchers = await voucher_lines(db=db)
-    return Figures(
-        now=now,
-        today=today,
-        days=days,
-        since=since,
-        period=await stats.activity(db=db, since=since, until=now),
-        to_date=await stats.activity(db=db, since=None, until=now),
-        snapshot=await stats.snapshot(db=db),
-        placements=placements,
-        targets=tuple(targets),
-        by_city=await stats.placements_by_city(db=db, limit=TALLIED),
-        by_institution=await stats.placements_by_institution(db=db, limit=TALLIED),
-        stale=await stats.stale_demands(db=db, created_before=now - STALE_AFTER, limit=LISTED),
-        undecided=await stats.undecided_choices(
-            db=db, accepted_before=now - UNDECIDED_AFTER, limit=LISTED
-        ),
-        silent=await stats.silent_specialists(db=db, limit=LISTED),
-        shortages=await stats.shortages(db=db, today=today, limit=SHORTAGES),
-        engagements=await engagement_figures(db=db),
-        troubled=stats.Listed(tuple(troubled[:LISTED]), len(troubled)),
-        vouchers={by: tuple(group_vouchers(vouchers, by=by)) for by in VOUCHER_HEADINGS},
-        units=tuple(await unit_figures(db=db)),
-    )
 
 
 def _joined(parts: Sequence[Markup]) -> Markup:
@@ -396,8 +316,8 @@ def report(reader: Reader, figures: Figures, title: Markup, timezone: dt.tzinfo)
 
 
 def split_lines(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[Markup]:
-    """Messages of whole lines, each within Telegram's limit (every line is complete HTML, so
-    any cut between two lines is safe); no message starts or ends with an empty line."""
+    """Messages of whole lines, each within the platforms' limit (every line is complete HTML,
+    so any cut between two lines is safe); no message starts or ends with an empty line."""
     messages: list[list[str]] = []
     size = 0
     for line in lines:
@@ -411,73 +331,76 @@ def split_lines(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[Markup
     return [Markup("\n".join(message).rstrip("\n")) for message in messages]
 
 
-async def send_report(
-    bot: Bot,
-    chat_id: int,
-    lines: Sequence[str],
-    *,
-    keyboard: InlineKeyboardMarkup | None = None,
-) -> None:
-    """The report's messages in order; the buttons, if any, under the last one."""
+async def send_report(chat: Chat, lines: Sequence[str], *, keyboard: Keyboard = ()) -> None:
+    """The report's messages in order, to the person acting; the buttons, if any, under the
+    last one."""
     messages = split_lines(lines)
     for n, text in enumerate(messages):
         last = n == len(messages) - 1
-        await bot.send_message(chat_id, text, reply_markup=keyboard if last else None)
+        await chat.reply(text, keyboard if last else ())
 
 
-async def send_digest(
-    bot: Bot, svc: Services, chat_id: int, reader: Reader, figures: Figures, chart: bytes | str
-) -> str:
-    """The report, then the chart (PNG bytes, or the file id of the same chart sent before);
-    returns the chart's file id, so the next coordinator's copy is not uploaded again."""
+def digest_texts(svc: Services, reader: Reader, figures: Figures) -> list[Markup]:
+    """The digest's report, as the messages it takes."""
     title = reader.t("digest.title", date=f"{figures.today:%Y-%m-%d}")
-    await send_report(bot, chat_id, report(reader, figures, title, svc.timezone))
-    sent = await bot.send_photo(
-        chat_id, chart, caption=reader.t("digest.chart_caption", weeks=WEEKS)
+    return split_lines(report(reader, figures, title, svc.timezone))
+
+
+def chart_file(reader: Reader, chart: bytes) -> File:
+    """The chart (PNG bytes) as a picture, captioned in the reader's language."""
+    return File(
+        name="digest.png",
+        mime="image/png",
+        data=chart,
+        image=True,
+        caption=reader.t("digest.chart_caption", weeks=WEEKS),
     )
-    return sent.photo[-1].file_id
 
 
-async def chart_of(svc: Services) -> bytes:
-    weeks = await stats.weekly_counts(db=svc.db, until=svc.clock.now(), weeks=WEEKS)
-    return await asyncio.to_thread(weekly_chart, weeks, svc.timezone)
+async def send_digest(chat: Chat, figures: Figures, chart: bytes) -> None:
+    """The report, then the chart, to the coordinator acting."""
+    for text in digest_texts(chat.services, chat.actor, figures):
+        await chat.reply(text)
+    await chat.send_file(chart_file(chat.actor, chart))
 
 
-async def run_daily_digest(context: CallbackContext) -> None:
-    """The daily job: each coordinator's digest of today, claimed first so it goes out once."""
-    svc = services(context)
+async def run_daily_digest(svc: Services) -> None:
+    """The daily job: each coordinator's digest of today, claimed first so it goes out once.
+
+    The claim and the digest's messages commit together, one coordinator at a time: the
+    outbox then delivers them (retrying while the platform is busy), and a failure with one
+    coordinator leaves the others' digests alone."""
     today = svc.today()
     figures: Figures | None = None
-    chart: bytes | str = b""
+    chart = b""
     sent = 0
-    for user in await coordinators(db=svc.db, configured=svc.coordinator_ids):
-        assert user.id is not None
-        if not await claim_digest(db=svc.db, user_id=user.id, day=today, now=svc.clock.now()):
-            continue  # sent already today: by an earlier run, before a restart, or elsewhere
-        if figures is None:
-            figures, chart = await gather(svc, days=1), await chart_of(svc)
-        reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(user.locale, None))
-        try:
-            chart = await send_digest(context.bot, svc, user.chat_id, reader, figures, chart)
-        except TelegramError as error:
-            log.warning("daily digest could not reach coordinator user %s: %s", user.id, error)
-            continue
-        await mark_digest_sent(db=svc.db, user_id=user.id, day=today, now=svc.clock.now())
+    for coordinator in await coordinator_audience(svc):
+        user_id = coordinator.user.id
+        assert user_id is not None
+        async with svc.db.unit_of_work():
+            if not await claim_digest(db=svc.db, user_id=user_id, day=today, now=svc.clock.now()):
+                continue  # sent already today: by an earlier run, before a restart, or elsewhere
+            if figures is None:
+                figures, chart = await gather(svc, days=1), await chart_of(svc)
+            for text in digest_texts(svc, coordinator.reader, figures):
+                await svc.outbox.send(coordinator.target, View(text))
+            await svc.outbox.file(coordinator.target, chart_file(coordinator.reader, chart))
+            await mark_digest_sent(db=svc.db, user_id=user_id, day=today, now=svc.clock.now())
         sent += 1
-    log.info("daily digest %s: sent to %d coordinators", today, sent)
+    log.info("daily digest %s: queued for %d coordinators", today, sent)
 
 
 @coordinators_only
-async def digest_command(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def digest_command(chat: Chat) -> None:
     """/digest: today's digest now, for the coordinator who asked."""
-    assert update.effective_chat is not None
+    actor = chat.actor
     svc = actor.services
     figures, chart = await gather(svc, days=1), await chart_of(svc)
-    await send_digest(context.bot, svc, update.effective_chat.id, actor, figures, chart)
+    await send_digest(chat, figures, chart)
     await record_action(
         db=svc.db, actor_user_id=actor.user_id, action="coordinator.digest", now=svc.clock.now()
     )
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("digest", digest_command), group)
+def register(router: Router) -> None:
+    router.command("digest", digest_command)

@@ -19,16 +19,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from telegram import Bot, Message, Update
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler
-
-from handlers.actor import get_actor
 from handlers.callbacks import pack, pattern
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import column, inline
 from handlers.dates import first_working_day
 from handlers.engagement_views import LOG, counterpart, reader_for, send_to
-from handlers.i18n import Markup
-from handlers.keyboards import column, inline, redraw
-from handlers.services import Services, services
+from handlers.services import Services
 from storage.engagements import (
     CHECKIN_ANSWERS,
     answer_checkin,
@@ -39,7 +36,7 @@ from storage.engagements import (
 
 log = logging.getLogger(__name__)
 
-ENGAGEMENT_CHECKINS = "engagement_checkins"  # the job's name in the JobQueue
+ENGAGEMENT_CHECKINS = "engagement_checkins"  # the job's name (bot.jobs)
 QUIET_FOR = dt.timedelta(days=14)  # no work logged for this long: nudge
 NUDGE_EVERY = dt.timedelta(days=7)
 ASK_AFTER = dt.timedelta(days=14)  # an engagement this old is asked about monthly
@@ -57,36 +54,41 @@ NOTED = {
 }
 
 
-async def run_engagement_checkins(context: CallbackContext) -> None:
+async def run_engagement_checkins(svc: Services) -> None:
     """The daily job: nudge the silent, then ask the enterprises due this month."""
-    svc = services(context)
-    await send_log_nudges(context.bot, svc)
-    await ask_enterprises(context.bot, svc)
+    await send_log_nudges(svc)
+    await ask_enterprises(svc)
 
 
-async def send_log_nudges(bot: Bot, svc: Services) -> int:
-    """Specialists with an active engagement and nothing logged for 14 days; weekly at most."""
+async def send_log_nudges(svc: Services) -> int:
+    """Specialists with an active engagement and nothing logged for 14 days; weekly at most.
+
+    The claim marks every due engagement at once (storage.engagements.claim_log_nudges), so
+    the claim and the nudges it owes commit together: nothing claimed goes unsent.
+    """
     now = svc.clock.now()
-    due = await claim_log_nudges(
-        db=svc.db, quiet_since=now - QUIET_FOR, nudged_before=now - NUDGE_EVERY, now=now
-    )
     sent = 0
-    for card in due:
-        reader = reader_for(svc, card.specialist_user)
-        text = reader.t(
-            "checkin_e.nudge",
-            title=card.demand.title,
-            other=counterpart(reader, card, "specialist"),
-            days=QUIET_FOR.days,
+    async with svc.db.unit_of_work():
+        due = await claim_log_nudges(
+            db=svc.db, quiet_since=now - QUIET_FOR, nudged_before=now - NUDGE_EVERY, now=now
         )
-        button = [(reader.t("engagement.log_work"), pack(LOG, "for", card.id))]
-        sent += await send_to(bot, card.specialist_user, text, inline([button]))
+        for card in due:
+            reader = reader_for(svc, card.specialist_user)
+            text = reader.t(
+                "checkin_e.nudge",
+                title=card.demand.title,
+                other=counterpart(reader, card, "specialist"),
+                days=QUIET_FOR.days,
+            )
+            button = [(reader.t("engagement.log_work"), pack(LOG, "for", card.id))]
+            sent += await send_to(svc, card.specialist_user, text, inline([button]))
     log.info("log nudges: %d sent of %d due", sent, len(due))
     return sent
 
 
-async def ask_enterprises(bot: Bot, svc: Services) -> int:
-    """This month's "is the work going well?" to each enterprise not yet asked."""
+async def ask_enterprises(svc: Services) -> int:
+    """This month's "is the work going well?" to each enterprise not yet asked; each claim
+    commits with its question, one engagement at a time."""
     today = svc.today()
     if today < first_working_day(today.year, today.month):
         return 0
@@ -95,34 +97,37 @@ async def ask_enterprises(bot: Bot, svc: Services) -> int:
     due = await due_for_checkin(db=svc.db, month=month, started_before=now - ASK_AFTER)
     asked = 0
     for engagement_id in due:
-        claimed = await claim_checkin(db=svc.db, engagement_id=engagement_id, month=month, now=now)
-        if claimed is None:
-            continue  # asked meanwhile by another run or process, or no longer active
-        checkin_id, card = claimed
-        reader = reader_for(svc, card.owner)
-        text = reader.t(
-            "checkin_e.question",
-            title=card.demand.title,
-            other=counterpart(reader, card, "enterprise"),
-        )
-        buttons = column(
-            [(reader.t(msgid), pack(FLOW, answer, checkin_id)) for answer, msgid in ANSWERS.items()]
-        )
-        asked += await send_to(bot, card.owner, text, buttons)
+        async with svc.db.unit_of_work():
+            claimed = await claim_checkin(
+                db=svc.db, engagement_id=engagement_id, month=month, now=now
+            )
+            if claimed is None:
+                continue  # asked meanwhile by another run or process, or no longer active
+            checkin_id, card = claimed
+            reader = reader_for(svc, card.owner)
+            text = reader.t(
+                "checkin_e.question",
+                title=card.demand.title,
+                other=counterpart(reader, card, "enterprise"),
+            )
+            buttons = column(
+                [
+                    (reader.t(msgid), pack(FLOW, answer, checkin_id))
+                    for answer, msgid in ANSWERS.items()
+                ]
+            )
+            asked += await send_to(svc, card.owner, text, buttons)
     log.info("engagement check-ins %s: asked %d of %d due", month, asked, len(due))
     return asked
 
 
-async def on_answer(update: Update, context: CallbackContext) -> None:
+async def on_answer(chat: Chat) -> None:
     """Yes / partly / no, for the enterprise's own question only; the first answer counts."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = BUTTON.match(query.data)
-    message = query.message
+    match = chat.match
     assert match is not None
-    actor = await get_actor(update, context)
-    if match["arg"] is None or not isinstance(message, Message):
-        await query.answer(actor.t("button.unknown"))
+    actor = chat.actor
+    if match["arg"] is None:
+        await chat.notice(actor.t("button.unknown"))
         return
     answer = match["action"]
     svc = actor.services
@@ -135,12 +140,12 @@ async def on_answer(update: Update, context: CallbackContext) -> None:
     )
     if result != "done":
         stale = result == "stale"
-        await query.answer(actor.t("checkin_e.already") if stale else actor.t("button.unknown"))
+        await chat.notice(actor.t("checkin_e.already") if stale else actor.t("button.unknown"))
         return
-    await query.answer()
+    await chat.notice()
     noted = actor.t(NOTED[answer])
-    await redraw(message, Markup("\n\n".join([message.text_html, noted])), reply_markup=None)
+    await chat.annotate(noted)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CallbackQueryHandler(on_answer, pattern=BUTTON), group)
+def register(router: Router) -> None:
+    router.button(BUTTON, on_answer)

@@ -9,22 +9,17 @@ the prefixes each flow module parses.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Sequence
 
-from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import TelegramError
-
 from handlers.callbacks import pack
+from handlers.core.views import Keyboard, Pair, inline
 from handlers.i18n import Markup, shorten
-from handlers.keyboards import Button, inline
+from handlers.notify import notify
 from handlers.services import Services
 from handlers.specialist_views import LocaleReader, Reader
 from storage.engagements import EngagementCard, Side
 from storage.models import EngagementStatus, User, WorkLog
 from storage.privacy import ERASED, WITHDRAWN
-
-log = logging.getLogger(__name__)
 
 ENG = "eng"  # handlers.engagements: list, open, cancel
 CMP = "cmp"  # handlers.completion: propose, confirm, not yet, rate
@@ -241,11 +236,11 @@ def card_text(
     return Markup("\n".join(lines))
 
 
-def card_keyboard(reader: Reader, card: EngagementCard, side: Side) -> InlineKeyboardMarkup:
+def card_keyboard(reader: Reader, card: EngagementCard, side: Side) -> Keyboard:
     """What this side can do now: share contacts, log, propose or answer completion, cancel,
     rate."""
     e, ref = card.engagement, card.id
-    rows: list[list[Button]] = []
+    rows: list[list[Pair]] = []
     if may_share(card, side):
         rows.append([(reader.t("privacy.contact_share"), pack(PRV, "share", ref))])
     if e.status == EngagementStatus.ACTIVE:
@@ -278,13 +273,7 @@ def reader_for(svc: Services, user: User) -> LocaleReader:
     return LocaleReader(svc.catalogs, svc.catalogs.locale_for(user.locale, None))
 
 
-async def send_to(
-    bot: Bot, user: User, text: str, markup: InlineKeyboardMarkup | None = None
-) -> bool:
-    """Send to one side; carry on if their chat cannot be reached (blocked, deleted)."""
-    try:
-        await bot.send_message(user.chat_id, text, reply_markup=markup)
-    except TelegramError as error:
-        log.warning("could not reach user %s about an engagement: %s", user.id, error)
-        return False
-    return True
+async def send_to(svc: Services, user: User, text: str, keyboard: Keyboard = ()) -> bool:
+    """Send to one side; False when the bot has no account of theirs to write to."""
+    assert user.id is not None
+    return await notify(svc, user.id, text, keyboard)

@@ -13,15 +13,13 @@ id changes nothing.
 
 from __future__ import annotations
 
-import logging
 from typing import Literal
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
-
-from handlers.actor import Actor, get_actor
+from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, Pair, column, inline
 from handlers.engagement_views import (
     CANCEL_REASONS,
     ENG,
@@ -35,7 +33,6 @@ from handlers.engagement_views import (
     work_text,
 )
 from handlers.i18n import Markup
-from handlers.keyboards import Button, column, inline, redraw
 from storage.engagements import (
     EngagementCard,
     Side,
@@ -47,8 +44,6 @@ from storage.engagements import (
     recent_logs,
 )
 from storage.models import EngagementStatus, Role
-
-log = logging.getLogger(__name__)
 
 LIST_PAGE = 5
 RECENT_LOGS = 5
@@ -74,15 +69,15 @@ def side_of(actor: Actor) -> Side | None:
 
 async def engagements_view(
     actor: Actor, *, side: Literal["specialist", "enterprise"], page: int = 0
-) -> tuple[Markup, InlineKeyboardMarkup | None]:
+) -> tuple[Markup, Keyboard]:
     """One page of the user's engagements, active first, each with a button to open it."""
     total, cards = await list_engagements(
         db=actor.services.db, user_id=actor.user_id, limit=LIST_PAGE, offset=page * LIST_PAGE
     )
     if total == 0:
-        return actor.t(NONE_YET[side]), None
+        return actor.t(NONE_YET[side]), ()
     lines = [actor.t("engagement.list_heading", total=total)]
-    buttons: list[list[Button]] = []
+    buttons: list[list[Pair]] = []
     for number, card in enumerate(cards, page * LIST_PAGE + 1):
         lines.append(
             actor.t(
@@ -109,7 +104,7 @@ async def engagements_view(
 
 async def engagement_view(
     actor: Actor, card: EngagementCard, side: Side
-) -> tuple[Markup, InlineKeyboardMarkup]:
+) -> tuple[Markup, Keyboard]:
     """One engagement as this side sees it, with the buttons that apply now."""
     logs = await recent_logs(
         db=actor.services.db, engagement_id=card.id, user_id=actor.user_id, limit=RECENT_LOGS
@@ -120,28 +115,23 @@ async def engagement_view(
     )
 
 
-async def show(message: Message, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
-    """Replace the message in place (the list, an engagement or the cancel question)."""
-    try:
-        await redraw(message, text, reply_markup=keyboard)
-    except BadRequest:
-        log.debug("the same view again: Telegram refuses an edit that changes nothing")
+async def show(chat: Chat, text: str, keyboard: Keyboard) -> None:
+    """Replace the pressed message in place (the list, an engagement or the cancel question)."""
+    await chat.replace(chat.message, text, keyboard)
 
 
-async def engagements_command(update: Update, context: CallbackContext) -> None:
+async def engagements_command(chat: Chat) -> None:
     """/engagements: the user's engagements, for enterprises and specialists alike."""
-    actor = await get_actor(update, context)
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     side = side_of(actor)
     if side is None:
-        await message.reply_text(actor.t("engagement.no_side"))
+        await chat.reply(actor.t("engagement.no_side"))
         return
     text, keyboard = await engagements_view(actor, side=side)
-    await message.reply_text(text, reply_markup=keyboard)
+    await chat.reply(text, keyboard)
 
 
-def cancel_view(actor: Actor, card: EngagementCard) -> tuple[Markup, InlineKeyboardMarkup]:
+def cancel_view(actor: Actor, card: EngagementCard) -> tuple[Markup, Keyboard]:
     """Why the engagement ends: one button per reason, or back to it."""
     reasons = [
         (actor.t(msgid), pack(ENG, "why", f"{card.id}.{reason}"))
@@ -151,27 +141,25 @@ def cancel_view(actor: Actor, card: EngagementCard) -> tuple[Markup, InlineKeybo
     return actor.t("engagement.cancel_why", title=card.demand.title), column([*reasons, back])
 
 
-async def on_button(update: Update, context: CallbackContext) -> None:
+async def on_button(chat: Chat) -> None:
     """A button of /engagements, applied to the user's own engagement only."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = BUTTON.match(query.data)
+    match = chat.match
     assert match is not None
-    actor = await get_actor(update, context)
-    message, action, arg = query.message, match["action"], match["arg"]
+    actor = chat.actor
+    action, arg = match["action"], match["arg"]
     side = side_of(actor)
     # A page number never carries a reason: "list:2.other" is forged.
     forged = action == "list" and "." in (arg or "")
-    if arg is None or side is None or not isinstance(message, Message) or forged:
-        await query.answer(actor.t("button.unknown"))
+    if arg is None or side is None or forged:
+        await chat.notice(actor.t("button.unknown"))
         return
     if action == "list":
-        await query.answer()
-        await show(message, *await engagements_view(actor, side=side, page=int(arg)))
+        await chat.notice()
+        await show(chat, *await engagements_view(actor, side=side, page=int(arg)))
         return
     ref, _, reason = arg.partition(".")
     if (action == "why") != bool(reason):
-        await query.answer(actor.t("button.unknown"))
+        await chat.notice(actor.t("button.unknown"))
         return
     svc = actor.services
     engagement_id: int | None = int(ref)
@@ -185,26 +173,26 @@ async def on_button(update: Update, context: CallbackContext) -> None:
         else None
     )
     if found is None:
-        await query.answer(actor.t("engagement.not_found"))
+        await chat.notice(actor.t("engagement.not_found"))
         return
     card, side = found
     if action == "cancel" and card.engagement.status == EngagementStatus.ACTIVE:
-        await query.answer()
-        await show(message, *cancel_view(actor, card))
+        await chat.notice()
+        await show(chat, *cancel_view(actor, card))
         return
     if action == "why":
-        done, card = await _cancel(actor, context, card, side, reason)
+        done, card = await _cancel(actor, card, side, reason)
         said = actor.t("engagement.cancelled") if done else actor.t("engagement.changed_meanwhile")
-        await query.answer(said)
+        await chat.notice(said)
     elif action == "cancel":
-        await query.answer(actor.t("engagement.changed_meanwhile"))
+        await chat.notice(actor.t("engagement.changed_meanwhile"))
     else:
-        await query.answer()
-    await show(message, *await engagement_view(actor, card, side))
+        await chat.notice()
+    await show(chat, *await engagement_view(actor, card, side))
 
 
 async def _cancel(
-    actor: Actor, context: CallbackContext, card: EngagementCard, side: Side, reason: str
+    actor: Actor, card: EngagementCard, side: Side, reason: str
 ) -> tuple[bool, EngagementCard]:
     """End the engagement if it is still active and tell the other side; the card as it is now."""
     svc = actor.services
@@ -222,10 +210,10 @@ async def _cancel(
         other=counterpart(reader, card, other),
         reason=reader.t(CANCEL_REASONS[reason]),
     )
-    await send_to(context.bot, user, text)
+    await send_to(svc, user, text)
     return True, change.card
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("engagements", engagements_command), group)
-    application.add_handler(CallbackQueryHandler(on_button, pattern=BUTTON), group)
+def register(router: Router) -> None:
+    router.command("engagements", engagements_command)
+    router.button(BUTTON, on_button)

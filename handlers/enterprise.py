@@ -12,15 +12,14 @@ to a specialist only after both sides agree to work together.
 
 from __future__ import annotations
 
-from telegram import Message, Update
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler
-
 from handlers import form
-from handlers.actor import Actor, get_actor
+from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import inline
 from handlers.form import Draft, Field, Form, Option, open_form, render_value
 from handlers.i18n import Markup
-from handlers.keyboards import inline, remove_keyboard
 from handlers.validators import Invalid, credit_code, phone, text_between
 from matching import taxonomy
 from storage.enterprises import EnterpriseDetails, get_enterprise, save_enterprise
@@ -184,10 +183,11 @@ async def save_registration(actor: Actor, draft: Draft) -> Enterprise:
     )
 
 
-async def confirm_registration(actor: Actor, draft: Draft, message: Message) -> None:
+async def confirm_registration(chat: Chat, draft: Draft) -> None:
     """Store the confirmed registration and say what comes next."""
+    actor = chat.actor
     await save_registration(actor, draft)
-    await message.chat.send_message(actor.t("enterprise.saved"))
+    await chat.reply(actor.t("enterprise.saved"))
 
 
 REGISTRATION = Form(
@@ -195,14 +195,15 @@ REGISTRATION = Form(
 )
 
 
-async def begin_registration(message: Message, actor: Actor) -> None:
+async def begin_registration(chat: Chat) -> None:
     """Register the user's enterprise; one already registered opens on its summary to edit."""
+    actor = chat.actor
     enterprise = await get_enterprise(db=actor.services.db, owner_user_id=actor.user_id)
     if enterprise is not None:
-        await open_form(REGISTRATION, message, actor, draft_of(enterprise))
+        await open_form(REGISTRATION, chat, draft_of(enterprise))
         return
-    await message.chat.send_message(actor.t("enterprise.intro"))
-    await open_form(REGISTRATION, message, actor)
+    await chat.reply(actor.t("enterprise.intro"))
+    await open_form(REGISTRATION, chat)
 
 
 def profile_text(actor: Actor, draft: Draft) -> Markup:
@@ -215,41 +216,37 @@ def profile_text(actor: Actor, draft: Draft) -> Markup:
     return Markup("\n".join(lines))
 
 
-async def show_profile(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def show_profile(chat: Chat) -> None:
     """The registration as stored, with a button to edit it; registration when there is none."""
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     enterprise = await get_enterprise(db=actor.services.db, owner_user_id=actor.user_id)
     if enterprise is None:
-        await begin_registration(message, actor)
+        await begin_registration(chat)
         return
-    await message.reply_text(
+    await chat.reply(
         profile_text(actor, draft_of(enterprise)),
-        reply_markup=inline([[(actor.t("enterprise.edit"), pack("entp", "edit"))]]),
+        inline([[(actor.t("enterprise.edit"), pack("entp", "edit"))]]),
     )
 
 
-async def on_profile_button(update: Update, context: CallbackContext) -> None:
+async def on_profile_button(chat: Chat) -> None:
     """Edit: the registration form opens on its summary with the stored values."""
-    query = update.callback_query
-    assert query is not None
-    actor = await get_actor(update, context)
+    actor = chat.actor
     enterprise = await get_enterprise(db=actor.services.db, owner_user_id=actor.user_id)
-    if enterprise is None or not isinstance(query.message, Message):
-        await query.answer(actor.t("button.stale"))
+    if enterprise is None:
+        await chat.notice(actor.t("button.stale"))
         return
-    await query.answer()
-    await remove_keyboard(query.message)
-    await open_form(REGISTRATION, query.message, actor, draft_of(enterprise))
+    await chat.notice()
+    await chat.strip()
+    await open_form(REGISTRATION, chat, draft_of(enterprise))
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
     """Typed or shared answers while the registration form waits for one."""
-    await form.on_input(REGISTRATION, update, actor, dialogue)
+    await form.on_input(REGISTRATION, chat, dialogue)
 
 
-def register(application: Application, group: int) -> None:
-    form.register(REGISTRATION, application, group)
-    application.add_handler(CallbackQueryHandler(on_profile_button, pattern=PROFILE_BUTTON), group)
+def register(router: Router) -> None:
+    form.register(REGISTRATION, router)
+    router.button(PROFILE_BUTTON, on_profile_button)
+    router.dialogue(FLOW, on_input)

@@ -19,11 +19,11 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from telegram import Update
-from telegram.ext import Application, CallbackContext, CommandHandler
-
 from handlers.access import coordinators_only
 from handlers.actor import Actor
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import File
 from storage.coordinators import record_action
 from storage.engagements import unit_figures, voucher_lines
 from storage.exports import (
@@ -142,10 +142,9 @@ async def tables(actor: Actor) -> list[tuple[str, bytes, int]]:
 
 
 @coordinators_only
-async def export_command(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def export_command(chat: Chat) -> None:
     """/export: the CSV files, to the coordinator who asked."""
-    chat = update.effective_chat
-    assert chat is not None
+    actor = chat.actor
     svc = actor.services
     exported = await tables(actor)
     await record_action(
@@ -155,15 +154,18 @@ async def export_command(update: Update, context: CallbackContext, actor: Actor)
         now=svc.clock.now(),
         detail={name: rows for name, _, rows in exported},
     )
-    await chat.send_message(actor.t("export.intro"))
+    await chat.reply(actor.t("export.intro"))
     today = svc.today()
     for name, data, rows in exported:
-        await chat.send_document(
-            data,
-            filename=f"techmatch-{name}-{today:%Y%m%d}.csv",
-            caption=actor.t(CAPTIONS[name], count=rows),
+        await chat.send_file(
+            File(
+                name=f"techmatch-{name}-{today:%Y%m%d}.csv",
+                mime="text/csv",
+                data=data,
+                caption=actor.t(CAPTIONS[name], count=rows),
+            )
         )
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("export", export_command), group)
+def register(router: Router) -> None:
+    router.command("export", export_command)

@@ -1,27 +1,28 @@
-"""What is left when no flow took an update: unknown commands and buttons."""
+"""What is left when no flow took an event: unknown commands and buttons, and typed text
+outside any dialogue."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, MessageHandler, filters
-
-from handlers.actor import get_actor
+from handlers.core.chat import Chat
+from handlers.core.router import Router
 
 
-async def unknown_command(update: Update, context: CallbackContext) -> None:
+async def unknown_command(chat: Chat) -> None:
     """A command the bot does not have: say so and point to /help."""
-    actor = await get_actor(update, context)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(actor.t("command.unknown"))
+    await chat.reply(chat.actor.t("command.unknown"))
 
 
-async def unknown_button(update: Update, context: CallbackContext) -> None:
+async def unknown_button(chat: Chat) -> None:
     """Callback data no pattern knows (forged or from an old version): answer, change nothing."""
-    actor = await get_actor(update, context)
-    assert update.callback_query is not None
-    await update.callback_query.answer(actor.t("button.unknown"))
+    await chat.notice(chat.actor.t("button.unknown"))
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(MessageHandler(filters.COMMAND, unknown_command), group)
-    application.add_handler(CallbackQueryHandler(unknown_button), group)
+async def no_dialogue(chat: Chat) -> None:
+    """Something typed while no dialogue waits for it."""
+    await chat.reply(chat.actor.t("dialogue.none"))
+
+
+def register(router: Router) -> None:
+    router.unknown_command = unknown_command
+    router.unknown_button = unknown_button
+    router.no_dialogue = no_dialogue

@@ -1,7 +1,7 @@
 """Guided forms: one question per step, then a summary to edit, confirm or cancel.
 
 Every step offers Back and Cancel (and Skip when the field is optional); answers
-come from buttons, typed text, or Telegram's share-contact button. Bad input
+come from buttons, typed text, or the platform's share-contact button. Bad input
 gets a message saying what is accepted and the same question again; nothing
 typed so far is lost, because the draft and the step are saved in the
 `dialogues` table after every answer (so a restart changes nothing either).
@@ -21,32 +21,20 @@ known spelling of an institution's name, and a tap on it stores that text.
 from __future__ import annotations
 
 import inspect
-import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import (
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
-from telegram.error import BadRequest
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler
-
-from handlers.actor import Actor, get_actor
+from handlers.actor import Actor
 from handlers.callbacks import pack
-from handlers.i18n import Markup, escape
-from handlers.keyboards import Button, inline, redraw, remove_keyboard
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, Pair, inline
+from handlers.i18n import Markup
 from handlers.validators import Invalid
 from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
 from storage.models import Dialogue
-
-log = logging.getLogger(__name__)
 
 Draft = dict[str, Any]
 SUMMARY = "summary"
@@ -101,7 +89,7 @@ class Field:
         return listed or (self.accepts is not None and self.accepts(value))
 
 
-Confirm = Callable[[Actor, Draft, Message], Coroutine[Any, Any, None]]
+Confirm = Callable[[Chat, Draft], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -126,7 +114,7 @@ class Form:
 # --- opening and asking -------------------------------------------------------------
 
 
-async def open_form(form: Form, message: Message, actor: Actor, draft: Draft | None = None) -> None:
+async def open_form(form: Form, chat: Chat, draft: Draft | None = None) -> None:
     """Start a form; with a draft of existing answers it opens on the summary to edit.
 
     Draft keys that are no field's name (which record the answers are about) only ride
@@ -135,13 +123,13 @@ async def open_form(form: Form, message: Message, actor: Actor, draft: Draft | N
     draft = dict(draft or {})
     answered = any(field.name in draft for field in form.fields)
     step = SUMMARY if answered else _next_step(form, draft, -1)
-    await _save(form, actor, step, draft)
-    await _ask(form, message, actor, step, draft)
+    await _save(form, chat.actor, step, draft)
+    await _ask(form, chat, step, draft)
 
 
-async def resume_form(form: Form, message: Message, actor: Actor, dialogue: Dialogue) -> None:
+async def resume_form(form: Form, chat: Chat, dialogue: Dialogue) -> None:
     """Ask the question the user is at again (a command in the middle of the form)."""
-    await _ask(form, message, actor, dialogue.step, dict(dialogue.data))
+    await _ask(form, chat, dialogue.step, dict(dialogue.data))
 
 
 def _next_step(form: Form, draft: Draft, after: int) -> str:
@@ -164,49 +152,45 @@ def _previous_step(form: Form, draft: Draft, before: int) -> str | None:
     return None
 
 
-async def _save(form: Form, actor: Actor, step: str, draft: Draft) -> None:
-    await save_dialogue(
+async def _save(
+    form: Form, actor: Actor, step: str, draft: Draft, *, answering: str | None = None
+) -> bool:
+    """Keep the step and the draft; with `answering`, only if the form still waits at that
+    step (False when it moved on: the answer came for an earlier question)."""
+    return await save_dialogue(
         db=actor.services.db,
         user_id=actor.user_id,
         flow=form.flow,
         step=step,
         data=draft,
         now=actor.services.clock.now(),
+        answering=answering,
     )
 
 
-async def _ask(
-    form: Form, message: Message, actor: Actor, step: str, draft: Draft, page: int = 0
-) -> None:
-    """Send the question of a step as a new message and remember its id."""
+async def _ask(form: Form, chat: Chat, step: str, draft: Draft, page: int = 0) -> None:
+    """Send the question of a step as a new message and remember it."""
+    actor = chat.actor
     draft.pop(_OFFERED, None)
     if step == SUMMARY:
         text, keyboard = summary_view(form, actor, draft)
-        sent = await message.chat.send_message(text, reply_markup=keyboard)
     else:
         field = form.fields[form.index(step)]
-        if field.contact:
-            # A reply keyboard cannot share a message with inline buttons.
-            share = KeyboardButton(actor.t("form.share_contact"), request_contact=True)
-            await message.chat.send_message(
-                actor.t("form.contact_hint"),
-                reply_markup=ReplyKeyboardMarkup(
-                    [[share]], resize_keyboard=True, one_time_keyboard=True
-                ),
-            )
+        if field.contact and chat.services.outbox.caps(chat.target.platform).share_contact:
+            # A share-contact button cannot share a message with other buttons.
+            await chat.reply(actor.t("form.contact_hint"), contact=actor.t("form.share_contact"))
         text, keyboard = question_view(form, actor, field, draft, page)
-        sent = await message.chat.send_message(text, reply_markup=keyboard)
-    draft[_PROMPT] = sent.message_id
+    draft[_PROMPT] = await chat.reply(text, keyboard)
     await _save(form, actor, step, draft)
 
 
 def question_view(
     form: Form, actor: Actor, field: Field, draft: Draft, page: int = 0
-) -> tuple[Markup, InlineKeyboardMarkup]:
+) -> tuple[Markup, Keyboard]:
     step = form.index(field.name)
     params = field.prompt_params(actor, draft) if field.prompt_params else {}
     text = actor.t(field.prompt, **params)
-    rows: list[list[Button]] = []
+    rows: list[list[Pair]] = []
     if field.options:
         options = field.listed(actor, draft)
         chosen = set(draft.get(field.name) or []) if field.multi else set()
@@ -237,7 +221,7 @@ def question_view(
     return text, inline(rows)
 
 
-def _option_button(form: Form, step: int, option: Option, chosen: bool, multi: bool) -> Button:
+def _option_button(form: Form, step: int, option: Option, chosen: bool, multi: bool) -> Pair:
     if option.opens:
         return (option.label + " ›", pack(form.flow, "pick", step, option.value))
     if multi:
@@ -248,8 +232,8 @@ def _option_button(form: Form, step: int, option: Option, chosen: bool, multi: b
     return (option.label, pack(form.flow, "pick", step, option.value))
 
 
-def _navigation(form: Form, actor: Actor, field: Field, step: int, draft: Draft) -> list[Button]:
-    row: list[Button] = []
+def _navigation(form: Form, actor: Actor, field: Field, step: int, draft: Draft) -> list[Pair]:
+    row: list[Pair] = []
     if draft.get(_EDITING) or field.opened(draft) or _previous_step(form, draft, step) is not None:
         row.append((actor.t("form.back"), pack(form.flow, "back", step)))
     if field.optional:
@@ -258,9 +242,9 @@ def _navigation(form: Form, actor: Actor, field: Field, step: int, draft: Draft)
     return row
 
 
-def summary_view(form: Form, actor: Actor, draft: Draft) -> tuple[Markup, InlineKeyboardMarkup]:
+def summary_view(form: Form, actor: Actor, draft: Draft) -> tuple[Markup, Keyboard]:
     lines = [actor.t(form.summary)]
-    edits: list[Button] = []
+    edits: list[Pair] = []
     for step, field in enumerate(form.fields):
         if not field.asked(draft):
             continue
@@ -300,47 +284,44 @@ def _labels(options: Sequence[Option], values: set[str]) -> str:
 # --- answers ------------------------------------------------------------------------
 
 
-async def on_input(form: Form, update: Update, actor: Actor, dialogue: Dialogue) -> None:
+async def on_input(form: Form, chat: Chat, dialogue: Dialogue) -> None:
     """Something typed or shared while the form waits for an answer."""
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     draft = dict(dialogue.data)
     if dialogue.step == SUMMARY:
-        await message.reply_text(actor.t("form.use_summary_buttons"))
-        await _ask(form, message, actor, SUMMARY, draft)
+        await chat.reply(actor.t("form.use_summary_buttons"))
+        await _ask(form, chat, SUMMARY, draft)
         return
     field = form.fields[form.index(dialogue.step)]
     try:
-        value = await _typed_value(field, message, actor, draft)
+        value = await _typed_value(field, chat, actor, draft)
     except Invalid as invalid:
-        await message.reply_text(actor.t(invalid.msgid, **invalid.params))
-        await _ask(form, message, actor, dialogue.step, draft)
+        await chat.reply(actor.t(invalid.msgid, **invalid.params))
+        await _ask(form, chat, dialogue.step, draft)
         return
     if _suggestions(value) and not field.multi:
-        await _offer(form, message, actor, field, draft, value)
+        await _offer(form, chat, field, draft, value)
         return
     if field.multi and _suggestions(value):
         chosen = list(dict.fromkeys([*(draft.get(field.name) or []), *(o.value for o in value)]))
         draft[field.name] = chosen
-        await message.reply_text(actor.t("form.added", items=", ".join(o.label for o in value)))
-        await _ask(form, message, actor, field.name, draft)
+        await chat.reply(actor.t("form.added", items=", ".join(o.label for o in value)))
+        await _ask(form, chat, field.name, draft)
         return
-    await _store(form, message, actor, field, draft, value)
+    await _store(form, chat, field, draft, value)
 
 
-async def _typed_value(field: Field, message: Message, actor: Actor, draft: Draft) -> Any:
+async def _typed_value(field: Field, chat: Chat, actor: Actor, draft: Draft) -> Any:
     """The value of a typed answer; a list of Options means suggestions to choose from."""
-    if field.contact and message.contact:
-        if message.contact.user_id not in (
-            None,
-            message.from_user.id if message.from_user else None,
-        ):
+    contact = chat.contact
+    if field.contact and contact is not None:
+        if not contact.own:
             raise Invalid("invalid.contact_not_yours")
         assert field.parse is not None
-        return await _resolved(field.parse(message.contact.phone_number, actor, draft))
-    if message.text is None:
+        return await _resolved(field.parse(contact.phone, actor, draft))
+    if chat.text is None:
         raise Invalid("invalid.not_text")
-    text = message.text.strip()
+    text = chat.text.strip()
     if not text:
         raise Invalid("invalid.empty")
     if field.parse:
@@ -363,122 +344,101 @@ async def _resolved(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-async def _offer(
-    form: Form, message: Message, actor: Actor, field: Field, draft: Draft, found: list[Option]
-) -> None:
+async def _offer(form: Form, chat: Chat, field: Field, draft: Draft, found: list[Option]) -> None:
     """Suggestions for typed words on a single-choice question: one tap picks."""
+    actor = chat.actor
     step = form.index(field.name)
     rows = [
         [(option.label, pack(form.flow, "pick", step, option.value))]
         for option in found[:PAGE_SIZE]
     ]
     rows.append(_navigation(form, actor, field, step, draft))
-    sent = await message.reply_text(actor.t("form.did_you_mean"), reply_markup=inline(rows))
-    draft[_PROMPT] = sent.message_id
+    draft[_PROMPT] = await chat.reply(actor.t("form.did_you_mean"), inline(rows))
     draft[_OFFERED] = {option.value: option.keeps or option.value for option in found[:PAGE_SIZE]}
     await _save(form, actor, field.name, draft)
 
 
-async def _store(
-    form: Form, message: Message, actor: Actor, field: Field, draft: Draft, value: Any
-) -> None:
-    """Keep an answer and move on: the next question, or back to the summary when editing."""
+async def _store(form: Form, chat: Chat, field: Field, draft: Draft, value: Any) -> None:
+    """Keep an answer and move on: the next question, or back to the summary when editing.
+
+    Saved only while the form still waits at this question: an answer that arrives for
+    a question already answered (the person was quicker than the bot) changes nothing.
+    """
+    actor = chat.actor
     draft[field.name] = value
-    if field.contact:
-        await message.chat.send_message(
-            actor.t("form.noted", value=render_value(actor, field, draft)),
-            reply_markup=ReplyKeyboardRemove(),
-        )
-    await _clear_keyboard(message, draft)
     step = _next_step(form, draft, form.index(field.name))
     if step == SUMMARY:
         draft.pop(_EDITING, None)
-    await _ask(form, message, actor, step, draft)
-
-
-async def _clear_keyboard(message: Message, draft: Draft) -> None:
-    """Take the buttons off the previous question so the chat reads cleanly."""
-    prompt_id = draft.get(_PROMPT)
-    if not prompt_id:
+    if not await _save(form, actor, step, draft, answering=field.name):
+        await chat.reply(actor.t("form.step_moved"))
+        current = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
+        if current is not None and current.flow == form.flow:
+            await resume_form(form, chat, current)
         return
-    try:
-        await message.get_bot().edit_message_reply_markup(
-            message.chat_id, prompt_id, reply_markup=None
+    if field.contact:
+        await chat.reply(
+            actor.t("form.noted", value=render_value(actor, field, draft)), ends_contact=True
         )
-    except BadRequest:
-        log.debug("previous question had no keyboard left to clear")
+    # Take the buttons off the previous question so the chat reads cleanly.
+    prompt = draft.get(_PROMPT)
+    if isinstance(prompt, str):
+        await chat.strip(prompt)
+    await _ask(form, chat, step, draft)
 
 
-async def on_button(form: Form, update: Update, context: CallbackContext) -> None:
+async def on_button(form: Form, chat: Chat) -> None:
     """A button of this form: checked against the stored step, then applied."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = form.button.match(query.data)
-    message = query.message
-    assert match is not None and isinstance(message, Message)
-    actor = await get_actor(update, context)
+    match = chat.match
+    assert match is not None
+    actor = chat.actor
     dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
     action, arg = match["action"], match["arg"]
     step = SUMMARY if match["step"] == "s" else match["step"]
     current = dialogue.step if dialogue and dialogue.flow == form.flow else None
     expected = SUMMARY if current == SUMMARY else (str(form.index(current)) if current else None)
     if dialogue is None or current is None or step != expected:
-        await query.answer(actor.t("button.stale"))
+        await chat.notice(actor.t("button.stale"))
         return
     draft = dict(dialogue.data)
     if action == "cancel":
         await end_dialogue(db=actor.services.db, user_id=actor.user_id)
-        await query.answer()
-        await redraw(message, actor.t("form.cancelled"))
+        await chat.notice()
+        await chat.replace(chat.message, actor.t("form.cancelled"))
         return
     if step == SUMMARY:
-        await _on_summary_button(form, query.answer, message, actor, draft, action, arg)
+        await _on_summary_button(form, chat, draft, action, arg)
         return
     field = form.fields[int(step)]
-    await _on_field_button(form, query.answer, message, actor, field, draft, action, arg)
-
-
-Answer = Callable[..., Coroutine[Any, Any, bool]]
+    await _on_field_button(form, chat, field, draft, action, arg)
 
 
 async def _on_summary_button(
-    form: Form,
-    answer: Answer,
-    message: Message,
-    actor: Actor,
-    draft: Draft,
-    action: str,
-    arg: str | None,
+    form: Form, chat: Chat, draft: Draft, action: str, arg: str | None
 ) -> None:
+    actor = chat.actor
     if action == "ok":
-        await answer()
-        await remove_keyboard(message)
+        await chat.notice()
+        await chat.strip()
         if not await end_dialogue(db=actor.services.db, user_id=actor.user_id):
-            return  # confirmed already by a second process handling a double tap
+            return  # confirmed already (a double tap)
         clean = {key: value for key, value in draft.items() if not key.startswith("_")}
-        await form.confirm(actor, clean, message)
+        await form.confirm(chat, clean)
         return
     if action == "edit" and arg is not None and arg.isdigit() and int(arg) < len(form.fields):
         field = form.fields[int(arg)]
         if field.asked(draft):
-            await answer()
-            await remove_keyboard(message)
+            await chat.notice()
+            await chat.strip()
             draft[_EDITING] = True
-            await _ask(form, message, actor, field.name, draft)
+            await _ask(form, chat, field.name, draft)
             return
-    await answer(actor.t("button.unknown"))
+    await chat.notice(actor.t("button.unknown"))
 
 
 async def _on_field_button(
-    form: Form,
-    answer: Answer,
-    message: Message,
-    actor: Actor,
-    field: Field,
-    draft: Draft,
-    action: str,
-    arg: str | None,
+    form: Form, chat: Chat, field: Field, draft: Draft, action: str, arg: str | None
 ) -> None:
+    actor = chat.actor
     step = form.index(field.name)
     group_key = f"_open_{field.name}"
     if (
@@ -487,26 +447,26 @@ async def _on_field_button(
         and any(o.value == arg and o.opens for o in field.listed(actor, draft))
     ):
         draft[group_key] = arg
-        await _redraw(form, answer, message, actor, field, draft, 0)
+        await _redraw(form, chat, field, draft, 0)
         return
     if action == "back" and draft.pop(group_key, None):
-        await _redraw(form, answer, message, actor, field, draft, 0)
+        await _redraw(form, chat, field, draft, 0)
         return
     if action == "back":
-        await answer()
-        await remove_keyboard(message)
+        await chat.notice()
+        await chat.strip()
         if draft.pop(_EDITING, None):
-            await _ask(form, message, actor, SUMMARY, draft)
+            await _ask(form, chat, SUMMARY, draft)
             return
         previous = _previous_step(form, draft, step)
-        await _ask(form, message, actor, previous or field.name, draft)
+        await _ask(form, chat, previous or field.name, draft)
         return
     if action == "skip" and field.optional:
-        await answer()
-        await _store(form, message, actor, field, draft, [] if field.multi else None)
+        await chat.notice()
+        await _store(form, chat, field, draft, [] if field.multi else None)
         return
     if action == "page" and arg is not None and arg.isdigit():
-        await _redraw(form, answer, message, actor, field, draft, int(arg))
+        await _redraw(form, chat, field, draft, int(arg))
         return
     offered = draft.get(_OFFERED) or {}
     if (
@@ -515,15 +475,13 @@ async def _on_field_button(
         and arg is not None
         and (arg in offered or field.valid(arg, actor, draft))
     ):
-        await answer()
+        await chat.notice()
         draft.pop(group_key, None)
         value = offered.get(arg, arg)
         draft[field.name] = value
-        await redraw(
-            message, Markup(message.text_html + "\n→ " + escape(render_value(actor, field, draft)))
-        )
+        await chat.annotate(Markup("→ ") + render_value(actor, field, draft), separator="\n")
         draft.pop(_PROMPT, None)
-        await _store(form, message, actor, field, draft, value)
+        await _store(form, chat, field, draft, value)
         return
     if action == "tog" and field.multi and arg is not None and field.valid(arg, actor, draft):
         chosen = list(draft.get(field.name) or [])
@@ -531,43 +489,32 @@ async def _on_field_button(
         draft[field.name] = chosen
         listed = field.listed(actor, draft)
         page = next((i // PAGE_SIZE for i, o in enumerate(listed) if o.value == arg), 0)
-        await _redraw(form, answer, message, actor, field, draft, page)
+        await _redraw(form, chat, field, draft, page)
         return
     if action == "done" and field.multi:
         if not draft.get(field.name) and not field.optional:
-            await answer(actor.t("invalid.choose_one"), show_alert=True)
+            await chat.notice(actor.t("invalid.choose_one"), alert=True)
             return
-        await answer()
-        await remove_keyboard(message)
+        await chat.notice()
+        await chat.strip()
         draft.pop(_PROMPT, None)
-        await _store(form, message, actor, field, draft, draft.get(field.name) or [])
+        await _store(form, chat, field, draft, draft.get(field.name) or [])
         return
-    await answer(actor.t("button.unknown"))
+    await chat.notice(actor.t("button.unknown"))
 
 
-async def _redraw(
-    form: Form,
-    answer: Answer,
-    message: Message,
-    actor: Actor,
-    field: Field,
-    draft: Draft,
-    page: int,
-) -> None:
+async def _redraw(form: Form, chat: Chat, field: Field, draft: Draft, page: int) -> None:
     """Show the same question again in place (another page, group or selection)."""
-    await _save(form, actor, field.name, draft)
-    await answer()
-    text, keyboard = question_view(form, actor, field, draft, page)
-    try:
-        await redraw(message, text, reply_markup=keyboard)
-    except BadRequest:
-        log.debug("question unchanged (the same page pressed again)")
+    await _save(form, chat.actor, field.name, draft)
+    await chat.notice()
+    text, keyboard = question_view(form, chat.actor, field, draft, page)
+    await chat.replace(chat.message, text, keyboard)
 
 
-def register(form: Form, application: Application, group: int) -> None:
+def register(form: Form, router: Router) -> None:
     """The form's buttons; typed input reaches `on_input` through the dialogue router."""
 
-    async def buttons(update: Update, context: CallbackContext) -> None:
-        await on_button(form, update, context)
+    async def buttons(chat: Chat) -> None:
+        await on_button(form, chat)
 
-    application.add_handler(CallbackQueryHandler(buttons, pattern=form.button), group)
+    router.button(form.button, buttons)

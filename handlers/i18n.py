@@ -2,8 +2,9 @@
 
 Code holds message ids only (``start.consent``); the texts live in gettext PO
 files under ``locales/<locale>/LC_MESSAGES/*.po``. Every PO file of a locale is
-merged, so each flow can keep its own file. Texts are HTML for Telegram's
-parse_mode; every value put into a placeholder is escaped unless it is
+merged, so each flow can keep its own file. Texts are in the core's markup (the
+HTML subset ``<b>``, ``<code>``, ``<a href>``; each channel renders it for its
+platform); every value put into a placeholder is escaped unless it is
 ``Markup`` (a fragment the bot itself rendered).
 """
 
@@ -20,7 +21,9 @@ from babel.messages.pofile import read_po
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
-MESSAGE_LIMIT = 4096  # Telegram's limit on a message's visible text, in UTF-16 units
+# A message's visible text, in UTF-16 units: Telegram's limit, the strictest in characters of
+# the platforms served (channels split longer texts where their limit is in bytes).
+MESSAGE_LIMIT = 4096
 _TAG = re.compile(r"<[^>]*>")
 
 
@@ -40,14 +43,14 @@ class Markup(str):
 
 
 def escape(value: object) -> Markup:
-    """Escape a value for Telegram HTML (only <, > and & matter outside attributes)."""
+    """Escape a value for the markup (only <, > and & matter outside attributes)."""
     if isinstance(value, Markup):
         return value
     return Markup(html.escape(str(value), quote=False))
 
 
 def visible_length(text: str) -> int:
-    """What Telegram counts against its limit: the text without tags, entities decoded."""
+    """What counts against the limit: the text without tags, entities decoded."""
     plain = html.unescape(_TAG.sub("", text))
     return len(plain.encode("utf-16-le")) // 2
 
@@ -92,15 +95,15 @@ class Catalogs:
             text = template.format(**{key: escape(value) for key, value in params.items()})
         return Markup(text)
 
-    def locale_for(self, saved: str | None, telegram_code: str | None) -> str:
-        """Saved choice, then Telegram's language_code when we ship it, else the default."""
+    def locale_for(self, saved: str | None, platform_code: str | None) -> str:
+        """Saved choice, then the platform's language tag when we ship it, else the default."""
         if saved in SUPPORTED_LOCALES:
             return saved
-        return match_language_code(telegram_code) or self.default_locale
+        return match_language_code(platform_code) or self.default_locale
 
 
 def match_language_code(code: str | None) -> str | None:
-    """Map Telegram's IETF tag (zh-hans, en-US, ...) to a shipped locale."""
+    """Map a platform's IETF tag (zh-hans, en-US, zh_CN, ...) to a shipped locale."""
     if not code:
         return None
     primary = code.replace("_", "-").split("-")[0].lower()

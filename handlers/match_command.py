@@ -1,4 +1,5 @@
-"""/match DEMAND SPECIALIST: a coordinator proposes a specialist for a demand themselves.
+"""/match DEMAND SPECIALIST: a coordinator proposes a specialist for a demand themselves;
+/match_now: a match round at once.
 
     /match 12 7 ─> demand open? specialist approved? pair never proposed? ─> proposal stored
         ─> claimed as sent ─> the proposal card to the specialist (handlers.proposals) ─> told
@@ -12,16 +13,14 @@ from __future__ import annotations
 
 import re
 
-from telegram import Update
-from telegram.error import NetworkError, RetryAfter
-from telegram.ext import Application, CallbackContext, CommandHandler
-
+from handlers import rounds
 from handlers.access import coordinators_only
-from handlers.actor import Actor
+from handlers.core.chat import Chat
+from handlers.core.router import Router
 from handlers.proposals import send_proposal
 from storage.coordinators import claim_notification, pair_for_match, record_action
 from storage.models import DemandStatus, SpecialistStatus
-from storage.proposals import NewProposal, create_proposals, release_unsent
+from storage.proposals import NewProposal, create_proposals
 
 ID = re.compile(r"^#?(\d{1,9})$")
 
@@ -33,33 +32,30 @@ def _shared_fields(demand_fields: list[str], disciplines: list[str]) -> list[str
 
 
 @coordinators_only
-async def match_command(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def match_command(chat: Chat) -> None:
     """/match DEMAND SPECIALIST: propose, send, and say how it went."""
-    message = update.effective_message
-    assert message is not None
-    found = [ID.match(arg) for arg in context.args or []]
+    actor = chat.actor
+    found = [ID.match(arg) for arg in chat.args]
     if len(found) != 2 or not all(found):
-        await message.reply_text(actor.t("match.usage"))
+        await chat.reply(actor.t("match.usage"))
         return
     demand_id, specialist_id = (int(m[1]) for m in found if m)
     svc = actor.services
     check = await pair_for_match(db=svc.db, demand_id=demand_id, specialist_id=specialist_id)
     if check.demand is None:
-        await message.reply_text(actor.t("match.no_demand", id=demand_id))
+        await chat.reply(actor.t("match.no_demand", id=demand_id))
         return
     if check.demand.status != DemandStatus.OPEN:
-        await message.reply_text(actor.t("match.demand_not_open", id=demand_id))
+        await chat.reply(actor.t("match.demand_not_open", id=demand_id))
         return
     if check.specialist is None:
-        await message.reply_text(actor.t("match.no_specialist", id=specialist_id))
+        await chat.reply(actor.t("match.no_specialist", id=specialist_id))
         return
     if check.specialist.status != SpecialistStatus.APPROVED:
-        await message.reply_text(actor.t("match.specialist_not_approved", id=specialist_id))
+        await chat.reply(actor.t("match.specialist_not_approved", id=specialist_id))
         return
     if check.existing is not None:
-        await message.reply_text(
-            actor.t("match.already", demand=demand_id, specialist=specialist_id)
-        )
+        await chat.reply(actor.t("match.already", demand=demand_id, specialist=specialist_id))
         return
     shared = _shared_fields(check.demand.fields, check.specialist.disciplines)
     created = await create_proposals(
@@ -75,9 +71,7 @@ async def match_command(update: Update, context: CallbackContext, actor: Actor) 
         now=svc.clock.now(),
     )
     if not created:  # proposed meanwhile by a round or another coordinator
-        await message.reply_text(
-            actor.t("match.already", demand=demand_id, specialist=specialist_id)
-        )
+        await chat.reply(actor.t("match.already", demand=demand_id, specialist=specialist_id))
         return
     proposal_id = created[0].id
     assert proposal_id is not None
@@ -92,20 +86,32 @@ async def match_command(update: Update, context: CallbackContext, actor: Actor) 
     )
     sent = False
     if await claim_notification(db=svc.db, proposal_id=proposal_id, now=svc.clock.now()):
-        try:
-            sent = await send_proposal(context.bot, svc, proposal_id)
-        except (RetryAfter, NetworkError):  # as for a round's: the next deadline tick sends it
-            await release_unsent(db=svc.db, proposal_id=proposal_id)
+        sent = await send_proposal(svc, proposal_id)
     said = {
         "proposal": proposal_id,
         "demand": demand_id,
         "specialist": specialist_id,
         "name": check.specialist.name,
     }
-    await message.reply_text(
+    await chat.reply(
         actor.t("match.sent", **said) if sent else actor.t("match.not_reached", **said)
     )
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("match", match_command), group)
+@coordinators_only
+async def match_now(chat: Chat) -> None:
+    """/match_now: a round at once, with its figures."""
+    report = await rounds.run_round(chat.services)
+    await chat.reply(
+        chat.actor.t(
+            "rounds.done",
+            count=report.proposed,
+            demands=report.demands,
+            specialists=report.specialists,
+        )
+    )
+
+
+def register(router: Router) -> None:
+    router.command("match", match_command)
+    router.command("match_now", match_now)

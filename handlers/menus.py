@@ -1,10 +1,11 @@
-"""The command menu per language and, once a user has a role, per chat."""
+"""The command menu per language and, once a user has a role, per person."""
 
 from __future__ import annotations
 
-from telegram import Bot, BotCommand, BotCommandScopeChat
-
+from handlers.core.chat import Chat
+from handlers.core.outbox import Target
 from handlers.i18n import SUPPORTED_LOCALES, Catalogs
+from handlers.services import Services
 
 COMMON = ("start", "help", "language", "cancel", "privacy", "mydata", "delete_me")
 BY_ROLE: dict[str | None, tuple[str, ...]] = {
@@ -25,37 +26,49 @@ COORDINATOR = (
     "add_coordinator",
     "remove_coordinator",
 )
+Menu = list[tuple[str, str]]
 
 
 def commands_for(role: str | None, *, is_coordinator: bool) -> tuple[str, ...]:
     return COMMON + BY_ROLE.get(role, ()) + (COORDINATOR if is_coordinator else ())
 
 
-def bot_commands(catalogs: Catalogs, locale: str, names: tuple[str, ...]) -> list[BotCommand]:
-    return [BotCommand(name, catalogs.translate(locale, f"command.{name}")) for name in names]
+def menu(catalogs: Catalogs, locale: str, names: tuple[str, ...]) -> Menu:
+    return [(name, catalogs.translate(locale, f"command.{name}")) for name in names]
 
 
-async def set_default_menus(bot: Bot, catalogs: Catalogs) -> None:
-    """Menus for users without a role: one per shipped language, plus the default."""
+def default_menus(catalogs: Catalogs) -> dict[str | None, Menu]:
+    """Menus for people without a role: one per shipped language, and the default (None)."""
     names = commands_for(None, is_coordinator=False)
-    for locale in SUPPORTED_LOCALES:
-        await bot.set_my_commands(
-            bot_commands(catalogs, locale, names), language_code=locale.split("_")[0]
+    menus: dict[str | None, Menu] = {
+        locale: menu(catalogs, locale, names) for locale in SUPPORTED_LOCALES
+    }
+    menus[None] = menu(catalogs, catalogs.default_locale, names)
+    return menus
+
+
+def personal_menu(
+    catalogs: Catalogs, *, locale: str, role: str | None, is_coordinator: bool
+) -> Menu:
+    """A person's own menu: their role's commands in their chosen language."""
+    return menu(catalogs, locale, commands_for(role, is_coordinator=is_coordinator))
+
+
+async def set_chat_menu(chat: Chat, *, role: str | None, is_coordinator: bool) -> None:
+    """The acting person's menu, where the platform has one."""
+    actor = chat.actor
+    await chat.set_menu(
+        personal_menu(
+            actor.services.catalogs, locale=actor.locale, role=role, is_coordinator=is_coordinator
         )
-    await bot.set_my_commands(bot_commands(catalogs, catalogs.default_locale, names))
+    )
 
 
-async def set_chat_menu(
-    bot: Bot,
-    catalogs: Catalogs,
-    *,
-    chat_id: int,
-    locale: str,
-    role: str | None,
-    is_coordinator: bool,
+async def set_menu_of(
+    svc: Services, target: Target, *, locale: str, role: str | None, is_coordinator: bool
 ) -> None:
-    """A chat's own menu: its role's commands in its chosen language."""
-    names = commands_for(role, is_coordinator=is_coordinator)
-    await bot.set_my_commands(
-        bot_commands(catalogs, locale, names), scope=BotCommandScopeChat(chat_id)
+    """Someone else's menu (a coordinator's rights changed by another)."""
+    await svc.outbox.menu(
+        target,
+        personal_menu(svc.catalogs, locale=locale, role=role, is_coordinator=is_coordinator),
     )

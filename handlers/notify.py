@@ -1,27 +1,19 @@
 """Messages the bot starts (a round, a reminder, the other side's news), not replies.
 
-The person may have blocked the bot, or never written to it; the record in the
-database is right either way, and one such person must not stop a job that
-tells many others. So these sends report failure instead of raising.
+They go through the outbox like everything else: written with the change that
+caused them, delivered after it commits, retried when the platform is busy.
+Whether the person can still be reached (they blocked the bot, left) is the
+delivery's to find out and record; the record in the database is right either
+way.
 """
 
 from __future__ import annotations
 
-import logging
-
-from telegram import Bot, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden
-
-log = logging.getLogger(__name__)
+from handlers.core.views import Keyboard, View
+from handlers.services import Services
 
 
-async def notify(
-    bot: Bot, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None
-) -> bool:
-    """Send text to chat_id; False when Telegram will not deliver it to that person."""
-    try:
-        await bot.send_message(chat_id, text, reply_markup=reply_markup)
-    except (Forbidden, BadRequest):
-        log.warning("could not message chat %s", chat_id)
-        return False
-    return True
+async def notify(svc: Services, user_id: int, text: str, keyboard: Keyboard = ()) -> bool:
+    """Send to the person wherever they wrote from last; False when the bot has no account
+    of theirs to write to (they were erased, or never wrote)."""
+    return await svc.outbox.to_user(user_id, View(text, keyboard)) is not None

@@ -8,9 +8,7 @@ the separate consent to share contact details with a matched party.
     /mydata ─> a JSON file with every row kept about the user
     /delete_me ─> are you sure? ─yes─> personal data erased; the other side of an active
                                        engagement is told
-    the enterprise chooses a specialist (handlers.candidates) ─> exchange_after_choice:
-        both agreed to share contacts ─> the contacts go to both, once
-        otherwise ─> each side hears it is matched; who has not agreed is asked
+    the consent to share contact details (asked at the choice, handlers.contact_exchange):
             ─[Share]─> recorded; engagements where the other side agreed too get the contacts;
                        where not, the other side is asked once more
             ─[Not now]─> the engagement goes on; its card offers [Share] instead of a phone
@@ -29,29 +27,22 @@ import json
 import logging
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
-
-from handlers.actor import Actor, get_actor
+from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.contact_exchange import CONSENT_FLOW, exchange_for
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import File, Keyboard, Pair, inline
 from handlers.engagement_views import counterpart, reader_for
 from handlers.engagements import engagement_view, show
-from handlers.form import Answer
 from handlers.i18n import Markup
-from handlers.keyboards import Button, inline, redraw
 from handlers.menus import set_chat_menu
 from handlers.notify import notify
-from handlers.services import Services, services
-from handlers.specialist_views import LocaleReader, Reader
+from handlers.services import Services
+from handlers.specialist_views import LocaleReader
 from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
 from storage.engagements import (
-    EngagementCard,
-    Side,
-    claim_contact_exchanges,
-    claim_contact_reminder,
     engagement_for,
-    other_side,
 )
 from storage.models import Dialogue
 from storage.privacy import (
@@ -67,22 +58,20 @@ from storage.privacy import (
 
 log = logging.getLogger(__name__)
 
-FLOW = "prv"  # callback prefix, and the dialogue of a pending confirmation
+FLOW = CONSENT_FLOW  # callback prefix, and the dialogue of a pending confirmation
 WITHDRAW, ERASE = "withdraw", "erase"
 # Share may name the engagement whose card carried the button (the card is drawn again).
 BUTTON = pattern(FLOW, "withdraw|yes|no|share|later|unshare", r"\d{1,9}")
-RETENTION = "retention"  # the job's name in the JobQueue
-RETENTION_DAYS_KEY = "retention_days"  # bot_data: RETENTION_DAYS (bot.jobs puts it there)
+RETENTION = "retention"  # the job's name in the scheduler
 RETENTION_BATCH = 200
-SIDES: tuple[Side, Side] = ("enterprise", "specialist")
 _RESUME = "resume"  # dialogue data: the dialogue the user was in before being asked
 
 
-def notice(actor: Actor, retention_days: int) -> tuple[Markup, InlineKeyboardMarkup | None]:
+def notice(actor: Actor, retention_days: int) -> tuple[Markup, Keyboard]:
     """The privacy notice, where this user stands, and what they can change."""
     user, tz = actor.user, actor.services.timezone
     lines = [actor.t("privacy.notice", days=retention_days)]
-    buttons: list[Button] = []
+    buttons: list[Pair] = []
     if user.consent_at is None:
         lines.append(actor.t("privacy.consent_none"))
     else:
@@ -95,34 +84,34 @@ def notice(actor: Actor, retention_days: int) -> tuple[Markup, InlineKeyboardMar
             lines.append(actor.t("privacy.contacts_shared", date=when))
             buttons.append((actor.t("privacy.unshare_button"), pack(FLOW, "unshare")))
         buttons.append((actor.t("privacy.withdraw_button"), pack(FLOW, "withdraw")))
-    return Markup("\n\n".join(lines)), inline([b] for b in buttons) if buttons else None
+    return Markup("\n\n".join(lines)), inline([b] for b in buttons)
 
 
-async def privacy_command(update: Update, context: CallbackContext) -> None:
+async def privacy_command(chat: Chat) -> None:
     """/privacy: the notice at any time, with the user's consents and how to change them."""
-    actor = await get_actor(update, context)
-    assert update.effective_message is not None
-    text, keyboard = notice(actor, context.application.bot_data[RETENTION_DAYS_KEY])
-    await update.effective_message.reply_text(text, reply_markup=keyboard)
+    actor = chat.actor
+    text, keyboard = notice(actor, actor.services.retention_days)
+    await chat.reply(text, keyboard)
 
 
-async def mydata_command(update: Update, context: CallbackContext) -> None:
+async def mydata_command(chat: Chat) -> None:
     """/mydata: everything kept about the user, as one UTF-8 JSON file."""
-    actor = await get_actor(update, context)
-    chat = update.effective_chat
-    assert chat is not None
+    actor = chat.actor
     svc = actor.services
     document = await export_personal_data(db=svc.db, user_id=actor.user_id, now=svc.clock.now())
     rows = sum(len(table) for table in document["tables"].values())
     data = json.dumps(document, ensure_ascii=False, indent=2, default=str).encode()
-    await chat.send_document(
-        data,
-        filename=f"techmatch-my-data-{svc.today():%Y%m%d}.json",
-        caption=actor.t("privacy.export_caption", rows=rows),
+    await chat.send_file(
+        File(
+            name=f"techmatch-my-data-{svc.today():%Y%m%d}.json",
+            mime="application/json",
+            data=data,
+            caption=actor.t("privacy.export_caption", rows=rows),
+        )
     )
 
 
-def confirmation(actor: Actor, step: str) -> tuple[Markup, InlineKeyboardMarkup]:
+def confirmation(actor: Actor, step: str) -> tuple[Markup, Keyboard]:
     question, yes = {
         WITHDRAW: ("privacy.withdraw_confirm", "privacy.withdraw_yes"),
         ERASE: ("privacy.erase_confirm", "privacy.erase_yes"),
@@ -167,108 +156,95 @@ async def _resume(actor: Actor, dialogue: Dialogue) -> None:
     )
 
 
-async def delete_me_command(update: Update, context: CallbackContext) -> None:
+async def delete_me_command(chat: Chat) -> None:
     """/delete_me: ask first; nothing happens without the yes."""
-    actor = await get_actor(update, context)
-    assert update.effective_message is not None
+    actor = chat.actor
     await _ask(actor, ERASE)
     text, keyboard = confirmation(actor, ERASE)
-    await update.effective_message.reply_text(text, reply_markup=keyboard)
+    await chat.reply(text, keyboard)
 
 
-async def on_button(update: Update, context: CallbackContext) -> None:
+async def on_button(chat: Chat) -> None:
     """Withdraw (asks first), yes / no to a waiting question, and the contact consents."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and isinstance(query.message, Message)
-    match = BUTTON.match(query.data)
+    match = chat.match
     assert match is not None
-    message, action = query.message, match["action"]
-    actor = await get_actor(update, context)
+    action = match["action"]
+    actor = chat.actor
     svc = actor.services
     if action in ("share", "later", "unshare"):
         card = int(match["arg"]) if match["arg"] and action == "share" else None
-        await _contact_choice(actor, query.answer, message, action, card)
+        await _contact_choice(chat, action, card)
         return
     if action == WITHDRAW:
         if actor.user.consent_at is None:
-            await query.answer(actor.t("privacy.withdrawn_already"))
+            await chat.notice(actor.t("privacy.withdrawn_already"))
             return
         await _ask(actor, WITHDRAW)
-        await query.answer()
-        await redraw(message, *confirmation(actor, WITHDRAW))
+        await chat.notice()
+        await chat.replace(chat.message, *confirmation(actor, WITHDRAW))
         return
     dialogue = await load_dialogue(db=svc.db, user_id=actor.user_id)
     if dialogue is None or dialogue.flow != FLOW:
-        await query.answer(actor.t("button.stale"))
+        await chat.notice(actor.t("button.stale"))
         return
     if action == "no":
         await _resume(actor, dialogue)
-        await query.answer()
-        await redraw(message, actor.t("privacy.kept"))
+        await chat.notice()
+        await chat.replace(chat.message, actor.t("privacy.kept"))
         return
     if dialogue.step == WITHDRAW:
-        await _withdraw(actor, query.answer, message)
+        await _withdraw(chat)
     else:
-        await _erase(actor, query.answer, message)
+        await _erase(chat)
 
 
-async def _withdraw(actor: Actor, answer: Answer, message: Message) -> None:
+async def _withdraw(chat: Chat) -> None:
+    actor = chat.actor
     svc = actor.services
     await end_dialogue(db=svc.db, user_id=actor.user_id)
     ended = await withdraw_consent(db=svc.db, user_id=actor.user_id, now=svc.clock.now())
     if ended is None:
-        await answer(actor.t("privacy.withdrawn_already"))
+        await chat.notice(actor.t("privacy.withdrawn_already"))
         return
-    await answer()
+    await chat.notice()
     said = actor.t("privacy.withdrawn", proposals=ended.withdrawal.withdrawn)
     if ended.told:
         said += Markup("\n\n") + actor.t(
             "privacy.withdrawn_engagements", engagements=len(ended.told)
         )
-    await redraw(message, said)
-    await tell_counterparts(message.get_bot(), svc, ended, erased=False)
+    await chat.replace(chat.message, said)
+    await tell_counterparts(svc, ended, erased=False)
 
 
-async def tell_withdrawn(bot: Bot, svc: Services, withdrawal: Withdrawal) -> None:
+async def tell_withdrawn(svc: Services, withdrawal: Withdrawal) -> None:
     """The other side of each proposal that ended with the user's consent or data hears it
     (without the user's name: after an erasure it is no longer ours to pass on)."""
     for ctx in withdrawal.specialists:
-        reader = reader_for(svc, ctx.specialist_user)
+        user = ctx.specialist_user
+        assert user.id is not None
+        reader = reader_for(svc, user)
         text = reader.t("proposal.enterprise_left", ref=ctx.proposal.id, title=ctx.demand.title)
-        await _tell(bot, ctx.specialist_user.chat_id, text)
+        await notify(svc, user.id, text)
     for ctx in withdrawal.enterprises:
-        reader = reader_for(svc, ctx.owner)
+        owner = ctx.owner
+        assert owner.id is not None
+        reader = reader_for(svc, owner)
         text = reader.t("candidate.withdrew", ref=ctx.proposal.id, title=ctx.demand.title)
-        await _tell(bot, ctx.owner.chat_id, text)
+        await notify(svc, owner.id, text)
 
 
-async def _tell(bot: Bot, chat_id: int, text: Markup) -> None:
-    """One notice that someone left: sent once and never retried, so no failure (a blocked
-    chat, the network) may stop the others, or a retention run."""
-    try:
-        await bot.send_message(chat_id, text)
-    except TelegramError:
-        log.warning("could not tell the other side that a pairing ended")
-
-
-async def _erase(actor: Actor, answer: Answer, message: Message) -> None:
+async def _erase(chat: Chat) -> None:
+    actor = chat.actor
     svc = actor.services
     erasure = await erase_personal_data(db=svc.db, user_id=actor.user_id, now=svc.clock.now())
     if erasure is None:
-        await answer(actor.t("privacy.erased_already"))
+        await chat.notice(actor.t("privacy.erased_already"))
         return
-    await answer()
-    await redraw(message, actor.t("privacy.erased"))
-    # The chat's menu goes back to what a newcomer sees.
-    await set_chat_menu(
-        message.get_bot(),
-        svc.catalogs,
-        chat_id=message.chat_id,
-        locale=actor.locale,
-        role=None,
-        is_coordinator=actor.is_coordinator,
-    )
-    await tell_counterparts(message.get_bot(), svc, erasure)
+    await chat.notice()
+    await chat.replace(chat.message, actor.t("privacy.erased"))
+    # The person's menu goes back to what a newcomer sees.
+    await set_chat_menu(chat, role=None, is_coordinator=actor.is_coordinator)
+    await tell_counterparts(svc, erasure)
 
 
 # What the other side of an engagement hears: (erased, demand reopened) -> message id.
@@ -280,187 +256,100 @@ PARTNER_LEFT = {
 }
 
 
-async def tell_counterparts(
-    bot: Bot, svc: Services, departure: Departure, *, erased: bool = True
-) -> None:
+async def tell_counterparts(svc: Services, departure: Departure, *, erased: bool = True) -> None:
     """The other side of each proposal and engagement that ended because the user left (data
     erased, or consent withdrawn) hears it."""
-    await tell_withdrawn(bot, svc, departure.withdrawal)
+    await tell_withdrawn(svc, departure.withdrawal)
     for other in departure.told:
         reader = LocaleReader(svc.catalogs, svc.catalogs.locale_for(other.locale, None))
         msgid = PARTNER_LEFT[erased, other.demand_reopened]
-        await _tell(bot, other.chat_id, reader.t(msgid, title=other.demand_title))
+        await notify(svc, other.user_id, reader.t(msgid, title=other.demand_title))
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
     """Typed text while a confirmation waits: point at the buttons and ask again."""
-    message = update.effective_message
-    assert message is not None
-    await message.reply_text(actor.t("privacy.use_buttons"))
+    actor = chat.actor
+    await chat.reply(actor.t("privacy.use_buttons"))
     text, keyboard = confirmation(actor, dialogue.step)
-    await message.reply_text(text, reply_markup=keyboard)
+    await chat.reply(text, keyboard)
 
 
 # --- consent to share contact details ------------------------------------------------------
 
 
-def contact_consent_request(reader: Reader) -> tuple[Markup, InlineKeyboardMarkup]:
-    buttons = [
-        [(reader.t("privacy.contact_share"), pack(FLOW, "share"))],
-        [(reader.t("privacy.contact_later"), pack(FLOW, "later"))],
-    ]
-    return reader.t("privacy.contact_ask"), inline(buttons)
-
-
-async def send_contact_consent_request(
-    bot: Bot, chat_id: int, reader: Reader, lead: Markup | None = None
-) -> bool:
-    """The question to someone the bot writes to outside their own update, after `lead`."""
-    text, keyboard = contact_consent_request(reader)
-    if lead is not None:
-        text = lead + Markup("\n\n") + text
-    return await notify(bot, chat_id, text, keyboard)
-
-
-async def _contact_choice(
-    actor: Actor, answer: Answer, message: Message, action: str, card: int | None = None
-) -> None:
+async def _contact_choice(chat: Chat, action: str, card: int | None = None) -> None:
+    actor = chat.actor
     svc = actor.services
     now = svc.clock.now()
     if action == "share":
         if actor.user.consent_at is None:
-            await answer(actor.t("privacy.consent_needed_short"), show_alert=True)
+            await chat.notice(actor.t("privacy.consent_needed_short"), alert=True)
             return
         await record_contact_consent(db=svc.db, user_id=actor.user_id, now=now)
         if card is None:
-            await answer()
-            await redraw(message, actor.t("privacy.contact_shared"))
-        await _share_contacts(message.get_bot(), actor)
+            await chat.notice()
+            await chat.replace(chat.message, actor.t("privacy.contact_shared"))
+        await _share_contacts(chat)
         if card is not None:  # pressed on an engagement card: the card stays, brought up to date
-            await answer(actor.t("privacy.contact_shared"))
+            await chat.notice(actor.t("privacy.contact_shared"))
             found = await engagement_for(db=svc.db, engagement_id=card, user_id=actor.user_id)
             if found is not None:
-                await show(message, *await engagement_view(actor, *found))
+                await show(chat, *await engagement_view(actor, *found))
         return
     if action == "unshare":
         await withdraw_contact_consent(db=svc.db, user_id=actor.user_id, now=now)
         said = actor.t("privacy.contact_stopped")
     else:
         said = actor.t("privacy.contact_not_shared")
-    await answer()
-    await redraw(message, said)
+    await chat.notice()
+    await chat.replace(chat.message, said)
 
 
-async def exchange_after_choice(
-    bot: Bot, svc: Services, *, engagement_id: int, chooser_user_id: int
-) -> None:
-    """Right after the enterprise chose: the contacts go out now if both sides agreed to share
-    them before; otherwise each side hears it is matched, and whoever has not agreed is asked."""
-    exchange = await claim_contact_exchanges(
-        db=svc.db, user_id=chooser_user_id, now=svc.clock.now(), engagement_id=engagement_id
-    )
-    for card in exchange.shared:
-        await _send_contacts(bot, svc, card)
-    for card in exchange.waiting:
-        for side in SIDES:
-            user = card.user_of(side)
-            reader = reader_for(svc, user)
-            other = counterpart(reader, card, side)
-            matched = reader.t("match.waiting_for_consent", title=card.demand.title, other=other)
-            if user.contact_consent_at is None:
-                await notify(bot, user.chat_id, matched)
-                await send_contact_consent_request(bot, user.chat_id, reader)
-            else:
-                waiting = reader.t(
-                    "privacy.contact_waiting_other", title=card.demand.title, other=other
-                )
-                await notify(bot, user.chat_id, matched + Markup("\n\n") + waiting)
-
-
-async def _share_contacts(bot: Bot, actor: Actor) -> None:
-    """The user agreed: every active engagement of theirs where the other side agreed too gets
-    the contacts; on the others the user hears what they wait for."""
-    svc = actor.services
-    now = svc.clock.now()
-    exchange = await claim_contact_exchanges(db=svc.db, user_id=actor.user_id, now=now)
-    for card in exchange.shared:
-        await _send_contacts(bot, svc, card)
-    for card in exchange.waiting:
+async def _share_contacts(chat: Chat) -> None:
+    """The person acting agreed: every active engagement of theirs where the other side agreed
+    too gets the contacts; on the others the person hears what they wait for."""
+    actor = chat.actor
+    for card in await exchange_for(actor.services, user_id=actor.user_id):
         side = card.side_of(actor.user_id)
         assert side is not None
-        title, other = card.demand.title, other_side(side)
-        await notify(
-            bot,
-            actor.user.chat_id,
+        await chat.reply(
             actor.t(
-                "privacy.contact_waiting_other", title=title, other=counterpart(actor, card, side)
-            ),
-        )
-        # The other side was asked when the enterprise chose (unless they had agreed then and
-        # stopped since); asked once more now that this side agreed, and never again: a second
-        # press, or stopping and sharing again, must not keep pestering them.
-        if await claim_contact_reminder(db=svc.db, engagement_id=card.id, now=now):
-            user = card.user_of(other)
-            reader = reader_for(svc, user)
-            lead = reader.t(
-                "privacy.contact_other_agreed", title=title, other=counterpart(reader, card, other)
+                "privacy.contact_waiting_other",
+                title=card.demand.title,
+                other=counterpart(actor, card, side),
             )
-            await send_contact_consent_request(bot, user.chat_id, reader, lead)
-
-
-async def _send_contacts(bot: Bot, svc: Services, card: EngagementCard) -> None:
-    """Each side gets the other's contact details and what to do next."""
-    specialist, enterprise = card.specialist, card.enterprise
-    owner = reader_for(svc, card.owner)
-    await notify(
-        bot,
-        card.owner.chat_id,
-        owner.t(
-            "match.enterprise_contacts",
-            name=specialist.name,
-            institution=specialist.institution,
-            phone=specialist.phone,
-        ),
-    )
-    expert = reader_for(svc, card.specialist_user)
-    await notify(
-        bot,
-        card.specialist_user.chat_id,
-        expert.t(
-            "match.specialist_contacts",
-            enterprise=enterprise.name,
-            title=card.demand.title,
-            contact=enterprise.contact_name,
-            phone=enterprise.phone,
-        ),
-    )
+        )
 
 
 # --- retention --------------------------------------------------------------------------
 
 
-async def run_retention(context: CallbackContext) -> None:
+async def run_retention(svc: Services) -> None:
     """The daily job: erase the personal data of users silent for RETENTION_DAYS.
 
-    The same erasure as /delete_me; a user erased is never found again, so a run that
-    happens twice, or in two processes, erases nobody twice."""
-    svc = services(context)
+    The same erasure as /delete_me, one person at a time: each erasure and the messages
+    telling the other sides commit together, and one failing leaves the others done. A
+    user erased is never found again, so a run that happens twice, or in two processes,
+    erases nobody twice."""
     now = svc.clock.now()
-    cut = now - dt.timedelta(days=context.application.bot_data[RETENTION_DAYS_KEY])
+    cut = now - dt.timedelta(days=svc.retention_days)
     erased = 0
     while batch := await inactive_users(db=svc.db, seen_before=cut, limit=RETENTION_BATCH):
         for user_id in batch:
-            erasure = await erase_personal_data(db=svc.db, user_id=user_id, now=now, by_user=False)
+            async with svc.db.unit_of_work():
+                erasure = await erase_personal_data(
+                    db=svc.db, user_id=user_id, now=now, by_user=False
+                )
+                if erasure is not None:
+                    await tell_counterparts(svc, erasure)
             if erasure is not None:
                 erased += 1
-                await tell_counterparts(context.bot, svc, erasure)
     log.info("retention: erased %d users not seen since %s", erased, f"{cut:%F}")
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("privacy", privacy_command), group)
-    application.add_handler(CommandHandler("mydata", mydata_command), group)
-    application.add_handler(CommandHandler("delete_me", delete_me_command), group)
-    application.add_handler(CallbackQueryHandler(on_button, pattern=BUTTON), group)
+def register(router: Router) -> None:
+    router.command("privacy", privacy_command)
+    router.command("mydata", mydata_command)
+    router.command("delete_me", delete_me_command)
+    router.button(BUTTON, on_button)
+    router.dialogue(FLOW, on_input)

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CallbackContext, CommandHandler
-
 from handlers import enterprise, specialist
-from handlers.actor import get_actor
+from handlers.core.chat import Chat
+from handlers.core.router import Router
 from handlers.start import help_text
 from storage.models import Role
 
 
-async def profile_command(update: Update, context: CallbackContext) -> None:
+async def profile_command(chat: Chat) -> None:
     """/profile, dispatched by the user's role."""
-    actor = await get_actor(update, context)
+    actor = chat.actor
     if actor.user.role == Role.SPECIALIST:
-        await specialist.show_profile(update, context, actor)
+        await specialist.show_profile(chat)
         return
     if actor.user.role == Role.ENTERPRISE:
-        await enterprise.show_profile(update, context, actor)
+        await enterprise.show_profile(chat)
         return
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(help_text(actor))
+    await chat.reply(help_text(actor))
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("profile", profile_command), group)
+def register(router: Router) -> None:
+    router.command("profile", profile_command)

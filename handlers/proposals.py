@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import re
 
-from telegram import Bot, InlineKeyboardMarkup, Message, Update
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler
-
 from handlers import candidates
-from handlers.actor import Actor, get_actor
 from handlers.callbacks import pack
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, column, inline
 from handlers.i18n import Markup
-from handlers.keyboards import column, inline, redraw, remove_keyboard
 from handlers.notify import notify
 from handlers.proposal_views import (
     DECLINE_REASONS,
@@ -52,7 +50,7 @@ PATTERN = re.compile(
 NOTE_LIMIT = 300
 
 
-def card_keyboard(reader: Reader, ctx: ProposalContext) -> InlineKeyboardMarkup:
+def card_keyboard(reader: Reader, ctx: ProposalContext) -> Keyboard:
     t = reader.t
     p = ctx.proposal
     return inline(
@@ -66,14 +64,14 @@ def card_keyboard(reader: Reader, ctx: ProposalContext) -> InlineKeyboardMarkup:
     )
 
 
-async def send_proposal(
-    bot: Bot, svc: Services, proposal_id: int, *, reminder: bool = False
-) -> bool:
+async def send_proposal(svc: Services, proposal_id: int, *, reminder: bool = False) -> bool:
     """Send (or remind of) an open proposal to its specialist; False if there is nothing to send."""
     ctx = await proposal_context(db=svc.db, proposal_id=proposal_id)
     if ctx is None or ctx.proposal.status != ProposalStatus.PROPOSED:
         return False
-    reader = reader_for(svc, ctx.specialist_user)
+    user = ctx.specialist_user
+    assert user.id is not None
+    reader = reader_for(svc, user)
     text = (
         proposal_card(reader, ctx)
         + Markup("\n\n")
@@ -84,31 +82,28 @@ async def send_proposal(
     )
     if reminder:
         text = reader.t("proposal.reminder") + Markup("\n\n") + text
-    # Not delivered (blocked, never wrote to the bot): the proposal simply expires.
-    return await notify(bot, ctx.specialist_user.chat_id, text, card_keyboard(reader, ctx))
+    # No account to write to (erased, never wrote to the bot): the proposal simply expires.
+    return await notify(svc, user.id, text, card_keyboard(reader, ctx))
 
 
-async def on_button(update: Update, context: CallbackContext) -> None:
+async def on_button(chat: Chat) -> None:
     """A proposal button: checked against the presser and the proposal's current version."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = PATTERN.match(query.data)
+    match = chat.match
     assert match is not None
-    actor = await get_actor(update, context)
+    actor = chat.actor
     svc = actor.services
     specialist = await get_specialist(db=svc.db, user_id=actor.user_id)
     proposal_id, version, action = int(match["id"]), int(match["ver"]), match["action"]
     ctx = await proposal_context(db=svc.db, proposal_id=proposal_id)
     if ctx is None or specialist is None or ctx.specialist.id != specialist.id:
-        await query.answer(actor.t("proposal.not_yours"), show_alert=True)
+        await chat.notice(actor.t("proposal.not_yours"), alert=True)
         return
-    message = query.message if isinstance(query.message, Message) else None
     if action == "det":
-        await query.answer()
-        await context.bot.send_message(actor.user.chat_id, details_text(actor, ctx))
+        await chat.notice()
+        await chat.reply(details_text(actor, ctx))
         return
     if ctx.proposal.status != ProposalStatus.PROPOSED or ctx.proposal.version != version:
-        await query.answer(actor.t("proposal.no_longer_open"), show_alert=True)
+        await chat.notice(actor.t("proposal.no_longer_open"), alert=True)
         return
     now = svc.clock.now()
     if action == "acc":
@@ -120,44 +115,36 @@ async def on_button(update: Update, context: CallbackContext) -> None:
             now=now,
         )
         if outcome != Outcome.DONE:
-            await query.answer(actor.t("proposal.no_longer_open"), show_alert=True)
+            await chat.notice(actor.t("proposal.no_longer_open"), alert=True)
             return
-        await query.answer()
-        if message:
-            await redraw(
-                message, proposal_card(actor, ctx) + Markup("\n\n") + actor.t("proposal.accepted")
-            )
-        await candidates.send_candidate(context.bot, svc, proposal_id)
+        await chat.notice()
+        await chat.replace(
+            chat.message,
+            proposal_card(actor, ctx) + Markup("\n\n") + actor.t("proposal.accepted"),
+        )
+        await candidates.send_candidate(svc, proposal_id)
         return
     if action == "dec":
-        await query.answer()
+        await chat.notice()
         reasons = [
             (actor.t(f"proposal.reason_{reason}"), pack("pr", "why", proposal_id, version, reason))
             for reason in DECLINE_REASONS
         ]
-        if message:  # a second tap finds the reasons already shown
-            await redraw(
-                message,
-                proposal_card(actor, ctx) + Markup("\n\n") + actor.t("proposal.why_decline"),
-                column(reasons),
-            )
+        # A second tap finds the reasons already shown: nothing changes.
+        await chat.replace(
+            chat.message,
+            proposal_card(actor, ctx) + Markup("\n\n") + actor.t("proposal.why_decline"),
+            column(reasons),
+        )
         return
     if action == "why" and match["arg"] in DECLINE_REASONS:
-        await _decline(update, actor, ctx, version, match["arg"], message)
+        await _decline(chat, ctx, version, match["arg"])
         return
-    await query.answer(actor.t("button.unknown"))
+    await chat.notice(actor.t("button.unknown"))
 
 
-async def _decline(
-    update: Update,
-    actor: Actor,
-    ctx: ProposalContext,
-    version: int,
-    reason: str,
-    message: Message | None,
-) -> None:
-    query = update.callback_query
-    assert query is not None
+async def _decline(chat: Chat, ctx: ProposalContext, version: int, reason: str) -> None:
+    actor = chat.actor
     svc = actor.services
     proposal_id = ctx.proposal.id or 0
     outcome = await decline_proposal(
@@ -170,13 +157,12 @@ async def _decline(
         now=svc.clock.now(),
     )
     if outcome != Outcome.DONE:
-        await query.answer(actor.t("proposal.no_longer_open"), show_alert=True)
+        await chat.notice(actor.t("proposal.no_longer_open"), alert=True)
         return
-    await query.answer()
-    if message:
-        await redraw(
-            message, actor.t("proposal.declined", reason=actor.t(f"proposal.reason_{reason}"))
-        )
+    await chat.notice()
+    await chat.replace(
+        chat.message, actor.t("proposal.declined", reason=actor.t(f"proposal.reason_{reason}"))
+    )
     if reason == "other":
         await save_dialogue(
             db=svc.db,
@@ -187,39 +173,31 @@ async def _decline(
             now=svc.clock.now(),
         )
         skip = [(actor.t("form.skip"), pack("pr", "skip", proposal_id, version + 1))]
-        await update.get_bot().send_message(
-            actor.user.chat_id, actor.t("proposal.note_prompt"), reply_markup=inline([skip])
-        )
+        await chat.reply(actor.t("proposal.note_prompt"), inline([skip]))
 
 
-async def on_skip(update: Update, context: CallbackContext) -> None:
+async def on_skip(chat: Chat) -> None:
     """No note after all: leave the note step."""
-    query = update.callback_query
-    assert query is not None
-    actor = await get_actor(update, context)
+    actor = chat.actor
     # Only the note step ends here: a second tap (or a forged skip) must not end another dialogue.
     dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
     if dialogue is None or dialogue.flow != FLOW:
-        await query.answer(actor.t("button.stale"))
+        await chat.notice(actor.t("button.stale"))
         return
     await end_dialogue(db=actor.services.db, user_id=actor.user_id)
-    await query.answer()
-    if isinstance(query.message, Message):
-        await remove_keyboard(query.message)
+    await chat.notice()
+    await chat.strip()
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
     """The optional note after declining for 'other' reasons."""
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     try:
-        note = text_between(message.text or "", low=1, high=NOTE_LIMIT) if message.text else None
+        note = text_between(chat.text or "", low=1, high=NOTE_LIMIT) if chat.text else None
         if note is None:
             raise Invalid("invalid.not_text")
     except Invalid as invalid:
-        await message.reply_text(actor.t(invalid.msgid, **invalid.params))
+        await chat.reply(actor.t(invalid.msgid, **invalid.params))
         return
     specialist = await get_specialist(db=actor.services.db, user_id=actor.user_id)
     await end_dialogue(db=actor.services.db, user_id=actor.user_id)
@@ -230,17 +208,16 @@ async def on_input(
             specialist_id=specialist.id or 0,
             text=note,
         )
-    await message.reply_text(actor.t("proposal.note_saved"))
+    await chat.reply(actor.t("proposal.note_saved"))
 
 
-async def dispatch(update: Update, context: CallbackContext) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    if query.data.startswith("pr:skip:"):
-        await on_skip(update, context)
+async def dispatch(chat: Chat) -> None:
+    if (chat.data or "").startswith("pr:skip:"):
+        await on_skip(chat)
     else:
-        await on_button(update, context)
+        await on_button(chat)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CallbackQueryHandler(dispatch, pattern=PATTERN), group)
+def register(router: Router) -> None:
+    router.button(PATTERN, dispatch)
+    router.dialogue(FLOW, on_input)

@@ -4,12 +4,15 @@ A round reads every open demand and every available specialist, lets the
 engine choose all proposals at once (matching.round.plan_round: an
 optimisation under capacity and per-round limits, not first-come), stores
 them, then sends what was stored and not yet sent. Sending is driven by the
-database (Proposal.notified_at), so a restart between storing and sending
-loses nothing and a round run twice sends nothing twice.
+database (Proposal.notified_at): each batch is claimed and its messages written
+to the outbox in one unit of work, so a restart between storing and sending
+loses nothing, a round run twice sends nothing twice, and a proposal is marked
+sent exactly when its message is on its way.
 
 The deadline tick reminds specialists of unanswered proposals once, expires
 them later, and reminds enterprises that have not chosen; each step claims its
-rows in SQL before messaging, so it is safe to run as often as wanted.
+rows in SQL in the unit of work that writes the messages, so it is safe to run
+as often as wanted.
 """
 
 from __future__ import annotations
@@ -19,16 +22,10 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from telegram import Bot, Update
-from telegram.error import NetworkError, RetryAfter
-from telegram.ext import Application, CallbackContext, CommandHandler
-
 from handlers import candidates, proposals
-from handlers.access import coordinators_only
-from handlers.actor import Actor
 from handlers.notify import notify
 from handlers.proposal_views import reader_for
-from handlers.services import Services, services
+from handlers.services import Services
 from matching.index import SpecialistIndex
 from matching.round import plan_round
 from matching.types import DemandProfile, MatchConfig, SpecialistProfile, SpecialistState
@@ -41,12 +38,12 @@ from storage.proposals import (
     create_proposals,
     expire_stale_proposals,
     proposal_context,
-    release_unsent,
 )
 from storage.rounds import RoundRows, round_rows
 
 log = logging.getLogger(__name__)
 CONFIG = MatchConfig()
+DELIVER_BATCH = 50  # proposals claimed and written to the outbox per unit of work
 
 
 @dataclass(frozen=True)
@@ -118,7 +115,7 @@ def plan(rows: RoundRows, today: dt.date) -> list[NewProposal]:
     ]
 
 
-async def run_round(bot: Bot, svc: Services) -> RoundReport:
+async def run_round(svc: Services) -> RoundReport:
     """Plan, store and send one round."""
     rows = await round_rows(db=svc.db)
     if rows.demands and rows.specialists:
@@ -126,87 +123,53 @@ async def run_round(bot: Bot, svc: Services) -> RoundReport:
         created = await create_proposals(db=svc.db, proposals=planned, now=svc.clock.now())
     else:
         created = []
-    await deliver(bot, svc)
+    await deliver(svc)
     log.info("round: %d proposals for %d demands", len(created), len(rows.demands))
     return RoundReport(len(created), len(rows.demands), len(rows.specialists))
 
 
-async def deliver(bot: Bot, svc: Services) -> int:
-    """Send every stored proposal not yet sent (each claimed first, so sent at most once).
-
-    If Telegram keeps refusing (429 beyond the rate limiter's retries, a network
-    failure), the claim is released and the next deadline tick sends it.
-    """
+async def deliver(svc: Services) -> int:
+    """Send every stored proposal not yet sent, a batch at a time: each batch is claimed
+    and its messages written to the outbox in one unit of work, so each proposal is sent
+    exactly once (delivery failures are the outbox's to retry)."""
     sent = 0
-    while batch := await claim_unsent(db=svc.db, now=svc.clock.now()):
-        for position, proposal_id in enumerate(batch):
-            try:
-                sent += await proposals.send_proposal(bot, svc, proposal_id)
-            except (RetryAfter, NetworkError):
-                log.warning("Telegram refused proposal %s for now; it goes out later", proposal_id)
-                for unsent in batch[position:]:
-                    await release_unsent(db=svc.db, proposal_id=unsent)
-                return sent
-    return sent
+    while True:
+        async with svc.db.unit_of_work():
+            batch = await claim_unsent(db=svc.db, now=svc.clock.now(), limit=DELIVER_BATCH)
+            for proposal_id in batch:
+                sent += await proposals.send_proposal(svc, proposal_id)
+        if not batch:
+            return sent
 
 
-async def tick_deadlines(bot: Bot, svc: Services) -> None:
+async def tick_deadlines(svc: Services) -> None:
     """Reminders once, then expiry; enterprises that have not chosen get one reminder."""
     now, deadlines = svc.clock.now(), svc.deadlines
-    await deliver(bot, svc)
-    reminded = await claim_due_reminders(
-        db=svc.db, older_than=now - dt.timedelta(hours=deadlines.reminder_hours), now=now
-    )
-    for proposal in reminded:
-        await proposals.send_proposal(bot, svc, proposal.id or 0, reminder=True)
-    expired = await expire_stale_proposals(
-        db=svc.db, older_than=now - dt.timedelta(hours=deadlines.expiry_hours), now=now
-    )
-    for proposal in expired:
-        ctx = await proposal_context(db=svc.db, proposal_id=proposal.id or 0)
-        if ctx is not None:
-            reader = reader_for(svc, ctx.specialist_user)
-            await notify(
-                bot,
-                ctx.specialist_user.chat_id,
-                reader.t("proposal.expired", ref=ctx.proposal.id, title=ctx.demand.title),
-            )
-    waiting = await claim_choice_reminders(
-        db=svc.db, older_than=now - dt.timedelta(days=deadlines.choice_reminder_days), now=now
-    )
-    for proposal_id in waiting:
-        await candidates.send_candidate(bot, svc, proposal_id, reminder=True)
-
-
-async def round_job(context: CallbackContext) -> None:
-    """JobQueue callback: a scheduled round, or the one right after a demand is confirmed."""
-    await run_round(context.bot, services(context))
-
-
-async def deadlines_job(context: CallbackContext) -> None:
-    await tick_deadlines(context.bot, services(context))
-
-
-def round_soon(application: Application) -> None:
-    """Run a round in the background now (after a demand is confirmed)."""
-    assert application.job_queue is not None
-    application.job_queue.run_once(round_job, when=0, name="round_after_demand")
-
-
-@coordinators_only
-async def match_now(update: Update, context: CallbackContext, actor: Actor) -> None:
-    """/match_now: a round at once, with its figures."""
-    report = await run_round(context.bot, actor.services)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        actor.t(
-            "rounds.done",
-            count=report.proposed,
-            demands=report.demands,
-            specialists=report.specialists,
+    await deliver(svc)
+    async with svc.db.unit_of_work():
+        reminded = await claim_due_reminders(
+            db=svc.db, older_than=now - dt.timedelta(hours=deadlines.reminder_hours), now=now
         )
-    )
-
-
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("match_now", match_now), group)
+        for proposal in reminded:
+            await proposals.send_proposal(svc, proposal.id or 0, reminder=True)
+    async with svc.db.unit_of_work():
+        expired = await expire_stale_proposals(
+            db=svc.db, older_than=now - dt.timedelta(hours=deadlines.expiry_hours), now=now
+        )
+        for proposal in expired:
+            ctx = await proposal_context(db=svc.db, proposal_id=proposal.id or 0)
+            if ctx is not None:
+                user = ctx.specialist_user
+                assert user.id is not None
+                reader = reader_for(svc, user)
+                await notify(
+                    svc,
+                    user.id,
+                    reader.t("proposal.expired", ref=ctx.proposal.id, title=ctx.demand.title),
+                )
+    async with svc.db.unit_of_work():
+        waiting = await claim_choice_reminders(
+            db=svc.db, older_than=now - dt.timedelta(days=deadlines.choice_reminder_days), now=now
+        )
+        for proposal_id in waiting:
+            await candidates.send_candidate(svc, proposal_id, reminder=True)

@@ -1,4 +1,4 @@
-"""What handlers need from the assembled bot, handed over through bot_data."""
+"""What flows and jobs need from the assembled bot: handed to them, never looked up."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from telegram.ext import CallbackContext
-
+from handlers.core.outbox import Outbox
 from handlers.i18n import Catalogs
 from storage.clock import Clock
 from storage.db import Database
-
-SERVICES_KEY = "services"
 
 
 @dataclass(frozen=True)
@@ -36,20 +33,17 @@ class PlacementTarget(NamedTuple):
 class Services:
     db: Database
     catalogs: Catalogs
-    clock: Clock
-    coordinator_ids: frozenset[int]
+    clock: Clock  # the programme's time: dates people see, deadlines (tests move it)
+    outbox: Outbox
+    # COORDINATOR_IDS: (platform, account) pairs with coordinator rights.
+    coordinator_ids: frozenset[tuple[str, str]]
     timezone: dt.tzinfo  # BOT_TIMEZONE: where "today" is for dates users type
     deadlines: Deadlines = Deadlines()
     placement_targets: tuple[PlacementTarget, ...] = ()  # the earliest first
     voucher_daily_rate: int = 1000  # VOUCHER_DAILY_RATE: yuan per confirmed service day
+    retention_days: int = 730  # RETENTION_DAYS: personal data of silent users is erased
     # Set by the assembly: start a match round soon (after a demand is filed).
     schedule_round: Callable[[], None] = lambda: None
 
     def today(self) -> dt.date:
         return self.clock.now().astimezone(self.timezone).date()
-
-
-def services(context: CallbackContext) -> Services:
-    found = context.application.bot_data[SERVICES_KEY]
-    assert isinstance(found, Services)
-    return found

@@ -23,11 +23,11 @@ from collections.abc import Callable
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from telegram import Message, Update
-from telegram.ext import Application, CallbackContext
 
 from handlers import approvals, form
 from handlers.actor import Actor
+from handlers.core.chat import Chat
+from handlers.core.router import Router
 from handlers.dates import months_after
 from handlers.form import Draft, Field, Form, Option, open_form
 from handlers.i18n import SUPPORTED_LOCALES
@@ -418,25 +418,26 @@ def draft_from(specialist: Specialist) -> Draft:
 # --- the flow ------------------------------------------------------------------------
 
 
-async def confirm_profile(actor: Actor, draft: Draft, message: Message) -> None:
+async def confirm_profile(chat: Chat, draft: Draft) -> None:
     """Save; a new (or resubmitted, or still pending) profile goes to the coordinators."""
+    actor = chat.actor
     profile = profile_from(draft)
     if (
         profile.available_to
         and profile.available_from
         and profile.available_to < profile.available_from
     ):
-        await message.chat.send_message(actor.t("specialist.invalid_period"))
-        await open_form(PROFILE, message, actor, draft)
+        await chat.reply(actor.t("specialist.invalid_period"))
+        await open_form(PROFILE, chat, draft)
         return
     saved = await save_specialist(
         db=actor.services.db, user_id=actor.user_id, profile=profile, now=actor.services.clock.now()
     )
     if saved.needs_review:
-        await message.chat.send_message(actor.t("specialist.submitted"))
-        await approvals.request_approval(message.get_bot(), actor.services, saved.specialist)
+        await chat.reply(actor.t("specialist.submitted"))
+        await approvals.request_approval(actor.services, saved.specialist)
         return
-    await message.chat.send_message(
+    await chat.reply(
         actor.t(
             "specialist.saved", status=status_text(actor, saved.specialist, actor.services.today())
         )
@@ -446,43 +447,42 @@ async def confirm_profile(actor: Actor, draft: Draft, message: Message) -> None:
 PROFILE = Form(flow=FLOW, fields=FIELDS, summary="specialist.summary", confirm=confirm_profile)
 
 
-async def begin_registration(message: Message, actor: Actor) -> None:
+async def begin_registration(chat: Chat) -> None:
     """Start the specialist dialogue; resume it when one is under way, or edit a stored profile."""
+    actor = chat.actor
     dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
     if dialogue is not None and dialogue.flow == FLOW:
-        await form.resume_form(PROFILE, message, actor, dialogue)
+        await form.resume_form(PROFILE, chat, dialogue)
         return
     existing = await get_specialist(db=actor.services.db, user_id=actor.user_id)
     if existing is not None:
-        await open_form(PROFILE, message, actor, draft_from(existing))
+        await open_form(PROFILE, chat, draft_from(existing))
         return
-    await message.reply_text(actor.t("specialist.intro"))
-    await open_form(PROFILE, message, actor)
+    await chat.reply(actor.t("specialist.intro"))
+    await open_form(PROFILE, chat)
 
 
-async def show_profile(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def show_profile(chat: Chat) -> None:
     """/profile for a specialist: their status, then the form on its summary to edit any field."""
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     specialist = await get_specialist(db=actor.services.db, user_id=actor.user_id)
     dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
     if specialist is None or (dialogue is not None and dialogue.flow == FLOW):
-        await begin_registration(message, actor)
+        await begin_registration(chat)
         return
-    await message.reply_text(
+    await chat.reply(
         actor.t(
             "specialist.profile_status",
             status=status_text(actor, specialist, actor.services.today()),
         )
     )
-    await open_form(PROFILE, message, actor, draft_from(specialist))
+    await open_form(PROFILE, chat, draft_from(specialist))
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
-    await form.on_input(PROFILE, update, actor, dialogue)
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
+    await form.on_input(PROFILE, chat, dialogue)
 
 
-def register(application: Application, group: int) -> None:
-    form.register(PROFILE, application, group)
+def register(router: Router) -> None:
+    form.register(PROFILE, router)
+    router.dialogue(FLOW, on_input)

@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.ext import (
-    Application,
-    CallbackContext,
-    CallbackQueryHandler,
-    CommandHandler,
-)
-
 from handlers import enterprise, specialist
-from handlers.actor import Actor, get_actor
+from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, column, inline
 from handlers.i18n import SUPPORTED_LOCALES, Markup
-from handlers.keyboards import column, inline, redraw, remove_keyboard
 from handlers.menus import set_chat_menu
 from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
 from storage.models import Dialogue, Role
@@ -48,7 +42,7 @@ def language_buttons(actor: Actor, flow: str, action: str) -> list[tuple[str, st
     ]
 
 
-def step_prompt(actor: Actor, step: str) -> tuple[Markup, InlineKeyboardMarkup]:
+def step_prompt(actor: Actor, step: str) -> tuple[Markup, Keyboard]:
     """The question of a step and its buttons."""
     if step == CONSENT:
         switch = [
@@ -65,43 +59,39 @@ def step_prompt(actor: Actor, step: str) -> tuple[Markup, InlineKeyboardMarkup]:
     return actor.t("start.choose_role"), column(roles)
 
 
-async def send_step(message: Message, actor: Actor, step: str) -> None:
+async def send_step(chat: Chat, actor: Actor, step: str) -> None:
     """Ask the question of a step (again)."""
     text, keyboard = step_prompt(actor, step)
-    await message.reply_text(text, reply_markup=keyboard)
+    await chat.reply(text, keyboard)
 
 
-async def start(update: Update, context: CallbackContext) -> None:
+async def start(chat: Chat) -> None:
     """/start [enterprise|specialist]: begin, or resume, the first-contact dialogue."""
-    actor = await get_actor(update, context)
-    message = update.effective_message
-    assert message is not None
-    deep_role = context.args[0] if context.args and context.args[0] in ROLES else None
+    actor = chat.actor
+    args = chat.args
+    deep_role = args[0] if args and args[0] in ROLES else None
     dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
     if dialogue is not None and dialogue.flow == FLOW:
         if deep_role:
             await _save(actor, dialogue.step, {**dialogue.data, "role": deep_role})
-        await send_step(message, actor, dialogue.step)
+        await send_step(chat, actor, dialogue.step)
         return
     if actor.user.consent_at is None:
         step = CONSENT
     elif actor.user.role is None and not actor.is_coordinator:
         step = ROLE
     else:
-        await message.reply_text(actor.t("start.welcome_back") + "\n\n" + help_text(actor))
+        await chat.reply(actor.t("start.welcome_back") + "\n\n" + help_text(actor))
         return
     await _save(actor, step, {"role": deep_role} if deep_role else {})
-    await send_step(message, actor, step)
+    await send_step(chat, actor, step)
 
 
-async def on_button(update: Update, context: CallbackContext) -> None:
+async def on_button(chat: Chat) -> None:
     """A button of the first-contact dialogue; stale ones change nothing."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and query.message is not None
-    match = START_BUTTON.match(query.data)
-    assert match is not None
-    action, arg = match["action"], match["arg"]
-    actor = await get_actor(update, context)
+    assert chat.match is not None
+    action, arg = chat.match["action"], chat.match["arg"]
+    actor = chat.actor
     dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
     expected = {
         "agree": CONSENT,
@@ -111,48 +101,48 @@ async def on_button(update: Update, context: CallbackContext) -> None:
         "role": ROLE,
     }
     if dialogue is None or dialogue.flow != FLOW or dialogue.step != expected[action]:
-        await query.answer(actor.t("button.stale"))
+        await chat.notice(actor.t("button.stale"))
         return
-    message = query.message
-    assert isinstance(message, Message)
     svc = actor.services
     if action == "notice" and arg in SUPPORTED_LOCALES:
         await set_locale(db=svc.db, user_id=actor.user_id, locale=arg)
         actor = dataclasses.replace(actor, locale=arg)
-        await query.answer()
-        await redraw(message, *step_prompt(actor, CONSENT))
+        await chat.notice()
+        await chat.replace(chat.message, *step_prompt(actor, CONSENT))
         return
     if action == "decline":
         await end_dialogue(db=svc.db, user_id=actor.user_id)
-        await query.answer()
-        await redraw(message, actor.t("start.declined"))
+        await chat.notice()
+        await chat.replace(chat.message, actor.t("start.declined"))
         return
     if action == "agree":
-        name = update.effective_user.first_name if update.effective_user else None
+        name = chat.event.sender.name
         await record_consent(db=svc.db, user_id=actor.user_id, first_name=name, now=svc.clock.now())
-        await query.answer(actor.t("start.thanks"))
-        await remove_keyboard(message)
-        await _advance(message, actor, dialogue, LANGUAGE)
+        await chat.notice(actor.t("start.thanks"))
+        await chat.strip()
+        await _advance(chat, actor, dialogue, LANGUAGE)
         return
     if action == "lang" and arg in SUPPORTED_LOCALES:
         await set_locale(db=svc.db, user_id=actor.user_id, locale=arg)
         actor = dataclasses.replace(actor, locale=arg)
-        await query.answer()
-        await redraw(message, actor.t("language.set", language=actor.t("language.self_name")))
+        await chat.notice()
+        await chat.replace(
+            chat.message, actor.t("language.set", language=actor.t("language.self_name"))
+        )
         chosen_role = dialogue.data.get("role")
         if chosen_role in ROLES:
-            await _finish(message, actor, chosen_role)
+            await _finish(chat, actor, chosen_role)
         elif actor.is_coordinator or actor.user.role is not None:
-            await _finish(message, actor, actor.user.role)
+            await _finish(chat, actor, actor.user.role)
         else:
-            await _advance(message, actor, dialogue, ROLE)
+            await _advance(chat, actor, dialogue, ROLE)
         return
     if action == "role" and arg in ROLES:
-        await query.answer()
-        await redraw(message, actor.t("start.role_chosen", role=actor.t(f"role.{arg}")))
-        await _finish(message, actor, arg)
+        await chat.notice()
+        await chat.replace(chat.message, actor.t("start.role_chosen", role=actor.t(f"role.{arg}")))
+        await _finish(chat, actor, arg)
         return
-    await query.answer(actor.t("button.unknown"))
+    await chat.notice(actor.t("button.unknown"))
 
 
 async def _save(actor: Actor, step: str, data: dict[str, object]) -> None:
@@ -166,32 +156,26 @@ async def _save(actor: Actor, step: str, data: dict[str, object]) -> None:
     )
 
 
-async def _advance(message: Message, actor: Actor, dialogue: Dialogue, step: str) -> None:
+async def _advance(chat: Chat, actor: Actor, dialogue: Dialogue, step: str) -> None:
     await _save(actor, step, dialogue.data)
-    await send_step(message, actor, step)
+    await send_step(chat, actor, step)
 
 
-async def _finish(message: Message, actor: Actor, role: str | None) -> None:
+async def _finish(chat: Chat, actor: Actor, role: str | None) -> None:
     """Store the role, end the dialogue and show what this role can do."""
     svc = actor.services
     if role in ROLES:
         await set_role(db=svc.db, user_id=actor.user_id, role=Role(role))
     await end_dialogue(db=svc.db, user_id=actor.user_id)
     actor = dataclasses.replace(actor, user=actor.user.model_copy(update={"role": role}))
-    await set_chat_menu(
-        message.get_bot(),
-        svc.catalogs,
-        chat_id=message.chat_id,
-        locale=actor.locale,
-        role=role,
-        is_coordinator=actor.is_coordinator,
-    )
-    await message.reply_text(help_text(actor))
+    chat.actor = actor
+    await set_chat_menu(chat, role=role, is_coordinator=actor.is_coordinator)
+    await chat.reply(help_text(actor))
     # Straight on to registering, so a new user is never left wondering what to do next.
     if role == Role.ENTERPRISE:
-        await enterprise.begin_registration(message, actor)
+        await enterprise.begin_registration(chat)
     elif role == Role.SPECIALIST:
-        await specialist.begin_registration(message, actor)
+        await specialist.begin_registration(chat)
 
 
 def help_text(actor: Actor) -> Markup:
@@ -203,74 +187,56 @@ def help_text(actor: Actor) -> Markup:
     return Markup("\n\n".join(parts))
 
 
-async def help_command(update: Update, context: CallbackContext) -> None:
+async def help_command(chat: Chat) -> None:
     """/help adapted to the user's role."""
-    actor = await get_actor(update, context)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(help_text(actor))
+    await chat.reply(help_text(chat.actor))
 
 
-async def language_command(update: Update, context: CallbackContext) -> None:
+async def language_command(chat: Chat) -> None:
     """/language: pick the language at any time."""
-    actor = await get_actor(update, context)
-    assert update.effective_message is not None
-    await update.effective_message.reply_text(
-        actor.t("start.choose_language"),
-        reply_markup=column(language_buttons(actor, "lang", "set")),
+    actor = chat.actor
+    await chat.reply(
+        actor.t("start.choose_language"), column(language_buttons(actor, "lang", "set"))
     )
 
 
-async def on_language_button(update: Update, context: CallbackContext) -> None:
-    """Save the chosen language and redo this chat's menu in it."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = LANGUAGE_BUTTON.match(query.data)
-    assert match is not None and isinstance(query.message, Message)
-    actor = await get_actor(update, context)
-    if match["arg"] is None:
-        await query.answer(actor.t("button.unknown"))
+async def on_language_button(chat: Chat) -> None:
+    """Save the chosen language and redo this person's menu in it."""
+    assert chat.match is not None
+    actor = chat.actor
+    locale = chat.match["arg"]
+    if locale is None:
+        await chat.notice(actor.t("button.unknown"))
         return
-    await set_locale(db=actor.services.db, user_id=actor.user_id, locale=match["arg"])
-    actor = dataclasses.replace(actor, locale=match["arg"])
-    await query.answer()
-    await redraw(query.message, actor.t("language.set", language=actor.t("language.self_name")))
+    await set_locale(db=actor.services.db, user_id=actor.user_id, locale=locale)
+    actor = chat.actor = dataclasses.replace(actor, locale=locale)
+    await chat.notice()
+    await chat.replace(
+        chat.message, actor.t("language.set", language=actor.t("language.self_name"))
+    )
     if actor.user.role or actor.is_coordinator:
-        await set_chat_menu(
-            query.get_bot(),
-            actor.services.catalogs,
-            chat_id=query.message.chat_id,
-            locale=actor.locale,
-            role=actor.user.role,
-            is_coordinator=actor.is_coordinator,
-        )
+        await set_chat_menu(chat, role=actor.user.role, is_coordinator=actor.is_coordinator)
 
 
-async def cancel_command(update: Update, context: CallbackContext) -> None:
+async def cancel_command(chat: Chat) -> None:
     """/cancel: leave whatever dialogue the user is in; its draft is dropped."""
-    actor = await get_actor(update, context)
-    assert update.effective_message is not None
+    actor = chat.actor
     ended = await end_dialogue(db=actor.services.db, user_id=actor.user_id)
-    await update.effective_message.reply_text(
-        actor.t("cancel.done") if ended else actor.t("cancel.nothing")
-    )
+    await chat.reply(actor.t("cancel.done") if ended else actor.t("cancel.nothing"))
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
     """Typed text during first contact: point at the buttons and ask again."""
-    message = update.effective_message
-    assert message is not None
-    await message.reply_text(actor.t("start.use_buttons"))
-    await send_step(message, actor, dialogue.step)
+    actor = chat.actor
+    await chat.reply(actor.t("start.use_buttons"))
+    await send_step(chat, actor, dialogue.step)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("start", start), group)
-    application.add_handler(CommandHandler("help", help_command), group)
-    application.add_handler(CommandHandler("language", language_command), group)
-    application.add_handler(CommandHandler("cancel", cancel_command), group)
-    application.add_handler(CallbackQueryHandler(on_button, pattern=START_BUTTON), group)
-    application.add_handler(
-        CallbackQueryHandler(on_language_button, pattern=LANGUAGE_BUTTON), group
-    )
+def register(router: Router) -> None:
+    router.command("start", start)
+    router.command("help", help_command)
+    router.command("language", language_command)
+    router.command("cancel", cancel_command)
+    router.button(START_BUTTON, on_button)
+    router.button(LANGUAGE_BUTTON, on_language_button)
+    router.dialogue(FLOW, on_input)

@@ -11,11 +11,9 @@ as in /export; the digest and /stats show the top units in the same words
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CallbackContext, CommandHandler
-
 from handlers.access import coordinators_only
-from handlers.actor import Actor
+from handlers.core.chat import Chat
+from handlers.core.router import Router
 from handlers.i18n import Markup
 from handlers.unit_views import unit_text, units_heading
 from storage.engagements import unit_figures
@@ -24,20 +22,19 @@ SHOWN = 15
 
 
 @coordinators_only
-async def units_command(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def units_command(chat: Chat) -> None:
     """/units: the busiest dispatching units first, with the programme's totals."""
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     units = await unit_figures(db=actor.services.db)
     if not units:
-        await message.reply_text(actor.t("units.none"))
+        await chat.reply(actor.t("units.none"))
         return
     lines = [units_heading(actor, units)]
     lines += [unit_text(actor, rank, unit) for rank, unit in enumerate(units[:SHOWN], 1)]
     if len(units) > SHOWN:
         lines.append(actor.t("units.more", count=len(units) - SHOWN))
-    await message.reply_text(Markup("\n\n".join(lines)))
+    await chat.reply(Markup("\n\n".join(lines)))
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("units", units_command), group)
+def register(router: Router) -> None:
+    router.command("units", units_command)

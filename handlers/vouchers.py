@@ -15,12 +15,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from telegram import Message, Update
-from telegram.ext import Application, CallbackContext, CommandHandler
-
 from handlers import form
 from handlers.access import coordinators_only
 from handlers.actor import Actor
+from handlers.core.chat import Chat
+from handlers.core.router import Router
 from handlers.engagement_views import counterpart, number, reader_for, send_to, yuan
 from handlers.form import Draft, Field, Form, open_form
 from handlers.i18n import Markup
@@ -96,10 +95,9 @@ FIELDS = (
 )
 
 
-async def record(
-    actor: Actor, message: Message, engagement_id: int, amount: int, purpose: str
-) -> None:
+async def record(chat: Chat, engagement_id: int, amount: int, purpose: str) -> None:
     """Record the voucher, report what it allows now, and tell the enterprise."""
+    actor = chat.actor
     svc = actor.services
     result, card = await record_voucher(
         db=svc.db,
@@ -111,17 +109,17 @@ async def record(
         now=svc.clock.now(),
     )
     if result == "exists" and card is not None and card.voucher is not None:
-        await message.chat.send_message(
+        await chat.reply(
             actor.t("voucher.engagement_has_one", ref=card.id, amount=yuan(card.voucher.amount))
         )
         return
     if result != "done" or card is None:
-        await message.chat.send_message(actor.t("voucher.invalid_engagement"))
+        await chat.reply(actor.t("voucher.invalid_engagement"))
         return
-    await message.chat.send_message(voucher_report(actor, card))
+    await chat.reply(voucher_report(actor, card))
     reader = reader_for(svc, card.owner)
     told = reader.t("voucher.told_enterprise", title=card.demand.title, amount=yuan(amount))
-    await send_to(message.get_bot(), card.owner, told)
+    await send_to(svc, card.owner, told)
 
 
 def voucher_report(actor: Actor, card: EngagementCard) -> Markup:
@@ -141,46 +139,45 @@ def voucher_report(actor: Actor, card: EngagementCard) -> Markup:
     )
 
 
-async def confirm_voucher(actor: Actor, draft: Draft, message: Message) -> None:
+async def confirm_voucher(chat: Chat, draft: Draft) -> None:
+    actor = chat.actor
     if not actor.is_coordinator:  # rights withdrawn while the form was open
-        await message.chat.send_message(actor.t("access.coordinators_only"))
+        await chat.reply(actor.t("access.coordinators_only"))
         return
-    await record(actor, message, draft["engagement"], draft["amount"], draft["purpose"])
+    await record(chat, draft["engagement"], draft["amount"], draft["purpose"])
 
 
 VOUCHER = Form(flow=FLOW, fields=FIELDS, summary="voucher.summary", confirm=confirm_voucher)
 
 
 @coordinators_only
-async def voucher_command(update: Update, context: CallbackContext, actor: Actor) -> None:
+async def voucher_command(chat: Chat) -> None:
     """/voucher ENGAGEMENT AMOUNT PURPOSE records at once; /voucher alone asks step by step."""
-    message = update.effective_message
-    assert message is not None
-    args = context.args or []
+    actor = chat.actor
+    args = chat.args
     if not args:
-        await open_form(VOUCHER, message, actor)
+        await open_form(VOUCHER, chat)
         return
     if len(args) < 3:
-        await message.reply_text(actor.t("voucher.usage"))
+        await chat.reply(actor.t("voucher.usage"))
         return
     try:
         card = await find_engagement(args[0], actor)
         amount = parse_amount(args[1])
         purpose = text_between(" ".join(args[2:]), low=PURPOSE_MIN, high=PURPOSE_MAX)
     except Invalid as invalid:
-        await message.reply_text(
+        await chat.reply(
             Markup("\n".join([actor.t(invalid.msgid, **invalid.params), actor.t("voucher.usage")]))
         )
         return
-    await record(actor, message, card.id, amount, purpose)
+    await record(chat, card.id, amount, purpose)
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
-    await form.on_input(VOUCHER, update, actor, dialogue)
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
+    await form.on_input(VOUCHER, chat, dialogue)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("voucher", voucher_command), group)
-    form.register(VOUCHER, application, group)
+def register(router: Router) -> None:
+    router.command("voucher", voucher_command)
+    form.register(VOUCHER, router)
+    router.dialogue(FLOW, on_input)

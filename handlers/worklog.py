@@ -17,12 +17,12 @@ import datetime as dt
 import re
 import unicodedata
 
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.ext import Application, CallbackContext, CallbackQueryHandler, CommandHandler
-
 from handlers import form
-from handlers.actor import Actor, get_actor
+from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.core.chat import Chat
+from handlers.core.router import Router
+from handlers.core.views import Keyboard, column, inline
 from handlers.engagement_views import (
     LOG,
     LOG_STATUSES,
@@ -36,7 +36,6 @@ from handlers.engagement_views import (
 )
 from handlers.form import Draft, Field, Form, Option, open_form, resume_form
 from handlers.i18n import Markup
-from handlers.keyboards import column, inline, redraw
 from handlers.specialist_views import Reader
 from handlers.validators import Invalid, date_on_or_after, text_between
 from storage.dialogues import load_dialogue
@@ -134,7 +133,7 @@ FIELDS = (
 )
 
 
-def decide_buttons(reader: Reader, log_id: int) -> InlineKeyboardMarkup:
+def decide_buttons(reader: Reader, log_id: int) -> Keyboard:
     return inline(
         [
             [
@@ -145,8 +144,9 @@ def decide_buttons(reader: Reader, log_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def confirm_log(actor: Actor, draft: Draft, message: Message) -> None:
+async def confirm_log(chat: Chat, draft: Draft) -> None:
     """Store the entry as pending and ask the enterprise to confirm it."""
+    actor = chat.actor
     svc = actor.services
     added = await add_work_log(
         db=svc.db,
@@ -161,7 +161,7 @@ async def confirm_log(actor: Actor, draft: Draft, message: Message) -> None:
         now=svc.clock.now(),
     )
     if added is None:
-        await message.chat.send_message(actor.t("log.not_active"))
+        await chat.reply(actor.t("log.not_active"))
         return
     entry, card = added
     assert entry.id is not None
@@ -179,53 +179,49 @@ async def confirm_log(actor: Actor, draft: Draft, message: Message) -> None:
             ]
         )
     )
-    await send_to(message.get_bot(), card.owner, text, decide_buttons(reader, entry.id))
-    await message.chat.send_message(actor.t("log.sent", name=card.enterprise.name))
+    await send_to(svc, card.owner, text, decide_buttons(reader, entry.id))
+    await chat.reply(actor.t("log.sent", name=card.enterprise.name))
 
 
 WORK_LOG = Form(flow=FLOW, fields=FIELDS, summary="log.summary", confirm=confirm_log)
 
 
-async def open_log(message: Message, actor: Actor, card: EngagementCard) -> None:
+async def open_log(chat: Chat, card: EngagementCard) -> None:
     """The form for one engagement; its start day bounds the dates that can be logged."""
-    start = card.engagement.started_at.astimezone(actor.services.timezone).date()
+    start = card.engagement.started_at.astimezone(chat.services.timezone).date()
     draft = {"engagement_id": card.id, "title": card.demand.title, "started": start.isoformat()}
-    await open_form(WORK_LOG, message, actor, draft)
+    await open_form(WORK_LOG, chat, draft)
 
 
-async def log_command(update: Update, context: CallbackContext) -> None:
+async def log_command(chat: Chat) -> None:
     """/log: for specialists with an active engagement; asks which one when there are several."""
-    actor = await get_actor(update, context)
-    message = update.effective_message
-    assert message is not None
+    actor = chat.actor
     if actor.user.role != Role.SPECIALIST:
-        await message.reply_text(actor.t("log.specialists_only"))
+        await chat.reply(actor.t("log.specialists_only"))
         return
     svc = actor.services
     dialogue = await load_dialogue(db=svc.db, user_id=actor.user_id)
     if dialogue is not None and dialogue.flow == FLOW:
-        await message.reply_text(actor.t("log.in_progress"))
-        await resume_form(WORK_LOG, message, actor, dialogue)
+        await chat.reply(actor.t("log.in_progress"))
+        await resume_form(WORK_LOG, chat, dialogue)
         return
     total, cards = await list_engagements(
         db=svc.db, user_id=actor.user_id, limit=CHOICES_SHOWN, active_only=True
     )
     if total == 0:
-        await message.reply_text(actor.t("log.none_active"))
+        await chat.reply(actor.t("log.none_active"))
     elif total == 1:
-        await open_log(message, actor, cards[0])
+        await open_log(chat, cards[0])
     else:
         buttons = [(short_title(card), pack(LOG, "for", card.id)) for card in cards]
-        await message.reply_text(actor.t("log.which"), reply_markup=column(buttons))
+        await chat.reply(actor.t("log.which"), column(buttons))
 
 
-async def on_pick(update: Update, context: CallbackContext) -> None:
+async def on_pick(chat: Chat) -> None:
     """Log work for one engagement (from /log's question, a card or a nudge): own, active only."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = PICK.match(query.data)
+    match = chat.match
     assert match is not None
-    actor = await get_actor(update, context)
+    actor = chat.actor
     found = (
         await engagement_for(
             db=actor.services.db, engagement_id=int(match["arg"]), user_id=actor.user_id
@@ -233,27 +229,24 @@ async def on_pick(update: Update, context: CallbackContext) -> None:
         if match["arg"]
         else None
     )
-    if found is None or found[1] != "specialist" or not isinstance(query.message, Message):
-        await query.answer(actor.t("button.unknown"))
+    if found is None or found[1] != "specialist":
+        await chat.notice(actor.t("button.unknown"))
         return
     card, _ = found
     if card.engagement.status != EngagementStatus.ACTIVE:
-        await query.answer(actor.t("log.not_active"), show_alert=True)
+        await chat.notice(actor.t("log.not_active"), alert=True)
         return
-    await query.answer()
-    await open_log(query.message, actor, card)
+    await chat.notice()
+    await open_log(chat, card)
 
 
-async def on_decide(update: Update, context: CallbackContext) -> None:
+async def on_decide(chat: Chat) -> None:
     """The enterprise confirms or disputes an entry: its own engagements only, first tap counts."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    match = DECIDE.match(query.data)
+    match = chat.match
     assert match is not None
-    actor = await get_actor(update, context)
-    message = query.message
-    if match["arg"] is None or not isinstance(message, Message):
-        await query.answer(actor.t("button.unknown"))
+    actor = chat.actor
+    if match["arg"] is None:
+        await chat.notice(actor.t("button.unknown"))
         return
     svc = actor.services
     confirm = match["action"] == "ok"
@@ -265,30 +258,27 @@ async def on_decide(update: Update, context: CallbackContext) -> None:
         now=svc.clock.now(),
     )
     if result == "unknown" or entry is None or card is None:
-        await query.answer(actor.t("button.unknown"))
+        await chat.notice(actor.t("button.unknown"))
         return
     noted = actor.t("log.noted", status=actor.t(LOG_STATUSES[entry.status]))
-    await redraw(message, Markup("\n\n".join([message.text_html, noted])), reply_markup=None)
+    await chat.annotate(noted)
     if result == "stale":
-        await query.answer(actor.t("log.already_decided"))
+        await chat.notice(actor.t("log.already_decided"))
         return
-    await query.answer()
+    await chat.notice()
     reader = reader_for(svc, card.specialist_user)
     msgid = "log.told_confirmed" if confirm else "log.told_disputed"
     told = reader.t(msgid, title=card.demand.title, name=card.enterprise.name)
-    await send_to(
-        context.bot, card.specialist_user, Markup("\n".join([told, log_line(reader, entry)]))
-    )
+    await send_to(svc, card.specialist_user, Markup("\n".join([told, log_line(reader, entry)])))
 
 
-async def on_input(
-    update: Update, context: CallbackContext, actor: Actor, dialogue: Dialogue
-) -> None:
-    await form.on_input(WORK_LOG, update, actor, dialogue)
+async def on_input(chat: Chat, dialogue: Dialogue) -> None:
+    await form.on_input(WORK_LOG, chat, dialogue)
 
 
-def register(application: Application, group: int) -> None:
-    application.add_handler(CommandHandler("log", log_command), group)
-    application.add_handler(CallbackQueryHandler(on_pick, pattern=PICK), group)
-    application.add_handler(CallbackQueryHandler(on_decide, pattern=DECIDE), group)
-    form.register(WORK_LOG, application, group)
+def register(router: Router) -> None:
+    router.command("log", log_command)
+    router.button(PICK, on_pick)
+    router.button(DECIDE, on_decide)
+    form.register(WORK_LOG, router)
+    router.dialogue(FLOW, on_input)

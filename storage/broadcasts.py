@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.audit import audit
@@ -41,13 +42,12 @@ class Audience(StrEnum):
 @dataclass(frozen=True)
 class Recipient:
     user_id: int
-    chat_id: int
     locale: str | None
 
 
 async def recipients(*, db: Database, audience: Audience, city: str | None) -> list[Recipient]:
-    """Who a notice reaches, in user order, each person once (three columns per person read)."""
-    person = (col(User.id), col(User.chat_id), col(User.locale))
+    """Who a notice reaches, in user order, each person once (two columns per person read)."""
+    person = (col(User.id), col(User.locale))
     found: dict[int, Recipient] = {}
     async with db.transaction() as session:
         if audience in (Audience.SPECIALISTS, Audience.CITY):
@@ -57,9 +57,9 @@ async def recipients(*, db: Database, audience: Audience, city: str | None) -> l
                 .where(col(Specialist.status).in_(REACHED_SPECIALISTS))
                 .where(col(User.consent_at).is_not(None))
             )
-            for user_id, chat_id, locale, cities in rows.tuples():
+            for user_id, locale, cities in rows.tuples():
                 if user_id is not None and (audience == Audience.SPECIALISTS or city in cities):
-                    found[user_id] = Recipient(user_id, chat_id, locale)
+                    found[user_id] = Recipient(user_id, locale)
         if audience in (Audience.ENTERPRISES, Audience.CITY):
             query = (
                 select(*person)
@@ -68,9 +68,9 @@ async def recipients(*, db: Database, audience: Audience, city: str | None) -> l
             )
             if audience == Audience.CITY:
                 query = query.where(col(Enterprise.city) == city)
-            for user_id, chat_id, locale in (await session.execute(query)).tuples():
+            for user_id, locale in (await session.execute(query)).tuples():
                 if user_id is not None:
-                    found[user_id] = Recipient(user_id, chat_id, locale)
+                    found[user_id] = Recipient(user_id, locale)
     return [found[user_id] for user_id in sorted(found)]
 
 
@@ -146,28 +146,63 @@ async def get_broadcast(*, db: Database, broadcast_id: int) -> Broadcast | None:
         return await session.get(Broadcast, broadcast_id)
 
 
-async def finish_broadcast(
-    *, db: Database, broadcast_id: int, delivered: int, failed: int, now: dt.datetime
-) -> User | None:
-    """Record the delivery count; returns the author, to be told it."""
+async def set_recipients(
+    *, db: Database, broadcast_id: int, recipients: int, unreachable: int
+) -> None:
+    """How many the notice went out to, and how many of them had no account to write to
+    (counted as failed at once)."""
     async with db.transaction() as session:
         await session.execute(
             update(Broadcast)
-            .where(
-                col(Broadcast.id) == broadcast_id,
-                col(Broadcast.status) == BroadcastStatus.SENDING.value,
-            )
-            .values(
-                status=BroadcastStatus.DONE.value,
-                recipients=delivered + failed,
-                delivered=delivered,
-                failed=failed,
-                finished_at=now,
-            )
+            .where(col(Broadcast.id) == broadcast_id)
+            .values(recipients=recipients, failed=unreachable)
         )
-        author = await session.execute(
-            select(User)
-            .join(Broadcast, col(Broadcast.coordinator_user_id) == col(User.id))
+
+
+async def count_delivery(
+    *, db: Database, broadcast_id: int, delivered: bool, now: dt.datetime
+) -> tuple[Broadcast, User] | None:
+    """One recipient's message settled (delivered, or given up on); when it was the last,
+    the notice is done: returns it with its author, to be told the count, exactly once."""
+    counted = (
+        {"delivered": col(Broadcast.delivered) + 1}
+        if delivered
+        else {"failed": col(Broadcast.failed) + 1}
+    )
+    async with db.transaction() as session:
+        await session.execute(
+            update(Broadcast).where(col(Broadcast.id) == broadcast_id).values(**counted)
+        )
+        return await _finish_if_complete(session, broadcast_id, now)
+
+
+async def finish_if_complete(
+    *, db: Database, broadcast_id: int, now: dt.datetime
+) -> tuple[Broadcast, User] | None:
+    """Done when every recipient's message settled (or none could be written at all)."""
+    async with db.transaction() as session:
+        return await _finish_if_complete(session, broadcast_id, now)
+
+
+async def _finish_if_complete(
+    session: AsyncSession, broadcast_id: int, now: dt.datetime
+) -> tuple[Broadcast, User] | None:
+    finished = await session.execute(
+        update(Broadcast)
+        .where(
+            col(Broadcast.id) == broadcast_id,
+            col(Broadcast.status) == BroadcastStatus.SENDING.value,
+            col(Broadcast.delivered) + col(Broadcast.failed) >= col(Broadcast.recipients),
+        )
+        .values(status=BroadcastStatus.DONE.value, finished_at=now)
+    )
+    if not finished.rowcount:  # type: ignore[attr-defined]
+        return None
+    row = (
+        await session.execute(
+            select(Broadcast, User)
+            .join(User, col(Broadcast.coordinator_user_id) == col(User.id))
             .where(col(Broadcast.id) == broadcast_id)
         )
-        return author.scalar_one_or_none()
+    ).one()
+    return row[0], row[1]

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from storage.audit import audit
 from storage.db import Database
-from storage.models import Demand, Proposal, ProposalStatus, Specialist, User
+from storage.identities import ensure_identity
+from storage.models import Demand, Identity, Proposal, ProposalStatus, Specialist, User
 
 
 class RightsChange(StrEnum):
@@ -36,34 +37,57 @@ class PairCheck:
     existing: Proposal | None  # the pair was proposed before (in any state)
 
 
-async def coordinators(*, db: Database, configured: frozenset[int]) -> list[User]:
-    """Everyone with coordinator rights whom the bot can write to (who has written to it)."""
+async def coordinators(
+    *, db: Database, configured: frozenset[tuple[str, str]], now: dt.datetime
+) -> list[tuple[User, Identity]]:
+    """Everyone with coordinator rights, each with the account to write to: those granted
+    rights in the database, and every COORDINATOR_IDS account (recorded with its ids only
+    if it never wrote, so buttons sent to it can be checked against its person)."""
+    for platform, account in configured:
+        await ensure_identity(db=db, platform=platform, account=account, now=now)
     async with db.transaction() as session:
-        found = await session.execute(
-            select(User)
-            .where(or_(col(User.is_coordinator), col(User.telegram_id).in_(configured)))
-            .order_by(col(User.id))
+        rows = list(
+            (
+                await session.execute(
+                    select(User, Identity)
+                    .join(Identity, col(Identity.user_id) == col(User.id))
+                    .order_by(col(User.id), col(Identity.last_seen_at), col(Identity.id))
+                )
+            ).tuples()
         )
-        return list(found.scalars())
+        found: dict[int, tuple[User, Identity]] = {}
+        for user, identity in rows:
+            if user.is_coordinator or (identity.platform, identity.account) in configured:
+                found[user.id or 0] = (user, identity)
+        # The account each person wrote from last is where they read.
+        for user, identity in rows:
+            if (user.id or 0) in found:
+                found[user.id or 0] = (user, identity)
+    return list(found.values())
 
 
 async def change_rights(
     *,
     db: Database,
-    telegram_id: int,
+    platform: str,
+    account: str,
     grant: bool,
-    configured: frozenset[int],
+    configured: frozenset[tuple[str, str]],
     actor_user_id: int,
     now: dt.datetime,
 ) -> tuple[RightsChange, User | None]:
     """Grant or revoke coordinator rights; a guarded update, audited with the change."""
     async with db.transaction() as session:
         user = (
-            await session.execute(select(User).where(col(User.telegram_id) == telegram_id))
+            await session.execute(
+                select(User)
+                .join(Identity, col(Identity.user_id) == col(User.id))
+                .where(col(Identity.platform) == platform, col(Identity.account) == account)
+            )
         ).scalar_one_or_none()
         if user is None:
             return RightsChange.UNKNOWN, None
-        if telegram_id in configured:
+        if (platform, account) in configured:
             return (RightsChange.ALREADY if grant else RightsChange.CONFIGURED), user
         changed = await session.execute(
             update(User)

@@ -8,13 +8,14 @@ and scripts use the matching sync driver.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 
 from storage import sqlite_inline
 
+BUSY_TIMEOUT_MS = 1000  # how long SQLite waits for another process's write lock
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 
@@ -67,7 +69,10 @@ def configure_sqlite(sync_engine: Any) -> None:
         dbapi_connection.isolation_level = None  # let SQLAlchemy's BEGIN below rule
         cursor = dbapi_connection.cursor()
         # First, so that switching to WAL also waits for a busy database instead of failing.
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # Short: statements run on the event loop's thread, so a wait here stops everything;
+        # a lock held longer (another process, a backup) fails the transaction, and the
+        # pipeline tries it again later (storage.db.is_transient).
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -78,12 +83,18 @@ def configure_sqlite(sync_engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-# The unit of work the current task runs in: its database, connection and task. The
-# task is kept because asyncio copies context variables into tasks started from
-# inside a unit (a job scheduled by a handler), which must not join it.
-_UNIT: ContextVar[tuple[Database, AsyncConnection, asyncio.Task[Any] | None] | None] = ContextVar(
-    "unit", default=None
-)
+@dataclass
+class _Unit:
+    """The unit of work the current task runs in. The task is kept because asyncio copies
+    context variables into tasks started from inside a unit, which must not join it."""
+
+    database: Database
+    connection: AsyncConnection
+    task: asyncio.Task[Any] | None
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+
+_UNIT: ContextVar[_Unit | None] = ContextVar("unit", default=None)
 
 
 class Database:
@@ -108,6 +119,10 @@ class Database:
         options: dict[str, Any] = {}
         if self.is_sqlite:
             options["async_creator"] = sqlite_inline.connector(path)
+        else:
+            # A connection left broken by a server restart is found before it is used, and
+            # the pool is large enough for the inbox's and the outbox's workers together.
+            options.update(pool_pre_ping=True, pool_size=10, max_overflow=10, pool_timeout=10)
         # Errors and echo show statements without their values: those are people's data,
         # and an error's text goes to the log and to the coordinators' chat.
         self.engine: AsyncEngine = create_async_engine(
@@ -125,9 +140,11 @@ class Database:
         if self._joined() is not None:
             yield
             return
+        unit: _Unit | None = None
         async with self._exclusive(), self.engine.connect() as connection:
             await connection.begin()
-            token = _UNIT.set((self, connection, asyncio.current_task()))
+            unit = _Unit(self, connection, asyncio.current_task())
+            token = _UNIT.set(unit)
             try:
                 yield
             except BaseException:
@@ -137,6 +154,19 @@ class Database:
                 await connection.commit()
             finally:
                 _UNIT.reset(token)
+        for callback in unit.after_commit:
+            callback()
+
+    def in_unit(self) -> bool:
+        return self._joined() is not None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run callback once the current unit of work committed (never if it rolls back)."""
+        current = _UNIT.get()
+        if current is None or self._joined() is None:
+            raise RuntimeError("after_commit needs a unit of work")
+        if callback not in current.after_commit:
+            current.after_commit.append(callback)
 
     @asynccontextmanager
     async def transaction(self, *, savepoint: bool = False) -> AsyncIterator[AsyncSession]:
@@ -167,12 +197,27 @@ class Database:
                 await connection.begin()
             raise
 
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for Core statements, without an ORM session (the pipeline's hot
+        statements): the unit's own inside a unit of work, else a transaction of its own."""
+        joined = self._joined()
+        if joined is not None:
+            yield joined
+            return
+        async with self._exclusive(), self.engine.begin() as connection:
+            yield connection
+
     def _joined(self) -> AsyncConnection | None:
         """The connection of this task's unit of work on this database, if any."""
         current = _UNIT.get()
-        if current is None or current[0] is not self or current[2] is not asyncio.current_task():
+        if (
+            current is None
+            or current.database is not self
+            or current.task is not asyncio.current_task()
+        ):
             return None
-        return current[1]
+        return current.connection
 
     def _exclusive(self) -> AbstractAsyncContextManager[Any]:
         """SQLite runs inline (storage.sqlite_inline): one transaction at a time per file."""
@@ -187,3 +232,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure of the database's availability, not of the statement: retry later.
+
+    The server away or restarting, a connection lost, the pool exhausted, SQLite's write
+    lock held too long by another process: none says anything about the work itself.
+    """
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error,
+        exc.OperationalError | exc.InterfaceError | exc.TimeoutError | ConnectionError | OSError,
+    )

@@ -11,10 +11,10 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from storage.types import aware, big_id, json_column
+from storage.types import aware, json_column
 
 
 class Role(StrEnum):
@@ -60,13 +60,12 @@ class WorkLogStatus(StrEnum):
 
 
 class User(SQLModel, table=True):
-    """A Telegram user as the bot knows them; personal fields only after consent."""
+    """A person as the bot knows them, on whatever platforms they use (their identities);
+    personal fields only after consent."""
 
     __tablename__ = "users"
 
     id: int | None = Field(default=None, primary_key=True)
-    telegram_id: int = Field(sa_column=big_id(unique=True))
-    chat_id: int = Field(sa_column=big_id())
     first_name: str | None = Field(default=None, max_length=128)
     role: str | None = Field(default=None, max_length=16)  # Role
     is_coordinator: bool = False  # granted in the database; COORDINATOR_IDS also count
@@ -78,6 +77,33 @@ class User(SQLModel, table=True):
     erased_at: dt.datetime | None = Field(default=None, sa_column=aware())
     created_at: dt.datetime = Field(sa_column=aware(nullable=False))
     last_seen_at: dt.datetime = Field(sa_column=aware(nullable=False, index=True))
+
+
+class Identity(SQLModel, table=True):
+    """One platform account of a person: how the bot recognises them there and reaches them.
+
+    A person is one `users` row; each platform they write from is an identity of
+    theirs, unique per platform. Messages to a person go to the identity they
+    used last.
+    """
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "account"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    platform: str = Field(max_length=16)  # telegram, wecom, feishu, dingtalk
+    account: str = Field(max_length=128)  # the platform's id of the person
+    address: str = Field(max_length=128)  # where messages to them go (a chat id, the account)
+    language: str | None = Field(default=None, max_length=16)  # the platform's tag, if any
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    last_seen_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    # Set when the platform said it will not deliver to them (blocked, left); cleared when
+    # they write again.
+    unreachable_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    # The buttons of the newest message with buttons sent here: a reply typed instead of a
+    # press (a label, or a number where the platform could not show buttons) finds them.
+    choices: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
 
 
 class Dialogue(SQLModel, table=True):
@@ -361,10 +387,79 @@ class Broadcast(SQLModel, table=True):
     finished_at: dt.datetime | None = Field(default=None, sa_column=aware())
 
 
-class ProcessedUpdate(SQLModel, table=True):
-    """Telegram update ids already handled, so a redelivered update does nothing."""
+class InboxEvent(SQLModel, table=True):
+    """Something a person did on a platform, kept before the platform is told it arrived.
 
-    __tablename__ = "processed_updates"
+    Unique per (platform, event id), so a redelivery is recognised; processed from
+    here in arrival order per person; kept a while after processing (for that
+    recognition), then pruned. Times are the wall clock's: they pace the pipeline.
+    """
 
-    update_id: int = Field(sa_column=big_id(primary_key=True))
-    processed_at: dt.datetime = Field(sa_column=aware(nullable=False, index=True))
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("platform", "event_id"),
+        Index("ix_inbox_person_state", "person", "state", "id"),
+        Index("ix_inbox_state_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    event_id: str = Field(max_length=128)
+    person: str = Field(max_length=160)  # "platform:account": events of one person in order
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    flood: str | None = Field(default=None, max_length=8)  # None, "warn" or "drop"
+    state: str = Field(default="pending", max_length=8)  # pending, done, failed
+    attempts: int = 0
+    received_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    due_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    finished_at: dt.datetime | None = Field(default=None, sa_column=aware(index=True))
+    error: str | None = Field(default=None, max_length=300)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Something the bot sends: written with the change that caused it, delivered after.
+
+    Rows of one address go out in id order. A sent message keeps its `ref` (what
+    flows hold), the platform's message id (what a press names) and the view it
+    shows now (`shown`), so an edit that changes nothing is never sent.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_address_state", "platform", "address", "state", "id"),
+        Index("ix_outbox_state_due", "state", "due_at"),
+        Index("ix_outbox_platform_message", "platform", "address", "platform_message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=24, unique=True)
+    platform: str = Field(max_length=16)
+    address: str = Field(max_length=128)
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    kind: str = Field(max_length=8)  # send, edit, strip, answer, file, menu
+    target: str | None = Field(default=None, max_length=24)  # the ref an edit or strip changes
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    blob: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    key: str | None = Field(default=None, max_length=120, unique=True)  # idempotency key
+    # pending, sending, sent, failed, unreachable
+    state: str = Field(default="pending", max_length=12)
+    attempts: int = 0
+    created_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    due_at: dt.datetime = Field(sa_column=aware(nullable=False))
+    lease_until: dt.datetime | None = Field(default=None, sa_column=aware())
+    sent_at: dt.datetime | None = Field(default=None, sa_column=aware(index=True))
+    platform_message_id: str | None = Field(default=None, max_length=64)
+    shown: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
+    error: str | None = Field(default=None, max_length=300)
+
+
+class ButtonToken(SQLModel, table=True):
+    """What a button means: platforms carry only its short opaque token, and a press is
+    honoured only from the person the button was drawn for."""
+
+    __tablename__ = "buttons"
+
+    token: str = Field(max_length=24, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    data: str = Field(max_length=64)
+    issued_at: dt.datetime = Field(sa_column=aware(nullable=False, index=True))

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Integer, Table, delete, or_, select, update
+from sqlalchemy import Column, Table, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 from sqlmodel.main import default_registry
@@ -32,6 +32,7 @@ from sqlmodel.main import default_registry
 from storage.audit import audit
 from storage.db import Database
 from storage.engagements import lock_pending_exchanges
+from storage.inbox import forget_person
 from storage.models import (
     Demand,
     DemandStatus,
@@ -48,7 +49,11 @@ from storage.proposals import OPEN, ProposalContext, proposal_context, withdraw_
 
 # Columns that identify a person or hold what they typed: erased, and exported only to them.
 PERSONAL: dict[str, frozenset[str]] = {
-    "users": frozenset({"telegram_id", "chat_id", "first_name"}),
+    "users": frozenset({"first_name"}),
+    "identities": frozenset({"account", "address", "choices"}),
+    "outbox": frozenset({"address", "body", "blob", "shown", "key"}),
+    "buttons": frozenset({"data"}),
+    "inbox": frozenset({"person", "body"}),
     "dialogues": frozenset({"data"}),
     "enterprises": frozenset({"name", "credit_code", "contact_name", "phone"}),
     "demands": frozenset({"title", "description", "keywords", "expected_outcome"}),
@@ -64,6 +69,11 @@ PERSONAL: dict[str, frozenset[str]] = {
 # Text, JSON and Telegram-id columns that are codes, states or taxonomy ids: kept for figures.
 NOT_PERSONAL: dict[str, frozenset[str]] = {
     "users": frozenset({"role", "locale"}),
+    "identities": frozenset({"platform", "language"}),
+    "outbox": frozenset({"ref", "platform", "kind", "target", "state", "platform_message_id"})
+    | frozenset({"error"}),  # the platform's words about a delivery, never the message
+    "buttons": frozenset({"token"}),
+    "inbox": frozenset({"platform", "event_id", "flood", "state", "error"}),
     "dialogues": frozenset({"flow", "step"}),
     "enterprises": frozenset({"city", "industry_code", "size"}),
     "demands": frozenset({"kind", "fields", "work_mode", "urgency", "status", "close_reason"}),
@@ -79,7 +89,10 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "broadcasts": frozenset({"audience", "city", "status"}),
 }
 # Tables no user's row leads to, and which hold nothing about a person.
-NO_PERSONAL_DATA = frozenset({"job_runs", "processed_updates"})
+NO_PERSONAL_DATA = frozenset({"job_runs"})
+# Tables no user's row leads to that hold what people did, keyed by their accounts: rows of
+# the person's accounts are deleted at erasure (and all are pruned after a few days).
+BY_ACCOUNT = frozenset({"inbox"})
 # Foreign keys that point at the other side of a pairing: rows reached through them are theirs.
 OTHER_SIDE = frozenset({("proposals", "demand_id"), ("engagements", "demand_id")})
 # Personal columns written by or about both sides: exported to both, erased with either.
@@ -87,7 +100,10 @@ SHARED = frozenset(
     {("proposals", "reasons"), ("engagements", "end_reason"), ("vouchers", "purpose")}
 )
 # Working state with no value for figures: a user's rows are deleted rather than blanked.
-DISCARDED = frozenset({"dialogues"})
+DISCARDED = frozenset({"dialogues", "identities", "outbox", "buttons"})
+# Working state not exported by /mydata: copies of messages the bot sent them (which they
+# have in their chat) and the tokens of the buttons on those messages.
+NOT_EXPORTED = frozenset({"outbox", "buttons"})
 ERASED = "erased"  # close_reason of demands and end_reason of engagements ended by an erasure
 WITHDRAWN = "consent_withdrawn"  # end_reason of engagements ended by a withdrawn consent
 CHUNK = 500  # ids per IN (...) list
@@ -193,7 +209,7 @@ async def export_personal_data(*, db: Database, user_id: int, now: dt.datetime) 
     tables: dict[str, list[Row]] = {}
     for table in SQLModel.metadata.sorted_tables:
         rows = found.get(table.name)
-        if not rows:
+        if not rows or table.name in NOT_EXPORTED:
             continue
         hidden = {c for c in PERSONAL.get(table.name, ()) if (table.name, c) not in SHARED}
         tables[table.name] = [
@@ -210,7 +226,7 @@ async def export_personal_data(*, db: Database, user_id: int, now: dt.datetime) 
 class Counterpart:
     """The other side of an engagement that ended because this user's data was erased."""
 
-    chat_id: int
+    user_id: int
     locale: str | None
     demand_title: str
     demand_reopened: bool  # the specialist left: the enterprise's demand is open again
@@ -235,17 +251,13 @@ class Departure:
 
 
 def _blank(table: Table, column: Column[Any]) -> Any:
-    """What a personal column holds once erased: NULL, an empty list or text, or for a
-    Telegram id minus the row's own id (unique, and never a real user's id)."""
+    """What a personal column holds once erased: NULL, an empty list or text."""
     if column.nullable:
         return None
     models = {mapper.class_.__tablename__: mapper.class_ for mapper in default_registry.mappers}
     field = models[table.name].model_fields.get(column.name)
     if field is not None and field.default_factory is not None:
         return field.default_factory()
-    if isinstance(column.type, Integer):
-        [key] = table.primary_key.columns
-        return -key
     return ""
 
 
@@ -341,7 +353,7 @@ async def _end_pairing(
     other = await session.get(User, other_id)
     if other is None or other.id == user_id or other.erased_at is not None:
         return None
-    return Counterpart(other.chat_id, other.locale, pairing.title, reopened)
+    return Counterpart(other.id or 0, other.locale, pairing.title, reopened)
 
 
 def _own_keys(found: Found, table: str) -> list[int]:
@@ -357,8 +369,8 @@ async def erase_personal_data(
     engagements cancelled (the other side is returned, to be told), their demands
     closed and their specialist profile withdrawn. Rows stay with ids, states, dates
     and codes, so the programme's figures still add up; names, phones, typed texts
-    and Telegram ids go. The users row gets a Telegram id no one has, so a later
-    message from the same person starts afresh.
+    and platform accounts go (what they did, kept in the inbox, too). Without an
+    account, a later message from the same person starts afresh.
     """
     async with db.unit_of_work():
         async with db.transaction() as session:
@@ -372,6 +384,10 @@ async def erase_personal_data(
             if not claimed.rowcount:  # type: ignore[attr-defined]
                 return None
             found = await user_rows(session, user_id)
+        accounts = [
+            f"{row['platform']}:{row['account']}" for row, _ in found.get("identities", {}).values()
+        ]
+        await forget_person(db=db, people=accounts)
         demands = _own_keys(found, "demands")
         withdrawal = await _withdraw_proposals(db, user_id=user_id, demand_ids=demands, now=now)
         async with db.transaction() as session:

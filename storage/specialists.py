@@ -68,7 +68,7 @@ class SavedProfile:
 @dataclass(frozen=True)
 class CheckRecipient:
     check_id: int
-    chat_id: int
+    user_id: int
     locale: str | None
 
 
@@ -325,7 +325,7 @@ async def claim_check(
             session.add(check)
             await session.flush()
             assert check.id is not None
-            return CheckRecipient(check.id, found[1].chat_id, found[1].locale)
+            return CheckRecipient(check.id, found[1].id or 0, found[1].locale)
     except IntegrityError:
         return None
 

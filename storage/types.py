@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime
+from sqlalchemy import JSON, Column, DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -41,15 +41,3 @@ def aware(*, nullable: bool = True, index: bool = False) -> Any:
 
 def json_column(*, nullable: bool = False) -> Any:
     return Column(JSON, nullable=nullable)
-
-
-def big_id(*, unique: bool = False, index: bool = False, primary_key: bool = False) -> Any:
-    """Telegram ids exceed 32 bits."""
-    return Column(
-        BigInteger,
-        unique=unique,
-        nullable=False,
-        index=index,
-        primary_key=primary_key,
-        autoincrement=False,
-    )

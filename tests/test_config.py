@@ -34,10 +34,14 @@ def test_defaults() -> None:
 
 
 def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    (tmp_path / ".env").write_text("COORDINATOR_IDS=11, 22\nMATCH_TIMES=07:05,21:30\n")
+    (tmp_path / ".env").write_text(
+        "COORDINATOR_IDS=11, wecom:zhang.san, feishu:ou_7d8a6e\nMATCH_TIMES=07:05,21:30\n"
+    )
     monkeypatch.setenv("DEFAULT_LOCALE", "en")
     settings = load_settings()
-    assert settings.coordinator_ids == frozenset({11, 22})
+    assert settings.coordinator_ids == frozenset(
+        {("telegram", "11"), ("wecom", "zhang.san"), ("feishu", "ou_7d8a6e")}
+    )
     assert settings.match_times == (dt.time(7, 5), dt.time(21, 30))
     assert settings.default_locale == "en"
 
@@ -47,7 +51,8 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path) -> No
     [
         ("DIGEST_TIME", "8.30", "HH:MM"),
         ("BOT_TIMEZONE", "Mars/Base", "IANA time zone"),
-        ("COORDINATOR_IDS", "12,abc", "Telegram user ids"),
+        ("COORDINATOR_IDS", "12,abc", "a Telegram user id is a number"),
+        ("COORDINATOR_IDS", "12,slack:ann", "platform:id entries (telegram, wecom"),
         ("DEFAULT_LOCALE", "fr", "zh_CN, en"),
         ("DATABASE_URL", "mysql://x", "sqlite"),
     ],

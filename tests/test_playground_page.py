@@ -19,6 +19,7 @@ import pytest
 from bot.config import Settings
 from bot.playground import COORDINATOR_PERSONA, PERSONAS, Playground, start_playground
 from bot.playground_page import WEB_DIR
+from channels.telegram.channel import TelegramChannel
 
 ENTERPRISE = PERSONAS[0]
 
@@ -114,8 +115,9 @@ async def test_files_the_bot_sends_are_downloads_and_only_images_show_inline(
     playground: Playground, http: aiohttp.ClientSession
 ) -> None:
     playground.emulator.send_message(ENTERPRISE.user_id, "/help")  # the chat is open now
-    bot = playground.bot.application
-    assert bot is not None
+    assert playground.bot.core is not None
+    bot = playground.bot.core.channels["telegram"]
+    assert isinstance(bot, TelegramChannel)
     document = await bot.bot.send_document(
         ENTERPRISE.user_id, document=b"<script>alert(1)</script>", filename="报告.html"
     )

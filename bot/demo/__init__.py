@@ -22,10 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import Database
-from storage.models import Demand, Enterprise, Role, Specialist, SpecialistStatus, User
+from storage.models import (
+    Demand,
+    Enterprise,
+    Identity,
+    Role,
+    Specialist,
+    SpecialistStatus,
+    User,
+)
 
 DEMO_ID_BASE = 900_000_000_000
 SPECIALIST_OFFSET = 100_000  # specialist n is DEMO_ID_BASE + SPECIALIST_OFFSET + n
@@ -114,28 +123,33 @@ def _phone(location: str, serial: int, mobile_prefix: str) -> str:
 
 async def load_demo(*, db: Database, now: dt.datetime) -> DemoCounts:
     """Add the demo programme; people already present (by Telegram id) are left alone."""
-    wanted = {p.telegram_id for p in people()}
+    wanted = {str(p.telegram_id) for p in people()}
     async with db.transaction() as session:
-        present = set(
-            (
+        present = {
+            int(account)
+            for account in (
                 await session.execute(
-                    select(col(User.telegram_id)).where(col(User.telegram_id).in_(wanted))
+                    select(col(Identity.account))
+                    .where(col(Identity.platform) == "telegram")
+                    .where(col(Identity.account).in_(wanted))
                 )
             ).scalars()
-        )
+        }
         enterprises = demands = specialists = 0
         for n, record in enumerate(enterprise_records(), 1):
             telegram_id = _enterprise_id(n)
             if telegram_id in present:
                 continue
-            user = _user(
-                telegram_id, record["contact"], Role.ENTERPRISE, _locale(record["name"]), now
+            user = await _person(
+                session,
+                telegram_id,
+                record["contact"],
+                Role.ENTERPRISE,
+                _locale(record["name"]),
+                now,
             )
-            session.add(user)
-            await session.flush()
-            assert user.id is not None
             enterprise = Enterprise(
-                owner_user_id=user.id,
+                owner_user_id=user.id or 0,
                 name=record["name"],
                 city=record["city"],
                 industry_code=record["industry"],
@@ -159,19 +173,19 @@ async def load_demo(*, db: Database, now: dt.datetime) -> DemoCounts:
             if telegram_id in present:
                 continue
             locale = record.get("locale", "zh_CN")
-            user = _user(telegram_id, record["name"], Role.SPECIALIST, locale, now)
-            session.add(user)
-            await session.flush()
-            assert user.id is not None
-            session.add(_specialist(user.id, record, _phone(record["location"], n, "139"), now))
+            user = await _person(session, telegram_id, record["name"], Role.SPECIALIST, locale, now)
+            session.add(
+                _specialist(user.id or 0, record, _phone(record["location"], n, "139"), now)
+            )
             specialists += 1
         return DemoCounts(enterprises + specialists, enterprises, demands, specialists)
 
 
-def _user(telegram_id: int, name: str, role: Role, locale: str, now: dt.datetime) -> User:
-    return User(
-        telegram_id=telegram_id,
-        chat_id=telegram_id,
+async def _person(
+    session: AsyncSession, telegram_id: int, name: str, role: Role, locale: str, now: dt.datetime
+) -> User:
+    """A user who registered on Telegram: their row and their Telegram account."""
+    user = User(
         first_name=name,
         role=role.value,
         locale=locale,
@@ -179,6 +193,21 @@ def _user(telegram_id: int, name: str, role: Role, locale: str, now: dt.datetime
         created_at=now,
         last_seen_at=now,
     )
+    session.add(user)
+    await session.flush()
+    assert user.id is not None
+    account = str(telegram_id)
+    session.add(
+        Identity(
+            user_id=user.id,
+            platform="telegram",
+            account=account,
+            address=account,
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    return user
 
 
 def _demand(enterprise_id: int, record: dict[str, Any], filed: dt.datetime) -> Demand:

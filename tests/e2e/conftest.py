@@ -1,29 +1,37 @@
-"""End-to-end harness: the real Application polling the project's Bot API emulator over HTTP.
+"""End-to-end harness: the real bot polling the project's Bot API emulator over HTTP.
 
 A test plays users: `journey.send(user, text)` and `journey.press(user, label)`
-return what the bot sent or edited in that user's chat in reaction, after the
-bot has finished processing (counted by its update processor, not guessed
-with sleeps). `journey.restart()` stops the bot like a process exit and starts
-a new one on the same database.
+return what the bot sent or edited in that user's chat in reaction, once the
+bot has kept the update, applied it and delivered everything it caused
+(watched in the emulator and in the pipeline, not guessed with sleeps).
+`journey.restart()` stops the bot like a process exit and starts a new one on
+the same database.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from bot.config import Settings
-from bot.emulator import BotApiEmulator
-from bot.emulator.models import SentMessage, User
-from bot.local import LocalBot
+from bot.local import QUICK_PACE, LocalBot, telegram_on
 from bot.runner import BotProcess
+from channels.telegram.emulator import BotApiEmulator
+from channels.telegram.emulator.models import SentMessage, User
+from handlers.services import Services
+from storage.buttons import resolve_token
 from storage.clock import ManualClock
 from storage.db import Database
+from tests.e2e.stub import StubChannel, StubPlatform
+from tests.people import playing
 
 COORDINATOR_ID = 900_001
+PLATFORMS = ["telegram", "stub"]
 SETTLE_TIMEOUT = 15.0
 TOKEN = "123456:" + "T" * 35  # shaped like a real token, so Settings accept it
 WEBHOOK_SECRET = "s3cret-" + "x" * 25
@@ -31,19 +39,20 @@ WEBHOOK_SECRET = "s3cret-" + "x" * 25
 
 @dataclass
 class Journey:
-    emulator: BotApiEmulator
+    emulator: Any  # the Bot API emulator, or a StubPlatform: the same questions answered
     bot: LocalBot
     db: Database
     clock: ManualClock
-    delivered: int = 0  # updates sent to the current bot process
     users: dict[str, User] = field(default_factory=dict)
 
     def user(self, user_id: int, name: str = "测试", language_code: str | None = "zh-hans") -> User:
         return self.emulator.add_user(user_id=user_id, first_name=name, language_code=language_code)
 
     async def settle(self) -> None:
-        """Wait until the bot processed everything it was sent and went quiet."""
-        await self.bot.processor.wait_processed(self.delivered, SETTLE_TIMEOUT)
+        """Wait until the bot kept everything it was sent (the emulator saw it confirmed),
+        applied it, delivered what that caused, and went quiet."""
+        await self.emulator.wait_until_idle(timeout=SETTLE_TIMEOUT)
+        await self.bot.wait_idle(SETTLE_TIMEOUT)
         await self.emulator.wait_until_idle(timeout=SETTLE_TIMEOUT)
 
     def reactions(self, user: User, mark: int) -> list[SentMessage]:
@@ -58,7 +67,6 @@ class Journey:
         """One thing the user does (deliver queues its update); what the bot did in reaction."""
         mark = self.emulator.mark()
         deliver()
-        self.delivered += 1
         await self.settle()
         return self.reactions(user, mark)
 
@@ -85,13 +93,47 @@ class Journey:
     async def press_data(self, user: User, message_id: int, data: str) -> list[SentMessage]:
         return await self.act(user, lambda: self.emulator.press_callback(user, message_id, data))
 
+    async def data_behind(self, token: str) -> str:
+        """The callback data a button's token stands for: pressed as raw data, it reaches the
+        flows (as a button drawn before tokens existed would), whose own checks must hold."""
+        found = await resolve_token(db=self.db, token=token)
+        assert found is not None, token
+        return found[1]
+
+    def bot_messages(self) -> int:
+        """How many messages the bot has sent, in every chat."""
+        return sum(1 for event in self.emulator.events() if event.kind == "bot_message")
+
     def answers(self, user: User) -> list[str | None]:
         """Texts of the callback answers (toasts) the user got, in order."""
         return [answer.text for answer in self.emulator.callback_answers(chat_id=user.id)]
 
+    async def run_job(self, name: str) -> list[SentMessage]:
+        """Run a scheduled job now; what it sent, in every chat."""
+        mark = self.emulator.mark()
+        await self.bot.run_job(name)
+        await self.settle()
+        seen: dict[int, SentMessage] = {}
+        for event in self.emulator.events(since=mark):
+            if event.message is not None:
+                seen[event.message.message_id] = event.message
+        return list(seen.values())
+
     async def restart(self) -> None:
         await self.bot.restart()
-        self.delivered = 0
+
+    @property
+    def services(self) -> Services:
+        assert self.bot.core is not None
+        return self.bot.core.services
+
+    def next_fire(self, job: str) -> dt.datetime | None:
+        """When a scheduled job would fire next, from the wall clock's now."""
+        assert self.bot.core is not None
+        trigger = self.bot.core.scheduler.jobs[job].trigger
+        assert trigger is not None
+        found: dt.datetime | None = trigger.get_next_fire_time(None, dt.datetime.now(dt.UTC))
+        return found
 
 
 @pytest.fixture
@@ -113,20 +155,46 @@ def settings(database_url: str, flood_limit: int) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=database_url,
-        coordinator_ids=frozenset({COORDINATOR_ID}),
+        coordinator_ids=frozenset({("telegram", str(COORDINATOR_ID))}),
         default_locale="zh_CN",
         flood_limit=flood_limit,
     )
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every journey plays on Telegram (through its emulator) and on the stub platform,
+    which has no Telegram in it; a test about Telegram itself says so (`telegram_only`)."""
+    if "platform" in metafunc.fixturenames:
+        telegram_only = metafunc.definition.get_closest_marker("telegram_only") is not None
+        metafunc.parametrize("platform", ["telegram"] if telegram_only else PLATFORMS)
+
+
 @pytest.fixture
 async def journey(
-    settings: Settings, emulator: BotApiEmulator, db: Database, clock: ManualClock
+    settings: Settings,
+    emulator: BotApiEmulator,
+    db: Database,
+    clock: ManualClock,
+    platform: str,
 ) -> AsyncIterator[Journey]:
-    bot = LocalBot(settings, emulator, clock)
+    playing(platform)
+    # The configured coordinator writes from the platform played.
+    settings = settings.model_copy(
+        update={"coordinator_ids": frozenset({(platform, str(COORDINATOR_ID))})}
+    )
+    if platform == "stub":
+        stub = StubPlatform()
+        bot = LocalBot(settings, lambda: [StubChannel(stub)], clock)
+        played: Any = stub
+    else:
+        bot = LocalBot(settings, lambda: [telegram_on(emulator)], clock)
+        played = emulator
     await bot.start()
-    yield Journey(emulator=emulator, bot=bot, db=db, clock=clock)
+    assert bot.core is not None
+    bot.core.scheduler.pause()  # jobs run when a test says so, at the test's time
+    yield Journey(emulator=played, bot=bot, db=db, clock=clock)
     await bot.stop()
+    playing("telegram")
 
 
 def free_port() -> int:
@@ -149,19 +217,14 @@ def webhook_env(database_url: str, emulator: BotApiEmulator, port: int) -> dict[
 
 
 @pytest.fixture
-def rate_limit() -> bool:
-    """PTB's rate limiter, as in production; a test may override this fixture."""
-    return True
-
-
-@pytest.fixture
-async def webhook_process(
-    database_url: str, emulator: BotApiEmulator, rate_limit: bool
-) -> AsyncIterator[BotProcess]:
+async def webhook_process(database_url: str, emulator: BotApiEmulator) -> AsyncIterator[BotProcess]:
     """The production process in webhook mode, in this test's event loop."""
     env = webhook_env(database_url, emulator, free_port())
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
-    process = BotProcess(settings, webhook=True, rate_limit=rate_limit)
+    process = BotProcess(settings, webhook=True)
+    # Paced for an emulator that enforces no limit (the production figures would make load
+    # tests wait on Telegram's 30 messages a second and test nothing more).
+    process.core.channels["telegram"].capabilities = QUICK_PACE
     await process.start()
     yield process
     await process.stop()

@@ -9,9 +9,9 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.emulator.models import SentMessage, User
+from channels.telegram.emulator.models import SentMessage, User
 from handlers.engagement_checkins import ENGAGEMENT_CHECKINS, ask_enterprises, send_log_nudges
-from handlers.services import SERVICES_KEY, Services
+from handlers.services import Services
 from storage.demands import DemandDetails, create_demand
 from storage.engagements import EngagementCard, claim_contact_exchanges, engagement_card
 from storage.enterprises import save_enterprise
@@ -19,10 +19,11 @@ from storage.models import Proposal, Role
 from storage.privacy import record_contact_consent
 from storage.proposals import NewProposal, accept_proposal, create_proposals, select_candidate
 from storage.specialists import decide_specialist, get_specialist, save_specialist
-from storage.users import record_consent, set_locale, set_role, touch_user
+from storage.users import record_consent, set_locale, set_role
 from tests.e2e.conftest import COORDINATOR_ID, Journey
 from tests.e2e.enterprise_steps import WANG_STEEL, stored_enterprise, user_id
 from tests.e2e.specialist_helpers import PROFILE
+from tests.people import touch_user
 
 CASTING = DemandDetails(
     title="铸件气孔问题",
@@ -66,7 +67,7 @@ async def known_user(
         user_id=telegram_id, first_name=name, language_code=language_code, started=True
     )
     now = j.clock.now()
-    stored = await touch_user(db=j.db, telegram_id=telegram_id, chat_id=telegram_id, now=now)
+    stored = await touch_user(db=j.db, telegram_id=telegram_id, now=now)
     assert stored.id is not None
     await record_consent(db=j.db, user_id=stored.id, first_name=name, now=now)
     await set_role(db=j.db, user_id=stored.id, role=role)
@@ -92,7 +93,7 @@ async def approved_specialist(
     now = j.clock.now()
     profile = dataclasses.replace(PROFILE, name=name, **changes)  # type: ignore[arg-type]
     saved = await save_specialist(db=j.db, user_id=stored_id, profile=profile, now=now)
-    boss = await touch_user(db=j.db, telegram_id=COORDINATOR_ID, chat_id=COORDINATOR_ID, now=now)
+    boss = await touch_user(db=j.db, telegram_id=COORDINATOR_ID, now=now)
     assert saved.specialist.id is not None and boss.id is not None
     decided = await decide_specialist(
         db=j.db,
@@ -170,38 +171,26 @@ async def card(j: Journey, engagement_id: int) -> EngagementCard:
 
 
 def services(j: Journey) -> Services:
-    application = j.bot.application
-    assert application is not None
-    found = application.bot_data[SERVICES_KEY]
-    assert isinstance(found, Services)
-    return found
+    return j.services
 
 
 async def nudge(j: Journey) -> int:
     """The weekly "please log your work" part of the daily job, run now."""
-    application = j.bot.application
-    assert application is not None
-    sent = await send_log_nudges(application.bot, services(j))
-    await j.emulator.wait_until_idle(timeout=15.0)
+    sent = await send_log_nudges(j.services)
+    await j.settle()
     return sent
 
 
 async def ask(j: Journey) -> int:
     """The monthly "is the work going well?" part of the daily job, run now."""
-    application = j.bot.application
-    assert application is not None
-    asked = await ask_enterprises(application.bot, services(j))
-    await j.emulator.wait_until_idle(timeout=15.0)
+    asked = await ask_enterprises(j.services)
+    await j.settle()
     return asked
 
 
 async def run_daily_job(j: Journey) -> None:
     """The whole daily job, as the JobQueue runs it (claimed once per slot)."""
-    application = j.bot.application
-    assert application is not None and application.job_queue is not None
-    [job] = application.job_queue.get_jobs_by_name(ENGAGEMENT_CHECKINS)
-    await job.run(application)
-    await j.emulator.wait_until_idle(timeout=15.0)
+    await j.run_job(ENGAGEMENT_CHECKINS)
 
 
 def local(year: int, month: int, day: int, hour: int = 10) -> dt.datetime:

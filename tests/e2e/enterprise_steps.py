@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.emulator.models import SentMessage, User
+from channels.telegram.emulator.models import SentMessage, User
 from storage.enterprises import EnterpriseDetails, get_enterprise, save_enterprise
 from storage.models import Enterprise, Proposal, Role, Specialist
-from storage.users import get_user, record_consent, set_role, touch_user
+from storage.users import record_consent, set_role
 from tests.e2e.conftest import Journey
+from tests.people import get_user, touch_user
 
 WANG_STEEL = EnterpriseDetails(
     name="鞍山精工钢构有限公司",
@@ -25,9 +26,7 @@ WANG_STEEL = EnterpriseDetails(
 async def enterprise_user(j: Journey, telegram_id: int, name: str, language: str) -> User:
     """Someone who agreed to the notice at /start and chose the enterprise side."""
     user = j.user(telegram_id, name, language)
-    stored = await touch_user(
-        db=j.db, telegram_id=telegram_id, chat_id=telegram_id, now=j.clock.now()
-    )
+    stored = await touch_user(db=j.db, telegram_id=telegram_id, now=j.clock.now())
     assert stored.id is not None
     await record_consent(db=j.db, user_id=stored.id, first_name=name, now=j.clock.now())
     await set_role(db=j.db, user_id=stored.id, role=Role.ENTERPRISE)
@@ -66,7 +65,7 @@ async def propose(j: Journey, demand_id: int, *statuses: str) -> None:
     """Specialists were proposed the demand, each proposal now in one of the given states."""
     now = j.clock.now()
     users = [
-        await touch_user(db=j.db, telegram_id=8_000_000 + demand_id * 100 + n, chat_id=1, now=now)
+        await touch_user(db=j.db, telegram_id=8_000_000 + demand_id * 100 + n, now=now)
         for n in range(len(statuses))
     ]
     async with j.db.transaction() as session:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from bot.emulator.models import User
+from channels.telegram.emulator.models import User
 from handlers.checkins import MONTHLY_CHECK
 from storage.dialogues import end_dialogue
 from storage.models import Specialist
@@ -16,8 +16,8 @@ from storage.specialists import (
     get_specialist,
     save_specialist,
 )
-from storage.users import get_user, touch_user
 from tests.e2e.conftest import COORDINATOR_ID, Journey
+from tests.people import get_user, touch_user
 
 PROFILE = SpecialistProfile(
     name="王建国",
@@ -76,9 +76,7 @@ async def registered(
     )
     specialist = saved.specialist
     if approve:
-        boss = await touch_user(
-            db=j.db, telegram_id=COORDINATOR_ID, chat_id=COORDINATOR_ID, now=j.clock.now()
-        )
+        boss = await touch_user(db=j.db, telegram_id=COORDINATOR_ID, now=j.clock.now())
         assert specialist.id is not None and boss.id is not None
         decided = await decide_specialist(
             db=j.db,
@@ -94,11 +92,7 @@ async def registered(
 
 async def run_monthly_check(j: Journey) -> None:
     """Run the daily job now, as the JobQueue would at 10:00 (the clock says what day it is)."""
-    application = j.bot.application
-    assert application is not None and application.job_queue is not None
-    [job] = application.job_queue.get_jobs_by_name(MONTHLY_CHECK)
-    await job.run(application)
-    await j.emulator.wait_until_idle(timeout=15.0)
+    await j.run_job(MONTHLY_CHECK)
 
 
 def local(year: int, month: int, day: int, hour: int = 10) -> dt.datetime:

@@ -13,6 +13,7 @@ from tests.e2e.specialist_helpers import (
     specialist_user,
     stored,
 )
+from tests.people import by_account
 
 
 async def audit_trail(j: Journey) -> list[tuple[str, int | None]]:
@@ -148,9 +149,7 @@ async def test_two_coordinators_pressing_approve_apply_it_once(journey: Journey)
     second = j.user(5031, "Coordinator B", "en")
     await j.send(second, "/help")
     async with j.db.transaction() as session:
-        await session.execute(
-            update(User).where(col(User.telegram_id) == 5031).values(is_coordinator=True)
-        )
+        await session.execute(update(User).where(by_account(5031)).values(is_coordinator=True))
     sun = await specialist_user(j, 5030, "孙工", "zh-hans")
     specialist = await registered(j, sun)
     [_, first_card] = await j.send(first, "/pending")

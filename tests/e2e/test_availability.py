@@ -82,11 +82,7 @@ async def test_pause_until_a_typed_date_survives_a_restart(journey: Journey) -> 
 
 
 async def test_the_check_runs_daily_at_ten_in_the_bot_timezone(journey: Journey) -> None:
-    application = journey.bot.application
-    assert application is not None and application.job_queue is not None
-    [job] = application.job_queue.get_jobs_by_name("monthly_check")
-    next_run = job.next_t
-    assert next_run is not None
+    next_run = journey.next_fire("monthly_check")
     shanghai = next_run.astimezone(ZoneInfo("Asia/Shanghai"))
     assert (shanghai.hour, shanghai.minute) == (10, 0)
 
@@ -132,7 +128,7 @@ async def test_monthly_check_asks_once_and_marks_the_silent_after_a_week(
     assert j.answers(chen)[-1] == "您已经回复过了。"
     # Someone else's check id is not theirs to answer.
     await j.press_data(chen, question.message_id, english.callback_data[2])
-    assert j.answers(chen)[-1] == "无法识别的按钮。"
+    assert j.answers(chen)[-1] == "这个按钮是发给别人的，您不能使用。"
 
     # Six days on, nobody is marked; after seven, the silent one is, once.
     j.clock.set(local(2026, 4, 7))

@@ -11,14 +11,16 @@ from sqlmodel import col
 
 from handlers.coordinator import CHANGED
 from handlers.i18n import SUPPORTED_LOCALES, read_catalogs
+from storage.buttons import resolve_token
 from storage.models import AuditEvent, Broadcast, Demand, DemandStatus, Proposal, User
-from storage.users import get_user, touch_user
 from tests.e2e.conftest import COORDINATOR_ID, Journey
 from tests.e2e.enterprise_steps import registered_enterprise, stored_enterprise
 from tests.e2e.specialist_helpers import registered, specialist_user
+from tests.people import get_user, touch_user
 from tests.storage import factories
 
 REFUSED = "Sorry, this command is for programme coordinators only."
+NOT_YOURS = "This button was sent to someone else; it does nothing for you."
 CATALOGS = read_catalogs()
 
 
@@ -98,10 +100,17 @@ async def test_forged_coordinator_buttons_change_nothing(journey: Journey) -> No
     [_, preview] = await j.press(boss, "✅ Confirm")
     [refusal] = await j.send(stranger, "/stats")
     before = await row_counts(j)
-    data = ("st:p:30", *preview.callback_data, "bc:pick:0:specialists")
+    # The coordinator's own buttons (their tokens) are refused before any flow sees them;
+    # the data behind them, forged, reaches the flows and is refused there.
+    tokens = preview.callback_data
+    behind = [found[1] for t in tokens if (found := await resolve_token(db=j.db, token=t))]
+    assert len(behind) == len(tokens) == 2
+    data = ("st:p:30", *behind, *tokens, "bc:pick:0:specialists")
     for forged in data:
         assert await j.press_data(stranger, refusal.message_id, forged) == []
-    assert j.answers(stranger) == [REFUSED] * 3 + ["This button is no longer active."]
+    assert j.answers(stranger) == [REFUSED] * 3 + [NOT_YOURS] * 2 + [
+        "This button is no longer active."
+    ]
     assert await row_counts(j) == before
     assert prompt.buttons[0] == "All specialists"
     async with j.db.transaction() as session:
@@ -109,6 +118,7 @@ async def test_forged_coordinator_buttons_change_nothing(journey: Journey) -> No
     assert draft.status == "draft"
 
 
+@pytest.mark.telegram_only
 async def test_grant_and_revoke_coordinator_rights(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "Coordinator", "en")
@@ -138,11 +148,14 @@ async def test_grant_and_revoke_coordinator_rights(journey: Journey) -> None:
     assert reply.text == "User 4010 is not a coordinator."
 
     [reply] = await j.send(boss, "/add_coordinator 123456")
-    assert reply.text.startswith("No one with Telegram id 123456 has used the bot yet.")
-    [reply] = await j.send(boss, "/add_coordinator li")
-    assert reply.text.startswith("Send /add_coordinator USER_ID")
+    assert reply.text.startswith("No one with the account 123456 has used the bot yet.")
+    [reply] = await j.send(boss, "/add_coordinator wecom:zhang.san")
+    assert reply.text.startswith("No one with the account wecom:zhang.san has used the bot yet.")
+    for wrong in ("li", "slack:li", "telegram:li"):
+        [reply] = await j.send(boss, f"/add_coordinator {wrong}")
+        assert reply.text.startswith("Send /add_coordinator ACCOUNT"), wrong
     [reply] = await j.send(boss, "/remove_coordinator")
-    assert reply.text.startswith("Send /remove_coordinator USER_ID")
+    assert reply.text.startswith("Send /remove_coordinator ACCOUNT")
 
     li_id = (await get_user(db=j.db, telegram_id=4010)).id
     assert await audit_actions(j) == [
@@ -206,13 +219,14 @@ async def test_a_coordinator_proposes_a_specialist_with_match(journey: Journey) 
         assert (await session.execute(select(func.count()).select_from(Proposal))).scalar_one() == 1
 
 
+@pytest.mark.telegram_only
 async def test_rights_granted_by_command_open_the_other_coordinator_commands(
     journey: Journey,
 ) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "Coordinator", "en")
     deputy = j.user(4030, "Deputy", "en")
-    await touch_user(db=j.db, telegram_id=4030, chat_id=4030, now=j.clock.now() - dt.timedelta(1))
+    await touch_user(db=j.db, telegram_id=4030, now=j.clock.now() - dt.timedelta(1))
     await j.send(boss, "/add_coordinator 4030")
     [reply] = await j.send(deputy, "/pending")
     assert reply.text != REFUSED

@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlmodel import col
 
-from bot.emulator.models import SentMessage, User
+from channels.telegram.emulator.models import SentMessage, User
 from storage.demands import DemandDetails, create_demand
 from storage.dialogues import load_dialogue
 from storage.models import Demand, Proposal

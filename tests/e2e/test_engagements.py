@@ -282,7 +282,10 @@ async def test_monthly_question_to_the_enterprise_and_a_no_for_the_digest(
     await j.press_data(company, question.message_id, question.callback_data[0])
     assert j.answers(company)[-1] == "您已经回复过了。"
     # The other enterprise's question is not this one's to answer.
-    await j.press_data(company, question.message_id, in_english.callback_data[2])
+    theirs = in_english.callback_data[2]
+    await j.press_data(company, question.message_id, theirs)
+    assert j.answers(company)[-1] == "这个按钮是发给别人的，您不能使用。"
+    await j.press_data(company, question.message_id, await j.data_behind(theirs))
     assert j.answers(company)[-1] == "无法识别的按钮。"
     await j.press(english, "👍 Yes")
 
@@ -302,9 +305,6 @@ async def test_monthly_question_to_the_enterprise_and_a_no_for_the_digest(
 
 
 async def test_the_daily_job_runs_at_half_past_ten_in_the_bot_timezone(journey: Journey) -> None:
-    application = journey.bot.application
-    assert application is not None and application.job_queue is not None
-    [job] = application.job_queue.get_jobs_by_name("engagement_checkins")
-    assert job.next_t is not None
-    shanghai = job.next_t.astimezone(ZoneInfo("Asia/Shanghai"))
+    next_t = journey.next_fire("engagement_checkins")
+    shanghai = next_t.astimezone(ZoneInfo("Asia/Shanghai"))
     assert (shanghai.hour, shanghai.minute) == (10, 30)

@@ -8,7 +8,7 @@ import io
 
 from sqlalchemy import select
 
-from bot.emulator.models import SentMessage
+from channels.telegram.emulator.models import SentMessage
 from storage.models import AuditEvent, Enterprise
 from tests.e2e.conftest import COORDINATOR_ID, Journey
 from tests.storage import programme_scenario

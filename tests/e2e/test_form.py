@@ -9,21 +9,14 @@ import html
 import json
 
 import pytest
-from telegram import Message, Update
-from telegram.ext import (
-    ApplicationHandlerStop,
-    CallbackContext,
-    CallbackQueryHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
 
 from handlers import form as engine
-from handlers.actor import Actor, get_actor
+from handlers.actor import Actor
+from handlers.core.chat import Chat
 from handlers.form import Field, Form, Option
 from handlers.validators import Invalid, phone, text_between
 from storage.dialogues import load_dialogue
+from storage.models import Dialogue
 from tests.e2e.conftest import Journey
 
 GROUPS = {"mat": ["mat.weld", "mat.cast"], "chem": ["chem.cat"]}
@@ -51,9 +44,9 @@ def search_fields(text: str, actor: Actor) -> list[Option]:
     return [Option(code, code) for codes in GROUPS.values() for code in codes if text in code]
 
 
-async def confirm(actor: Actor, draft: dict, message: Message) -> None:
+async def confirm(chat: Chat, draft: dict) -> None:
     saved.append(draft)
-    await message.chat.send_message("saved " + html.escape(json.dumps(draft, ensure_ascii=False)))
+    await chat.reply("saved " + html.escape(json.dumps(draft, ensure_ascii=False)))
 
 
 FORM = Form(
@@ -100,29 +93,18 @@ FORM = Form(
 async def form_journey(journey: Journey) -> Journey:
     saved.clear()
 
-    async def open_test_form(update: Update, context: CallbackContext) -> None:
-        actor = await get_actor(update, context)
-        assert update.effective_message is not None
-        await engine.open_form(FORM, update.effective_message, actor)
-        raise ApplicationHandlerStop
+    async def open_test_form(chat: Chat) -> None:
+        await engine.open_form(FORM, chat)
 
-    async def buttons(update: Update, context: CallbackContext) -> None:
-        await engine.on_button(FORM, update, context)
-        raise ApplicationHandlerStop
-
-    async def typed(update: Update, context: CallbackContext) -> None:
-        actor = await get_actor(update, context)
-        dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
-        if dialogue is not None and dialogue.flow == FORM.flow:
-            await engine.on_input(FORM, update, actor, dialogue)
-            raise ApplicationHandlerStop
+    async def typed(chat: Chat, dialogue: Dialogue) -> None:
+        await engine.on_input(FORM, chat, dialogue)
 
     def attach() -> None:
-        application = journey.bot.application
-        assert application is not None
-        application.add_handler(CommandHandler("testform", open_test_form), -5)
-        application.add_handler(MessageHandler(~filters.COMMAND, typed), -5)
-        application.add_handler(CallbackQueryHandler(buttons, pattern=FORM.button), -5)
+        assert journey.bot.core is not None
+        router = journey.bot.core.router
+        router.command("testform", open_test_form)
+        router.dialogue(FORM.flow, typed)
+        engine.register(FORM, router)
 
     attach()
     journey.attach = attach  # type: ignore[attr-defined]
@@ -228,7 +210,7 @@ async def test_cancel_drops_the_draft(form_journey: Journey) -> None:
 
 
 async def _user_id(j: Journey, telegram_id: int) -> int:
-    from storage.users import get_user
+    from tests.people import get_user
 
     user = await get_user(db=j.db, telegram_id=telegram_id)
     assert user is not None and user.id is not None

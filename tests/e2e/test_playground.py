@@ -11,6 +11,7 @@ from bot.playground import Console
 from tests.e2e.conftest import Journey
 
 
+@pytest.mark.telegram_only
 async def test_console_chats_and_presses_numbered_buttons(
     journey: Journey, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -26,6 +27,7 @@ async def test_console_chats_and_presses_numbered_buttons(
     assert not await console.handle(":quit")
 
 
+@pytest.mark.telegram_only
 async def test_the_token_never_reaches_the_log(
     journey: Journey, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -38,6 +38,7 @@ from handlers.flood import WINDOW as FLOOD_WINDOW
 from handlers.i18n import Catalogs
 from storage.db import Database
 from storage.models import Demand, Enterprise, Specialist, SpecialistStatus, User
+from tests.people import by_account
 
 ROOT = Path(__file__).resolve().parents[2]
 RENDER_JS = ROOT / "bot" / "playground_web" / "render.js"
@@ -383,7 +384,7 @@ async def test_a_programme_officer_clicks_through_the_programme(
                 await session.execute(
                     select(Specialist)
                     .join(User, User.id == Specialist.user_id)
-                    .where(User.telegram_id == SPECIALIST)
+                    .where(by_account(SPECIALIST))
                 )
             ).scalar_one()
             assert specialist.status == SpecialistStatus.APPROVED

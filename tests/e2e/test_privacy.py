@@ -10,15 +10,17 @@ import json
 from sqlalchemy import select
 from sqlmodel import SQLModel, col
 
-from bot.emulator.models import User
-from handlers.privacy import RETENTION, send_contact_consent_request
+from channels.telegram.emulator.models import User
+from handlers.contact_exchange import send_contact_consent_request
+from handlers.privacy import RETENTION
 from handlers.specialist_views import LocaleReader
 from storage.db import Database
 from storage.models import Demand, Engagement, Proposal
-from storage.users import get_user
 from tests.e2e.conftest import Journey
 from tests.e2e.engagement_steps import CASTING, approved_specialist, engage, enterprise, services
+from tests.e2e.enterprise_steps import user_id
 from tests.e2e.specialist_helpers import PROFILE
+from tests.people import get_user, platform
 
 
 async def dump(db: Database) -> list[tuple[str, str, str]]:
@@ -172,11 +174,16 @@ async def test_mydata_sends_everything_kept_and_nothing_of_the_other_side(
     assert document.caption.startswith(
         f"Everything the bot keeps about you ({sum(map(len, rows.values()))} records)"
     )
-    assert rows["users"][0]["telegram_id"] == 5201
+    assert (rows["identities"][0]["platform"], rows["identities"][0]["account"]) == (
+        platform(),
+        "5201",
+    )
     assert rows["enterprises"][0]["contact_name"] == "Ann Lee"
     assert [d["title"] for d in rows["demands"]] == [CASTING.title]
     assert [e["id"] for e in rows["engagements"]] == [engaged.engagement_id]
-    assert {"users", "enterprises", "demands", "proposals", "audit_events"} <= set(rows)
+    assert {"users", "identities", "enterprises", "demands", "proposals", "audit_events"} <= set(
+        rows
+    )
     for theirs in ("孙立新", "+8613622223333", "5202", PROFILE.expertise):
         assert theirs not in data.decode("utf-8")
 
@@ -277,11 +284,11 @@ async def test_contact_details_are_shared_only_after_their_own_consent(journey: 
     j = journey
     ann = await enterprise(j, 5401, "Ann", "en", share_contacts=False)
     await j.send(ann, "/help")
-    application = j.bot.application
-    assert application is not None
     reader = LocaleReader(services(j).catalogs, "en")
-    await send_contact_consent_request(application.bot, ann.id, reader)
-    await j.emulator.wait_until_idle(timeout=15.0)
+    ann_id = await user_id(j, ann.id)
+    async with j.services.db.unit_of_work():
+        await send_contact_consent_request(j.services, ann_id, reader)
+    await j.settle()
     ask = j.emulator.last(ann.id)
     assert ask.text.startswith("Sharing your contact details")
     assert ask.buttons == ["✅ Share my contact details", "Not now"]
@@ -304,11 +311,7 @@ async def test_contact_details_are_shared_only_after_their_own_consent(journey: 
 
 
 async def run_retention(j: Journey) -> None:
-    application = j.bot.application
-    assert application is not None and application.job_queue is not None
-    [job] = application.job_queue.get_jobs_by_name(RETENTION)
-    await job.run(application)
-    await j.emulator.wait_until_idle(timeout=15.0)
+    await j.run_job(RETENTION)
 
 
 async def test_retention_erases_users_silent_for_two_years_once(journey: Journey) -> None:
@@ -331,11 +334,11 @@ async def test_retention_erases_users_silent_for_two_years_once(journey: Journey
     assert stored is not None and stored.erased_at is None
 
     # A second run (a restart, another process) finds nobody left to erase.
-    sent = j.emulator.stats.sent["sendMessage"]
+    sent = j.bot_messages()
     j.clock.advance(dt.timedelta(days=1))
     await run_retention(j)
     assert without_job_runs(await dump(j.db)) == without_job_runs(after)
-    assert j.emulator.stats.sent["sendMessage"] == sent
+    assert j.bot_messages() == sent
 
 
 def without_job_runs(values: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:

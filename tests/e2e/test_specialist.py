@@ -35,11 +35,13 @@ async def test_registration_in_chinese_reaches_the_coordinators(journey: Journey
     assert reactions[-1].text.startswith("您所在单位")
     [*_, type_question] = await j.send(wang, "大连理工大学")
     assert type_question.buttons[:5] == ["高校", "科研院所", "科技服务机构", "企业", "其他"]
-    [error, _] = await j.send(wang, "高校")  # typed where buttons are expected
+    [error, _] = await j.send(wang, "大学")  # typed words that are no button's label
     assert error.text == "请点按钮选择。"
     await j.press_data(wang, type_question.message_id, "spec:pick:2:spaceship")
     assert j.answers(wang)[-1] == "无法识别的按钮。"
-    await j.press(wang, "高校")
+    [chosen, location_question] = await j.send(wang, "高校")  # a label typed is its button
+    assert chosen.text.endswith("→ 高校") and chosen.buttons == []
+    assert location_question.buttons[0] == "辽宁省内"
     await j.press(wang, "辽宁省内")
     [*_, disciplines] = await j.press(wang, "教授")
     assert disciplines.buttons[0] == "工程与技术科学基础学科 ›"  # engineering first

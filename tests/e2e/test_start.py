@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from storage.users import get_user
+import pytest
+
 from tests.e2e.conftest import COORDINATOR_ID, Journey
+from tests.people import get_user
 
 
 async def test_new_user_consents_chooses_language_and_role(journey: Journey) -> None:
@@ -146,6 +148,7 @@ async def test_language_command_switches_at_any_time(journey: Journey) -> None:
     assert "/language change language" in reply.text
 
 
+@pytest.mark.telegram_only
 async def test_a_press_answered_too_late_still_does_what_it_asked(journey: Journey) -> None:
     """The bot was down or busy past Telegram's window for answering a press: the answer
     fails, but the consent is kept and the conversation moves on."""

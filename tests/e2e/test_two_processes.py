@@ -17,9 +17,9 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.emulator import BotApiEmulator
+from channels.telegram.emulator import BotApiEmulator
 from storage.db import Database
-from storage.models import JobRun, ProcessedUpdate, User
+from storage.models import Dialogue, InboxEvent, JobRun, User
 from tests.e2e.conftest import free_port, webhook_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +132,9 @@ async def test_two_processes_share_the_work_and_do_each_thing_once(
         assert sum(t.startswith("You have not chosen a side yet") for t in texts) == 1, texts
     async with db.transaction() as session:
         processed = (
-            await session.execute(select(func.count()).select_from(ProcessedUpdate))
+            await session.execute(
+                select(func.count()).select_from(InboxEvent).where(InboxEvent.state == "done")
+            )
         ).scalar_one()
         users_stored = (await session.execute(select(func.count()).select_from(User))).scalar_one()
         runs = (await session.execute(select(JobRun.name, JobRun.slot, JobRun.finished_at))).all()
@@ -141,3 +143,55 @@ async def test_two_processes_share_the_work_and_do_each_thing_once(
     assert deadline_runs, "no deadline tick ran: the once-per-slot check proved nothing"
     assert len({r.slot for r in deadline_runs}) == len(deadline_runs)  # one run per slot
     assert all(r.finished_at is not None for r in deadline_runs)
+
+
+async def test_one_person_typing_fast_across_two_processes_keeps_their_answers_in_order(
+    database_url: str,
+    db: Database,
+    emulator: BotApiEmulator,
+    balancer: tuple[RoundRobin, int, list[int]],
+) -> None:
+    """Two answers typed back to back reach different processes: each is applied in the
+    order it arrived, to the question it answers (no name taken for an institution)."""
+    _, proxy_port, backends = balancer
+    children = [await start_process(database_url, emulator, proxy_port, port) for port in backends]
+    people = 20
+    try:
+        async with asyncio.timeout(30):
+            while emulator.stats.requests["setWebhook"] < 2:  # noqa: ASYNC110 (a child's side effect)
+                await asyncio.sleep(0.05)
+        users = [emulator.add_user(8500 + i, f"p{i}", language_code="en") for i in range(people)]
+        for user in users:
+            emulator.send_message(user, "/start")
+        for label in ("✅ I agree", "English", "🎓 Specialist (offers expertise)"):
+            for user in users:
+                await emulator.wait_for_message(
+                    user.id, lambda m, label=label: label in m.buttons, timeout=60, after=0
+                )
+                emulator.press_button(user, label)
+        for user in users:
+            await emulator.wait_for_message(
+                user.id, lambda m: m.text == "Your full name:", timeout=60, after=0
+            )
+        for n, user in enumerate(users):
+            emulator.send_message(user, f"Name Number{n}")
+            emulator.send_message(user, f"Institute Number{n}")
+        for user in users:
+            await emulator.wait_for_message(
+                user.id, lambda m: m.text.startswith("Type of institution"), timeout=60, after=0
+            )
+    finally:
+        for child in children:
+            if child.returncode is None:
+                child.send_signal(signal.SIGTERM)
+        outputs = [
+            (await asyncio.wait_for(child.communicate(), timeout=30))[0].decode()
+            for child in children
+        ]
+    assert [child.returncode for child in children] == [0, 0], outputs
+    async with db.transaction() as session:
+        drafts = {
+            row.data["name"]: row.data.get("institution")
+            for row in (await session.execute(select(Dialogue))).scalars()
+        }
+    assert drafts == {f"Name Number{n}": f"Institute Number{n}" for n in range(people)}

@@ -84,6 +84,9 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
 
     # The specialist cannot confirm their own entry with a forged button.
     await j.press_data(expert, to_confirm.message_id, to_confirm.callback_data[0])
+    assert j.answers(expert)[-1] == "这个按钮是发给别人的，您不能使用。"
+    raw = await j.data_behind(to_confirm.callback_data[0])
+    await j.press_data(expert, to_confirm.message_id, raw)
     assert j.answers(expert)[-1] == "无法识别的按钮。"
     assert (await logs_of(j, pair.engagement_id))[0].status == "pending"
 
@@ -143,7 +146,10 @@ async def test_several_engagements_are_chosen_from_and_a_restart_loses_nothing(
     assert which.text == "Which engagement was the work for?"
     assert which.buttons == ["铸件气孔问题", "铸件气孔问题"]
     # Someone else's engagement id in a forged button opens nothing.
-    assert await forge(j, stranger, which.callback_data[0]) == "无法识别的按钮。"
+    assert await forge(j, stranger, which.callback_data[0]) == "这个按钮是发给别人的，您不能使用。"
+    assert (
+        await forge(j, stranger, await j.data_behind(which.callback_data[0])) == "无法识别的按钮。"
+    )
     assert await load_dialogue(db=j.db, user_id=await user_id(j, 7014)) is None
 
     await j.press_data(expert, which.message_id, f"wlf:for:{second.engagement_id}")

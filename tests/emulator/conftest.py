@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.emulator import BotApiEmulator
+from channels.telegram.emulator import BotApiEmulator
 
 TOKEN = "123456:TEST"
 

@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, InvalidToken
 from telegram.ext import AIORateLimiter, Application, ExtBot
 
-from bot.emulator import BotApiEmulator, utf16_len
+from channels.telegram.emulator import BotApiEmulator, utf16_len
 
 TOKEN = "123456:TEST"  # the token the conftest emulator is built with
 
@@ -326,7 +326,7 @@ async def test_enforced_rate_limits_per_chat(emu: BotApiEmulator, chat_id: int) 
             await bot.send_message(chat_id, f"burst {i}")
         with pytest.raises(telegram.error.RetryAfter) as caught:
             await bot.send_message(chat_id, "one too many")
-        # The bot package opts in to PTB's timedelta durations (see bot/__init__.py).
+        # channels.telegram opts in to PTB's timedelta durations (see its __init__).
         assert caught.value.retry_after == timedelta(seconds=1)
         now += timedelta(seconds=1)
         await bot.send_message(chat_id, "after a second")

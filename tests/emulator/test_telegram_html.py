@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.telegram_html import HtmlParseError, parse_html, trim_formatted, utf16_len
+from channels.telegram.emulator.telegram_html import (
+    HtmlParseError,
+    parse_html,
+    trim_formatted,
+    utf16_len,
+)
 
 
 def test_utf16_len_counts_surrogate_pairs() -> None:

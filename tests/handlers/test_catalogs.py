@@ -9,7 +9,7 @@ from babel.messages.extract import extract_from_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.emulator.telegram_html import parse_html, trim_formatted, utf16_len
+from channels.telegram.emulator.telegram_html import parse_html, trim_formatted, utf16_len
 from handlers.digest import VOUCHER_HEADINGS
 from handlers.engagement_views import LEFT_REASONS
 from handlers.errors import KINDS
@@ -38,7 +38,7 @@ def dynamic_ids() -> set[str]:
     """Ids the code builds from names (roles, commands), which Babel cannot see."""
     ids = {f"role.{role.value}" for role in Role}
     ids |= {f"help.{role.value}" for role in Role} | {"help.none"}
-    ids |= {f"error.kind.{kind}" for kind in (*KINDS, "update", "job")}
+    ids |= {f"error.kind.{kind}" for kind in KINDS}
     ids |= set(VOUCHER_HEADINGS.values()) | set(LEFT_REASONS.values())
     ids |= set(PARTNER_LEFT.values())
     names = set(COMMON) | set(COORDINATOR)

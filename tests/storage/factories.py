@@ -6,23 +6,27 @@ import datetime as dt
 import itertools
 
 from storage.db import Database
-from storage.models import Demand, Enterprise, Specialist, SpecialistStatus, User
+from storage.models import Demand, Enterprise, Identity, Specialist, SpecialistStatus, User
 
 _ids = itertools.count(10_000)
 
 
 async def user(db: Database, now: dt.datetime, role: str) -> User:
-    telegram_id = next(_ids)
-    row = User(
-        telegram_id=telegram_id,
-        chat_id=telegram_id,
-        role=role,
-        consent_at=now,
-        created_at=now,
-        last_seen_at=now,
-    )
+    account = str(next(_ids))
+    row = User(role=role, consent_at=now, created_at=now, last_seen_at=now)
     async with db.transaction() as session:
         session.add(row)
+        await session.flush()
+        session.add(
+            Identity(
+                user_id=row.id,
+                platform="telegram",
+                account=account,
+                address=account,
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
     return row
 
 

@@ -11,26 +11,28 @@ from sqlalchemy.exc import IntegrityError
 from storage.clock import ManualClock
 from storage.db import Database
 from storage.dialogues import load_dialogue, save_dialogue
+from storage.inbox import accept_event
 from storage.jobs import claim_job_run
-from storage.models import ProcessedUpdate
-from storage.updates import claim_update
-from storage.users import get_user, touch_user
+from storage.models import JobRun
+from tests.people import get_user, touch_user
 
 
 async def test_a_failing_operation_undoes_the_whole_update_and_the_rest_still_runs(
     db: Database, clock: ManualClock
 ) -> None:
     now = clock.now()
-    await claim_update(db=db, update_id=1, now=now)
+    await claim_job_run(db=db, name="digest", slot=now, now=now)
     async with db.unit_of_work():
-        user = await touch_user(db=db, telegram_id=42, chat_id=42, now=now)
+        user = await touch_user(db=db, telegram_id=42, now=now)
         await save_dialogue(db=db, user_id=user.id or 0, flow="f", step="a", data={}, now=now)
         with pytest.raises(IntegrityError):
             async with db.transaction() as session:
-                await session.execute(insert(ProcessedUpdate).values(update_id=1, processed_at=now))
+                await session.execute(
+                    insert(JobRun).values(name="digest", slot=now, started_at=now, failed=False)
+                )
         # What follows in the same update (the error handler, a reply) can still read and write.
         assert await get_user(db=db, telegram_id=42) is None
-        await touch_user(db=db, telegram_id=43, chat_id=43, now=now)
+        await touch_user(db=db, telegram_id=43, now=now)
     assert await get_user(db=db, telegram_id=42) is None  # half an update is never kept
     assert await get_user(db=db, telegram_id=43) is not None
 
@@ -41,7 +43,7 @@ async def test_a_savepoint_keeps_what_came_before_a_lost_race(
     now = clock.now()
     assert await claim_job_run(db=db, name="digest", slot=now, now=now) is not None
     async with db.unit_of_work():
-        user = await touch_user(db=db, telegram_id=44, chat_id=44, now=now)
+        user = await touch_user(db=db, telegram_id=44, now=now)
         assert await claim_job_run(db=db, name="digest", slot=now, now=now) is None
         await save_dialogue(db=db, user_id=user.id or 0, flow="f", step="b", data={}, now=now)
     kept = await load_dialogue(db=db, user_id=user.id or 0)
@@ -52,11 +54,23 @@ async def test_an_update_seen_before_is_refused_and_changes_nothing(
     db: Database, clock: ManualClock
 ) -> None:
     now = clock.now()
+
+    async def keep() -> bool:
+        return await accept_event(
+            db=db,
+            platform="telegram",
+            event_id="7",
+            person="telegram:45",
+            body={},
+            flood=None,
+            now=now,
+        )
+
     async with db.unit_of_work():
-        assert await claim_update(db=db, update_id=7, now=now)
+        assert await keep()
     async with db.unit_of_work():
-        assert not await claim_update(db=db, update_id=7, now=now)
-        await touch_user(db=db, telegram_id=45, chat_id=45, now=now)
+        assert not await keep()
+        await touch_user(db=db, telegram_id=45, now=now)
     assert await get_user(db=db, telegram_id=45) is not None
 
 
@@ -69,12 +83,12 @@ async def test_tasks_of_one_process_take_turns_instead_of_failing(
 
     async def update(n: int) -> None:
         async with db.unit_of_work():
-            await touch_user(db=db, telegram_id=1000 + n, chat_id=n, now=now)
+            await touch_user(db=db, telegram_id=1000 + n, now=now)
             await asyncio.sleep(0)  # a reply being sent while the unit is open
-            await touch_user(db=db, telegram_id=2000 + n, chat_id=n, now=now)
+            await touch_user(db=db, telegram_id=2000 + n, now=now)
 
     async def job(n: int) -> None:
-        await touch_user(db=db, telegram_id=3000 + n, chat_id=n, now=now)
+        await touch_user(db=db, telegram_id=3000 + n, now=now)
 
     await asyncio.gather(*(update(n) for n in range(20)), *(job(n) for n in range(20)))
     for base in (1000, 2000, 3000):

@@ -26,7 +26,7 @@ from storage.demands import (
 )
 from storage.enterprises import EnterpriseDetails, get_enterprise, save_enterprise
 from storage.models import AuditEvent, Demand, Proposal, Specialist
-from storage.users import touch_user
+from tests.people import touch_user
 
 ANSHAN_STEEL = EnterpriseDetails(
     name="鞍山精工钢构有限公司",
@@ -52,7 +52,7 @@ DEMAND = DemandDetails(
 
 
 async def new_user(db: Database, clock: ManualClock, telegram_id: int) -> int:
-    user = await touch_user(db=db, telegram_id=telegram_id, chat_id=telegram_id, now=clock.now())
+    user = await touch_user(db=db, telegram_id=telegram_id, now=clock.now())
     assert user.id is not None
     return user.id
 

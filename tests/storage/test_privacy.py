@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import JSON, BigInteger, String, select
+from sqlalchemy import JSON, BigInteger, LargeBinary, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
@@ -18,16 +18,20 @@ from storage.clock import ManualClock
 from storage.db import Database
 from storage.dialogues import save_dialogue
 from storage.engagements import claim_contact_exchanges, claim_contact_reminder
+from storage.identities import find_user
+from storage.inbox import accept_event
 from storage.models import (
     Demand,
     Engagement,
     Enterprise,
+    Identity,
     Proposal,
     Specialist,
     User,
     WorkLog,
 )
 from storage.privacy import (
+    BY_ACCOUNT,
     NO_PERSONAL_DATA,
     NOT_PERSONAL,
     OTHER_SIDE,
@@ -45,11 +49,15 @@ from storage.privacy import (
 
 
 def classified_columns(table_name: str) -> set[str]:
-    """Columns that may hold text, JSON or a Telegram id: each must be declared one way."""
+    """Columns that may hold text, JSON, bytes or a platform id: each must be declared one way."""
     table = SQLModel.metadata.tables[table_name]
     # sqlmodel's AutoString wraps String as a TypeDecorator: look at what it stores.
     kinds = {c.name: getattr(c.type, "impl", c.type) for c in table.columns}
-    return {name for name, kind in kinds.items() if isinstance(kind, String | JSON | BigInteger)}
+    return {
+        name
+        for name, kind in kinds.items()
+        if isinstance(kind, String | JSON | BigInteger | LargeBinary)
+    }
 
 
 def test_every_table_is_reachable_from_users_or_declared_free_of_personal_data() -> None:
@@ -57,12 +65,14 @@ def test_every_table_is_reachable_from_users_or_declared_free_of_personal_data()
     reachable = reachable_tables()
     assert {"enterprises", "demands", "proposals", "engagements", "work_logs"} <= reachable
     assert {"dialogues", "audit_events", "specialists"} <= reachable
-    assert reachable | NO_PERSONAL_DATA == tables, "classify the new table in storage/privacy.py"
-    assert not reachable & NO_PERSONAL_DATA
+    assert reachable | NO_PERSONAL_DATA | BY_ACCOUNT == tables, (
+        "classify the new table in storage/privacy.py"
+    )
+    assert not reachable & (NO_PERSONAL_DATA | BY_ACCOUNT)
 
 
 def test_every_text_json_and_telegram_id_column_is_classified() -> None:
-    for name in reachable_tables():
+    for name in reachable_tables() | BY_ACCOUNT:
         personal = PERSONAL.get(name, frozenset())
         plain = NOT_PERSONAL.get(name)
         assert plain is not None, f"{name}: classify its columns in storage/privacy.py"
@@ -111,9 +121,9 @@ WORK_SUMMARY = "现场检测了三台阀门的密封面"
 
 
 async def person(db: Database, now: dt.datetime, telegram_id: int, name: str, role: str) -> User:
+    """Someone who registered on Telegram: their row, their account, and what they last typed
+    still in the inbox."""
     row = User(
-        telegram_id=telegram_id,
-        chat_id=telegram_id,
         first_name=name,
         role=role,
         locale="zh_CN",
@@ -123,6 +133,27 @@ async def person(db: Database, now: dt.datetime, telegram_id: int, name: str, ro
     )
     async with db.transaction() as session:
         session.add(row)
+        await session.flush()
+        account = str(telegram_id)
+        session.add(
+            Identity(
+                user_id=row.id,
+                platform="telegram",
+                account=account,
+                address=account,
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
+    await accept_event(
+        db=db,
+        platform="telegram",
+        event_id=f"{telegram_id}-last",
+        person=f"telegram:{account}",
+        body={"text": f"{name} typed this"},
+        flood=None,
+        now=now,
+    )
     return row
 
 
@@ -270,6 +301,7 @@ async def test_export_holds_every_row_of_the_user_and_none_of_the_other_sides_da
     tables = document["tables"]
     assert set(tables) == {
         "users",
+        "identities",
         "dialogues",
         "enterprises",
         "demands",
@@ -279,7 +311,12 @@ async def test_export_holds_every_row_of_the_user_and_none_of_the_other_sides_da
         "audit_events",
     }
     [me] = tables["users"]
-    assert (me["telegram_id"], me["first_name"]) == (7_700_001, "钱经理")
+    [account] = tables["identities"]
+    assert (account["platform"], account["account"], me["first_name"]) == (
+        "telegram",
+        "7700001",
+        "钱经理",
+    )
     assert tables["enterprises"][0]["phone"] == "+8613912345678"
     assert [d["title"] for d in tables["demands"]] == ["阀门密封面泄漏", "阀体铸件砂眼"]
     assert tables["dialogues"][0]["data"] == {"description": "草稿里的半句话"}
@@ -315,8 +352,8 @@ async def test_erasing_an_enterprise_leaves_figures_and_none_of_its_data(
     erasure = await erase_personal_data(db=db, user_id=p.owner.id, now=clock.now())
     assert erasure is not None and erasure.withdrawal.withdrawn == 1  # the accepted proposal
     [told] = erasure.told
-    assert (told.chat_id, told.demand_title, told.demand_reopened) == (
-        7_700_002,
+    assert (told.user_id, told.demand_title, told.demand_reopened) == (
+        p.expert.id,
         "阀门密封面泄漏",
         False,
     )
@@ -332,7 +369,9 @@ async def test_erasing_an_enterprise_leaves_figures_and_none_of_its_data(
         demands = (await session.execute(select(Demand).order_by(Demand.id))).scalars().all()
         engagement = await session.get(Engagement, p.engagement.id)
         proposals = (await session.execute(select(Proposal).order_by(Proposal.id))).scalars().all()
-    assert owner is not None and owner.telegram_id == -owner.id and owner.erased_at is not None
+    assert owner is not None and owner.erased_at is not None
+    # Their account and what they typed are gone: a later message starts afresh.
+    assert await find_user(db=db, platform="telegram", account="7700001") is None
     assert (owner.role, owner.consent_at, owner.first_name) == ("enterprise", None, None)
     assert enterprise is not None and (enterprise.city, enterprise.size, enterprise.phone) == (
         "jinzhou",
@@ -358,8 +397,8 @@ async def test_erasing_the_specialist_reopens_the_demand_and_tells_the_enterpris
     erasure = await erase_personal_data(db=db, user_id=p.expert.id, now=clock.now(), by_user=False)
     assert erasure is not None and erasure.withdrawal.withdrawn == 1
     [told] = erasure.told
-    assert (told.chat_id, told.demand_title, told.demand_reopened) == (
-        7_700_001,
+    assert (told.user_id, told.demand_title, told.demand_reopened) == (
+        p.owner.id,
         "阀门密封面泄漏",
         True,
     )
@@ -384,16 +423,16 @@ async def test_withdrawing_consent_ends_open_proposals_both_ways_and_the_engagem
     # The specialist's accepted proposal was the enterprise's candidate: the enterprise is told.
     assert departure.withdrawal.specialists == []
     [gone] = departure.withdrawal.enterprises
-    assert (gone.owner.chat_id, gone.demand.title, gone.specialist.name) == (
-        7_700_001,
+    assert (gone.owner.id, gone.demand.title, gone.specialist.name) == (
+        p.owner.id,
         "阀体铸件砂眼",
         "孙立新",
     )
     # The engagement in progress ends too (no more nudges about the specialist's work), and
     # the enterprise's demand is open to other specialists again.
     [told] = departure.told
-    assert (told.chat_id, told.demand_title, told.demand_reopened) == (
-        7_700_001,
+    assert (told.user_id, told.demand_title, told.demand_reopened) == (
+        p.owner.id,
         "阀门密封面泄漏",
         True,
     )
@@ -419,16 +458,16 @@ async def test_an_enterprise_withdrawing_consent_names_the_specialists_to_tell(
     withdrawal = departure.withdrawal
     assert withdrawal.withdrawn == 1 and withdrawal.enterprises == []
     [ended] = withdrawal.specialists
-    assert (ended.specialist_user.chat_id, ended.demand.title, ended.proposal.status) == (
-        7_700_002,
+    assert (ended.specialist_user.id, ended.demand.title, ended.proposal.status) == (
+        p.expert.id,
         "阀体铸件砂眼",
         "withdrawn",
     )
     # The specialist of the engagement in progress is told; the demand is paused, for the
     # enterprise to resume if it agrees again (matched, with no engagement, it would be stuck).
     [told] = departure.told
-    assert (told.chat_id, told.demand_title, told.demand_reopened) == (
-        7_700_002,
+    assert (told.user_id, told.demand_title, told.demand_reopened) == (
+        p.expert.id,
         "阀门密封面泄漏",
         False,
     )
@@ -570,5 +609,5 @@ async def test_a_specialist_never_sent_the_proposal_is_not_told_it_ended(
         )
     departure = await withdraw_consent(db=db, user_id=p.owner.id, now=clock.now())
     assert departure is not None and departure.withdrawal.withdrawn == 2
-    told = [ctx.specialist_user.chat_id for ctx in departure.withdrawal.specialists]
-    assert told == [7_700_002]
+    told = [ctx.specialist_user.id for ctx in departure.withdrawal.specialists]
+    assert told == [p.expert.id]

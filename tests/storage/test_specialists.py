@@ -30,7 +30,7 @@ from storage.specialists import (
     set_capacity,
     set_days_per_month,
 )
-from storage.users import touch_user
+from tests.people import touch_user
 
 PROFILE = SpecialistProfile(
     name="王建国",
@@ -56,7 +56,7 @@ async def new_specialist(
     db: Database, clock: ManualClock, telegram_id: int, **changes: object
 ) -> tuple[int, int]:
     """A registered (pending) specialist: (user id, specialist id)."""
-    user = await touch_user(db=db, telegram_id=telegram_id, chat_id=telegram_id, now=clock.now())
+    user = await touch_user(db=db, telegram_id=telegram_id, now=clock.now())
     assert user.id is not None
     profile = dataclasses.replace(PROFILE, **changes)  # type: ignore[arg-type]
     saved = await save_specialist(db=db, user_id=user.id, profile=profile, now=clock.now())
@@ -65,7 +65,7 @@ async def new_specialist(
 
 
 async def coordinator(db: Database, clock: ManualClock) -> int:
-    user = await touch_user(db=db, telegram_id=900_001, chat_id=900_001, now=clock.now())
+    user = await touch_user(db=db, telegram_id=900_001, now=clock.now())
     assert user.id is not None
     return user.id
 
@@ -127,7 +127,7 @@ async def test_a_rejected_specialist_who_edits_is_submitted_again(
     assert (
         specialist.status == SpecialistStatus.REJECTED and specialist.status_reason == "incomplete"
     )
-    assert user.telegram_id == 502
+    assert user.id == user_id
     saved = await save_specialist(
         db=db,
         user_id=user_id,
@@ -243,7 +243,7 @@ async def test_own_availability_changes_and_counts_as_responding(
     assert (
         await set_days_per_month(db=db, user_id=user_id, days=8, now=clock.now())
     ).days_per_month == 8
-    stranger = await touch_user(db=db, telegram_id=511, chat_id=511, now=clock.now())
+    stranger = await touch_user(db=db, telegram_id=511, now=clock.now())
     assert await set_capacity(db=db, user_id=stranger.id, capacity=1, now=clock.now()) is None
 
 
@@ -262,7 +262,7 @@ async def approved(
 
 
 async def test_each_specialist_is_asked_once_a_month(db: Database, clock: ManualClock) -> None:
-    _, first = await approved(db, clock, 520)
+    owner, first = await approved(db, clock, 520)
     _, second = await approved(db, clock, 521)
     await new_specialist(db, clock, 522)  # pending: never asked
     paused_user, _ = await approved(db, clock, 523)
@@ -283,7 +283,7 @@ async def test_each_specialist_is_asked_once_a_month(db: Database, clock: Manual
     )
     assert sum(r is not None for r in results) == 1
     recipient = next(r for r in results if r is not None)
-    assert recipient.chat_id == 520 and recipient.locale is None
+    assert recipient.user_id == owner and recipient.locale is None
     due = await due_for_check(
         db=db, month="2026-03", registered_before=check_day, today=dt.date(2026, 3, 4)
     )
@@ -319,7 +319,7 @@ async def test_silence_for_a_week_is_marked_once_and_an_answer_clears_it(
     silent, total = await not_responding_specialists(db=db, limit=10)
     assert ([s.id for s in silent], total) == ([specialist_id], 1)
 
-    stranger = await touch_user(db=db, telegram_id=531, chat_id=531, now=clock.now())
+    stranger = await touch_user(db=db, telegram_id=531, now=clock.now())
     other = await answer_check(
         db=db,
         check_id=recipient.check_id,

@@ -1,4 +1,4 @@
-"""Storage operations on users, dialogues and processed updates, on every backend."""
+"""Storage operations on users, their identities, dialogues and the inbox, on every backend."""
 
 from __future__ import annotations
 
@@ -6,25 +6,17 @@ import asyncio
 import datetime as dt
 
 from storage.clock import ManualClock
+from storage.coordinators import coordinators
 from storage.db import Database
 from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
+from storage.inbox import accept_event
 from storage.models import Role
-from storage.updates import claim_update, forget_processed_updates
-from storage.users import (
-    coordinator_chat_ids,
-    get_user,
-    programme_counts,
-    record_consent,
-    set_locale,
-    set_role,
-    touch_user,
-)
+from storage.users import programme_counts, record_consent, set_locale, set_role
+from tests.people import get_user, touch_user
 
 
 async def test_first_contact_keeps_ids_only_until_consent(db: Database, clock: ManualClock) -> None:
-    user = await touch_user(
-        db=db, telegram_id=7_000_000_001, chat_id=7_000_000_001, now=clock.now()
-    )
+    user = await touch_user(db=db, telegram_id=7_000_000_001, now=clock.now())
     assert user.first_name is None and user.consent_at is None
     clock.advance(dt.timedelta(minutes=5))
     await record_consent(db=db, user_id=user.id, first_name="李工", now=clock.now())
@@ -35,17 +27,17 @@ async def test_first_contact_keeps_ids_only_until_consent(db: Database, clock: M
     assert stored.consent_at.tzinfo is not None
 
 
-async def test_touch_is_one_row_per_telegram_user(db: Database, clock: ManualClock) -> None:
-    first = await touch_user(db=db, telegram_id=42, chat_id=42, now=clock.now())
+async def test_touch_is_one_row_per_account(db: Database, clock: ManualClock) -> None:
+    first = await touch_user(db=db, telegram_id=42, now=clock.now())
     clock.advance(dt.timedelta(hours=1))
-    again = await touch_user(db=db, telegram_id=42, chat_id=42, now=clock.now())
+    again = await touch_user(db=db, telegram_id=42, now=clock.now())
     assert again.id == first.id
     assert again.last_seen_at == clock.now()
 
 
 async def test_locale_role_and_counts(db: Database, clock: ManualClock) -> None:
-    a = await touch_user(db=db, telegram_id=1, chat_id=1, now=clock.now())
-    b = await touch_user(db=db, telegram_id=2, chat_id=2, now=clock.now())
+    a = await touch_user(db=db, telegram_id=1, now=clock.now())
+    b = await touch_user(db=db, telegram_id=2, now=clock.now())
     await set_role(db=db, user_id=a.id, role=Role.ENTERPRISE)
     await set_role(db=db, user_id=b.id, role=Role.SPECIALIST)
     await set_locale(db=db, user_id=b.id, locale="en")
@@ -60,16 +52,25 @@ async def test_coordinators_are_configured_plus_granted(db: Database, clock: Man
 
     from storage.models import User
 
-    user = await touch_user(db=db, telegram_id=55, chat_id=55, now=clock.now())
+    user = await touch_user(db=db, telegram_id=55, now=clock.now())
     async with db.transaction() as session:
         await session.execute(update(User).where(User.id == user.id).values(is_coordinator=True))
-    assert await coordinator_chat_ids(db=db, configured=frozenset({9})) == [9, 55]
+    found = await coordinators(
+        db=db, configured=frozenset({("telegram", "9"), ("wecom", "zhang")}), now=clock.now()
+    )
+    # The configured ones are recorded (ids only) so that the bot can write to them first.
+    assert sorted((i.platform, i.account) for _, i in found) == [
+        ("telegram", "55"),
+        ("telegram", "9"),
+        ("wecom", "zhang"),
+    ]
+    assert all(u.consent_at is None and u.first_name is None for u, _ in found)
 
 
 async def test_dialogue_survives_a_new_engine(database_url: str, clock: ManualClock) -> None:
     """What a restart looks like to storage: a new engine finds the same step and draft."""
     first = Database(database_url)
-    user = await touch_user(db=first, telegram_id=3, chat_id=3, now=clock.now())
+    user = await touch_user(db=first, telegram_id=3, now=clock.now())
     await save_dialogue(
         db=first, user_id=user.id, flow="demand", step="title", data={"a": 1}, now=clock.now()
     )
@@ -94,13 +95,29 @@ async def test_dialogue_survives_a_new_engine(database_url: str, clock: ManualCl
     await second.dispose()
 
 
-async def test_an_update_is_claimed_once_even_concurrently(
+async def test_an_event_is_kept_once_even_concurrently_and_forgotten_after_pruning(
     db: Database, clock: ManualClock
 ) -> None:
-    results = await asyncio.gather(
-        *(claim_update(db=db, update_id=900, now=clock.now()) for _ in range(20))
-    )
+    async def keep(event_id: str) -> bool:
+        return await accept_event(
+            db=db,
+            platform="telegram",
+            event_id=event_id,
+            person="telegram:1",
+            body={},
+            flood=None,
+            now=clock.now(),
+        )
+
+    results = await asyncio.gather(*(keep("900") for _ in range(20)))
     assert results.count(True) == 1
-    clock.advance(dt.timedelta(days=3))
-    assert await forget_processed_updates(db=db, before=clock.now() - dt.timedelta(days=2)) == 1
-    assert await claim_update(db=db, update_id=901, now=clock.now()) is True
+    # The same id on another platform is another event.
+    assert await accept_event(
+        db=db,
+        platform="wecom",
+        event_id="900",
+        person="wecom:a",
+        body={},
+        flood=None,
+        now=clock.now(),
+    )

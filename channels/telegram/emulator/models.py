@@ -6,6 +6,7 @@ so a SentMessage captured by ``wait_for_message`` keeps showing the state it was
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -263,6 +264,8 @@ class Event:
     payload: JSONDict
     message: SentMessage | None = None
     answer: CallbackAnswer | None = None
+    # When it happened, on this process's performance counter (latency measurements).
+    at: float = field(default_factory=time.perf_counter, compare=False)
 
     def to_json(self) -> JSONDict:
         data: JSONDict = {

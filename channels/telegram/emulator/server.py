@@ -352,11 +352,16 @@ class _Query:
     answered: bool = False
 
 
+_SERVER_ERRORS = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
 @dataclass
 class _Injection:
     remaining: int
     retry_after: float
     method: str | None
+    chat_id: int | None = None  # only calls to this chat
+    status: int = 429  # or a server error (502, 503, ...) the way Telegram's front ends fail
 
 
 @dataclass
@@ -413,6 +418,7 @@ class BotApiEmulator:
         webhook_backoff: float = 0.05,
         webhook_timeout: float = 10.0,
         clock: Clock | None = None,
+        first_update_id: int = 1,
     ) -> None:
         if not _TOKEN_RE.match(token):
             raise ValueError(f"token {token!r} is not of the form <digits>:<letters>")
@@ -433,7 +439,7 @@ class BotApiEmulator:
 
         self._chats: dict[int, _Chat] = {}
         self._updates: list[JSONDict] = []  # queued and not yet confirmed, in update_id order
-        self._next_update_id = 1
+        self._next_update_id = first_update_id
         self._allowed_updates: frozenset[str] | None = None
         self._queries: dict[str, _Query] = {}
         self._next_query_id = 4_180_000_000_000_000_001
@@ -823,22 +829,53 @@ class BotApiEmulator:
                     return list(self._commands[(scope, code)])
         return []
 
-    def inject_429(self, count: int = 1, retry_after: float = 1, method: str | None = None) -> None:
-        """Make the next ``count`` send/edit calls (of ``method`` if given) answer 429.
+    def inject_429(
+        self,
+        count: int = 1,
+        retry_after: float = 1,
+        method: str | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        """Make the next ``count`` send/edit calls (of ``method``, to ``chat_id``, if given)
+        answer 429.
 
         ``retry_after`` may be fractional to keep tests fast; real Telegram sends integers.
         """
-        if count < 1:
-            raise ValueError("count must be at least 1")
         if retry_after <= 0:
             raise ValueError("retry_after must be positive")
-        canonical = None
-        if method is not None:
-            entry = self._methods.get(method.lower())
-            if entry is None or entry[0] not in FLOOD_METHODS:
-                raise ValueError(f"{method!r} is not one of {sorted(FLOOD_METHODS)}")
-            canonical = entry[0]
-        self._injections.append(_Injection(count, retry_after, canonical))
+        self._injections.append(
+            _Injection(self._count(count), retry_after, self._flood_method(method), chat_id)
+        )
+
+    def inject_error(
+        self,
+        status: int = 502,
+        count: int = 1,
+        method: str | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        """Make the next ``count`` send/edit calls (of ``method``, to ``chat_id``, if given)
+        fail with a server error, as Telegram's front ends do when a data centre is in
+        trouble (502 Bad Gateway, 503, 504)."""
+        if not 500 <= status <= 599:
+            raise ValueError("a server error is a 5xx status")
+        self._injections.append(
+            _Injection(self._count(count), 0, self._flood_method(method), chat_id, status)
+        )
+
+    @staticmethod
+    def _count(count: int) -> int:
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        return count
+
+    def _flood_method(self, method: str | None) -> str | None:
+        if method is None:
+            return None
+        entry = self._methods.get(method.lower())
+        if entry is None or entry[0] not in FLOOD_METHODS:
+            raise ValueError(f"{method!r} is not one of {sorted(FLOOD_METHODS)}")
+        return entry[0]
 
     async def wait_for_message(
         self,
@@ -1189,11 +1226,16 @@ class BotApiEmulator:
         """Serve an injected 429 or enforce the rate rule; return the chat key to charge."""
         if method not in FLOOD_METHODS:
             return None
+        chat = p.raw("chat_id")
         for injection in self._injections:
-            if injection.method is None or injection.method == method:
+            if (injection.method is None or injection.method == method) and (
+                injection.chat_id is None or str(injection.chat_id) == str(chat)
+            ):
                 injection.remaining -= 1
                 if injection.remaining <= 0:
                     self._injections.remove(injection)
+                if injection.status != 429:
+                    raise ApiError(injection.status, _SERVER_ERRORS.get(injection.status, "Error"))
                 raise self._too_many(injection.retry_after)
         if not self.enforce_rate_limits or method not in SEND_METHODS:
             return None

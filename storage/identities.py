@@ -1,0 +1,200 @@
+"""Identities: the platform accounts of a person, and where to reach them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import col
+
+from storage.db import Database
+from storage.models import Identity, User
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The person behind an event and the account they wrote from."""
+
+    user: User
+    identity: Identity
+
+
+async def touch_identity(
+    *,
+    db: Database,
+    platform: str,
+    account: str,
+    address: str,
+    now: dt.datetime,
+    language: str | None = None,
+) -> Seen:
+    """The person writing from this account, created on first contact with ids only.
+
+    Every event calls this, so the usual case is two cached UPDATEs. Events of one
+    person are processed one at a time (the inbox), so a first contact never races
+    another for the same account.
+    """
+    async with db.transaction() as session:
+        identity = (
+            await session.execute(
+                update(Identity)
+                .where(col(Identity.platform) == platform)
+                .where(col(Identity.account) == account)
+                .values(address=address, language=language, last_seen_at=now, unreachable_at=None)
+                .returning(Identity)
+            )
+        ).scalar_one_or_none()
+        if identity is None:
+            user = User(created_at=now, last_seen_at=now)
+            session.add(user)
+            await session.flush()
+            assert user.id is not None
+            identity = Identity(
+                user_id=user.id,
+                platform=platform,
+                account=account,
+                address=address,
+                language=language,
+                created_at=now,
+                last_seen_at=now,
+            )
+            session.add(identity)
+            await session.flush()
+            return Seen(user, identity)
+        user = (
+            await session.execute(
+                update(User)
+                .where(col(User.id) == identity.user_id)
+                .values(last_seen_at=now)
+                .returning(User)
+            )
+        ).scalar_one()
+        return Seen(user, identity)
+
+
+async def ensure_identity(
+    *, db: Database, platform: str, account: str, now: dt.datetime
+) -> Identity:
+    """The account's identity, recorded with ids only if it never wrote (a configured
+    coordinator the bot writes to first). The address is the account: on every platform
+    the bot serves, a person's one-to-one chat is reached through their id."""
+    async with db.transaction() as session:
+        found = (
+            await session.execute(
+                select(Identity)
+                .where(col(Identity.platform) == platform)
+                .where(col(Identity.account) == account)
+            )
+        ).scalar_one_or_none()
+        if found is not None:
+            return found
+        user = User(created_at=now, last_seen_at=now)
+        session.add(user)
+        await session.flush()
+        assert user.id is not None
+        identity = Identity(
+            user_id=user.id,
+            platform=platform,
+            account=account,
+            address=account,
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(identity)
+        await session.flush()
+        return identity
+
+
+async def find_user(*, db: Database, platform: str, account: str) -> User | None:
+    """The person behind an account, if they ever wrote from it."""
+    async with db.transaction() as session:
+        return (
+            await session.execute(
+                select(User)
+                .join(Identity, col(Identity.user_id) == col(User.id))
+                .where(col(Identity.platform) == platform)
+                .where(col(Identity.account) == account)
+            )
+        ).scalar_one_or_none()
+
+
+async def reachable_identity(*, db: Database, user_id: int) -> Identity | None:
+    """Where to send a person a message: the account they wrote from last."""
+    async with db.transaction() as session:
+        return (
+            await session.execute(
+                select(Identity)
+                .where(col(Identity.user_id) == user_id)
+                .order_by(col(Identity.last_seen_at).desc(), col(Identity.id).desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+
+async def identities_of(*, db: Database, user_ids: list[int]) -> dict[int, Identity]:
+    """The account each of these people wrote from last (those with none are left out)."""
+    found: dict[int, Identity] = {}
+    if not user_ids:
+        return found
+    async with db.transaction() as session:
+        rows = await session.execute(
+            select(Identity)
+            .where(col(Identity.user_id).in_(user_ids))
+            .order_by(col(Identity.last_seen_at), col(Identity.id))
+        )
+        for identity in rows.scalars():
+            found[identity.user_id] = identity  # the newest last
+    return found
+
+
+async def set_choices(*, db: Database, identity_id: int, choices: dict[str, Any] | None) -> None:
+    async with db.transaction() as session:
+        await session.execute(
+            update(Identity).where(col(Identity.id) == identity_id).values(choices=choices)
+        )
+
+
+async def clear_choices_of(*, db: Database, platform: str, address: str, ref: str) -> None:
+    """The message `ref` lost its buttons: a typed reply no longer finds them."""
+    async with db.transaction() as session:
+        rows = await session.execute(
+            select(Identity)
+            .where(col(Identity.platform) == platform)
+            .where(col(Identity.address) == address)
+        )
+        for identity in rows.scalars():
+            if (identity.choices or {}).get("ref") == ref:
+                await session.execute(
+                    update(Identity).where(col(Identity.id) == identity.id).values(choices=None)
+                )
+
+
+async def mark_unreachable(*, db: Database, platform: str, address: str, now: dt.datetime) -> None:
+    """The platform will not deliver here (blocked, left): recorded until they write again."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Identity)
+            .where(col(Identity.platform) == platform)
+            .where(col(Identity.address) == address)
+            .where(col(Identity.unreachable_at).is_(None))
+            .values(unreachable_at=now)
+        )
+
+
+async def unreachable_people(*, db: Database) -> list[tuple[User, Identity]]:
+    """People whose every account is unreachable, with the one they used last."""
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(User, Identity)
+                .join(Identity, col(Identity.user_id) == col(User.id))
+                .where(col(User.erased_at).is_(None))
+                .order_by(col(Identity.last_seen_at))
+            )
+        ).tuples()
+        latest: dict[int, tuple[User, Identity]] = {}
+        for user, identity in rows:
+            latest[user.id or 0] = (user, identity)
+    return [pair for pair in latest.values() if pair[1].unreachable_at is not None]
