@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Settings
@@ -25,6 +27,7 @@ from bot.local import LocalBot, telegram_on
 from channels.telegram.emulator import BotApiEmulator
 from handlers.rounds import deliver
 from storage.clock import SystemClock
+from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import (
     Demand,
@@ -39,9 +42,9 @@ from storage.models import (
 TOKEN = "123456:" + "B" * 35
 
 
-async def seed(bot: LocalBot, count: int) -> None:
-    """One enterprise with `count` demands and `count` approved specialists, one proposal each."""
-    now = bot.clock.now()
+async def seed(db: Database, now: dt.datetime, owner: int, specialists: Sequence[int]) -> None:
+    """One enterprise (Telegram account `owner`) with a demand for each approved specialist
+    (their accounts `specialists`) and one proposal on each, none sent yet."""
 
     def account(user: User, telegram_id: int) -> Identity:
         return Identity(
@@ -53,16 +56,16 @@ async def seed(bot: LocalBot, count: int) -> None:
             last_seen_at=now,
         )
 
-    async with bot.db.transaction() as session:
-        owner = User(role="enterprise", consent_at=now, created_at=now, last_seen_at=now)
-        session.add(owner)
+    async with db.transaction() as session:
+        boss = User(role="enterprise", consent_at=now, created_at=now, last_seen_at=now)
+        session.add(boss)
         await session.flush()
-        session.add(account(owner, 1))
+        session.add(account(boss, owner))
         enterprise = Enterprise(
-            owner_user_id=owner.id or 0,
+            owner_user_id=boss.id or 0,
             name="沈阳重型机械",
             city="shenyang",
-            industry_code="34",
+            industry_code="C34",
             size="large",
             contact_name="张工",
             phone="+8613800000000",
@@ -71,11 +74,11 @@ async def seed(bot: LocalBot, count: int) -> None:
         )
         session.add(enterprise)
         await session.flush()
-        for i in range(count):
+        for i, telegram_id in enumerate(specialists):
             person = User(role="specialist", consent_at=now, created_at=now, last_seen_at=now)
             session.add(person)
             await session.flush()
-            session.add(account(person, 10_000 + i))
+            session.add(account(person, telegram_id))
             specialist = Specialist(
                 user_id=person.id or 0,
                 name=f"专家{i}",
@@ -129,12 +132,13 @@ async def main() -> None:
         upgrade(url)
         emulator = BotApiEmulator(token=TOKEN, enforce_rate_limits=True)
         await emulator.start()
-        for i in range(args.proposals):
-            emulator.add_user(10_000 + i, f"u{i}", started=True)
+        specialists = [10_000 + i for i in range(args.proposals)]
+        for i, telegram_id in enumerate(specialists):
+            emulator.add_user(telegram_id, f"u{i}", started=True)
         settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
         bot = LocalBot(settings, lambda: [telegram_on(emulator, quick=False)], SystemClock())
         await bot.start()
-        await seed(bot, args.proposals)
+        await seed(bot.db, bot.clock.now(), 1, specialists)
         assert bot.core is not None
         injector = asyncio.create_task(inject(emulator, args.inject_every))
         started = time.perf_counter()

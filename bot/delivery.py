@@ -16,7 +16,6 @@ limit or a retry pauses that address only: other people's messages keep going.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -24,6 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.metrics import Metrics
+from bot.workers import Workers
 from channels.base import Channel, Delivered, Failed, Outcome, RetryLater, Unreachable
 from storage.db import Database, is_transient
 from storage.identities import mark_unreachable
@@ -107,50 +107,25 @@ class Deliverer:
         self.report = report
         self.lease = lease
         self.max_attempts = max_attempts
-        self.sweep_seconds = sweep_seconds
         self.wall = wall
         self.stats = DeliveryStats()
-        self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._again: set[tuple[str, str]] = set()
+        self.workers = Workers("delivery", self._work, self._due, sweep_seconds)
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._overall: dict[str, Bucket] = {}
-        self._sweeper: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._stopping = False
-        self._drain = asyncio.Event()
 
     def wake(self, platform: str, address: str) -> None:
-        key = (platform, address)
-        if self._stopping or platform not in self.channels:
-            return
-        if key in self._workers:
-            self._again.add(key)
-            return
-        self._idle.clear()
-        self._workers[key] = asyncio.create_task(self._work(key), name=f"deliver {key}")
+        if platform in self.channels:
+            self.workers.wake((platform, address))
 
     async def start(self) -> None:
-        self._stopping = False
-        self._drain.clear()
-        self._sweeper = asyncio.create_task(self._sweep(), name="outbox sweep")
+        await self.workers.start()
 
     async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Deliver what is due (up to `timeout`), then stop; the rest waits in the outbox."""
-        self._drain.set()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        self._stopping = True
-        for task in list(self._workers.values()):
-            task.cancel()
-        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        await self.workers.stop(timeout)
 
     def running(self) -> bool:
-        return self._sweeper is not None and not self._sweeper.done()
+        return self.workers.running()
 
     async def wait_idle(self, timeout: float, horizon: float = 15.0) -> None:  # noqa: ASYNC109
         """Until nothing is being delivered and nothing waits to be tried within `horizon`
@@ -158,7 +133,7 @@ class Deliverer:
         playground see what a person would see a little later."""
         async with asyncio.timeout(timeout):
             while True:
-                await self._idle.wait()
+                await self.workers.until_idle()
                 wakeup = await next_wakeup(db=self.db, platforms=list(self.channels))
                 if wakeup is None:
                     return
@@ -166,59 +141,44 @@ class Deliverer:
                 if wait > horizon:
                     return
                 await asyncio.sleep(max(wait, 0.01))
-                await self._wake_due()
+                await self.workers.sweep_once()
 
     # --- working --------------------------------------------------------------------------
 
     async def _work(self, key: tuple[str, str]) -> None:
         platform, address = key
-        try:
-            while not self._stopping:
-                try:
-                    item = await claim_next(
-                        db=self.db,
-                        platform=platform,
-                        address=address,
-                        now=self.wall(),
-                        lease=self.lease,
-                    )
-                    if item is None:
-                        if key in self._again:
-                            self._again.discard(key)
-                            continue
-                        wait = await self._wait_for(platform, address)
-                        if wait is None or await self._drained_within(wait):
-                            return
+        while not self.workers.stopping:
+            try:
+                item = await claim_next(
+                    db=self.db,
+                    platform=platform,
+                    address=address,
+                    now=self.wall(),
+                    lease=self.lease,
+                )
+                if item is None:
+                    if self.workers.woken_again(key):
                         continue
-                except Exception as error:
-                    if not is_transient(error):
-                        raise
-                    log.warning("outbox unavailable, retrying: %s", type(error).__name__)
-                    await asyncio.sleep(1.0)
+                    wait = await self._wait_for(platform, address)
+                    if wait is None or await self.workers.drained_within(wait):
+                        return
                     continue
-                await self._pace(item)
-                outcome = await self._deliver(item)
-                await self._record(item, outcome)
-        except Exception:
-            log.exception("delivery worker stopped; the sweep will start another")
-        finally:
-            self._workers.pop(key, None)
-            self._again.discard(key)
-            if not self._workers:
-                self._idle.set()
-
-    async def _drained_within(self, seconds: float) -> bool:
-        """Wait up to `seconds`; True at once when the process starts to stop."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._drain.wait(), seconds)
-        return self._drain.is_set()
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                log.warning("outbox unavailable, retrying: %s", type(error).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            await self._pace(item)
+            outcome = await self._deliver(item)
+            await self._record(item, outcome)
 
     async def _wait_for(self, platform: str, address: str) -> float | None:
         """Seconds until the address's next row can be tried here; None to stop working on
         it: nothing waits, it waits long (the sweep comes back for it), the process is
         draining, or another process holds the row (that worker goes on with the rest)."""
         due = await next_due(db=self.db, platform=platform, address=address)
-        if due is None or due.held or self._drain.is_set():
+        if due is None or due.held or self.workers.draining:
             return None
         wait = (due.at - self.wall()).total_seconds()
         return None if wait > HOLD else max(wait, 0.01)
@@ -277,7 +237,11 @@ class Deliverer:
                 self.stats.count(self.stats.unreachable, platform)
                 log.info("%s: %s unreachable (%s)", platform, item.kind, outcome.reason)
                 await record_final(
-                    db=self.db, item=item, state=UNREACHABLE, error=outcome.reason, now=now
+                    db=self.db,
+                    item=item,
+                    state=UNREACHABLE,
+                    error=outcome.reason,
+                    now=now,
                 )
                 await mark_unreachable(db=self.db, platform=platform, address=item.address, now=now)
                 await self._settled(item, delivered=False)
@@ -307,20 +271,7 @@ class Deliverer:
         if item.key is not None and self.settled is not None:
             await self.settled(item.key, delivered)
 
-    async def _sweep(self) -> None:
-        """Wake addresses with rows due (retries come due, leases run out, other processes'
-        leftovers, what waited across a restart)."""
-        while True:
-            try:
-                await self._wake_due()
-            except Exception as error:
-                if not is_transient(error):
-                    log.exception("outbox sweep failed")
-            await asyncio.sleep(self.sweep_seconds)
-
-    async def _wake_due(self) -> None:
-        for platform, address in await due_addresses(
-            db=self.db, now=self.wall(), platforms=list(self.channels)
-        ):
-            if (platform, address) not in self._workers:
-                self.wake(platform, address)
+    async def _due(self) -> list[tuple[str, str]]:
+        """Addresses with rows due (retries come due, leases run out, other processes'
+        leftovers, what waited across a restart): the sweep's question."""
+        return await due_addresses(db=self.db, now=self.wall(), platforms=list(self.channels))

@@ -11,7 +11,7 @@ A worker's failures never stop it. The database away (or SQLite's lock held by
 another process) postpones the event with a growing pause and retries it; a
 flow's error rolls the event back, marks it failed, apologises to the person
 and tells the coordinators. A sweep finds events no worker holds (after a
-restart, or left by a process that died) and starts workers for them.
+restart, or left by a process that died) and starts workers for them (bot.workers).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.workers import Workers
 from handlers.core.events import Event
 from handlers.flood import FloodGate
 from storage.db import Database, is_transient
@@ -82,17 +83,10 @@ class Inbox:
         self.apply = apply
         self.on_error = on_error
         self.flood_gate = flood_gate or FloodGate()
-        self.sweep_seconds = sweep_seconds
         self.wall = wall
         self.stats = InboxStats()
         self._slots = asyncio.Semaphore(concurrency)
-        self._workers: dict[str, asyncio.Task[None]] = {}
-        self._again: set[str] = set()
-        self._sweeper: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._stopping = False
-        self._drain = asyncio.Event()
+        self.workers = Workers("inbox", self._work, self._waiting, sweep_seconds)
         self._seen = 0
 
     # --- receiving -----------------------------------------------------------------------
@@ -123,47 +117,29 @@ class Inbox:
         return new
 
     def wake(self, person: str) -> None:
-        if self._stopping:
-            return
-        if person in self._workers:
-            self._again.add(person)
-            return
-        self._idle.clear()
-        self._workers[person] = asyncio.create_task(self._work(person), name=f"inbox {person}")
+        self.workers.wake(person)
 
     # --- life -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._stopping = False
-        self._drain.clear()
-        self._sweeper = asyncio.create_task(self._sweep(), name="inbox sweep")
+        await self.workers.start()
 
     async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Apply what was kept (up to `timeout`; an event waiting for the database to come
         back is left for the next process), then stop."""
-        self._drain.set()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        self._stopping = True
-        for task in list(self._workers.values()):
-            task.cancel()
-        await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        await self.workers.stop(timeout)
 
     def running(self) -> bool:
-        return self._sweeper is not None and not self._sweeper.done()
+        return self.workers.running()
 
     @property
     def idle(self) -> bool:
-        return self._idle.is_set()
+        return self.workers.idle
 
     async def wait_idle(self, timeout: float) -> None:  # noqa: ASYNC109
         """Until no worker has anything left (tests, the playground)."""
         async with asyncio.timeout(timeout):
-            await self._idle.wait()
+            await self.workers.until_idle()
 
     async def oldest_wait(self) -> float:
         """Seconds the oldest event not yet applied has waited (0 when none waits)."""
@@ -175,27 +151,16 @@ class Inbox:
     # --- working --------------------------------------------------------------------------
 
     async def _work(self, person: str) -> None:
-        try:
-            while not self._stopping:
-                async with self._slots:
-                    outcome = await self._apply_next(person)
-                if outcome is None:
-                    if person in self._again:
-                        self._again.discard(person)
-                        continue
-                    return
-                if isinstance(outcome, float):  # postponed: wait, then try again
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._drain.wait(), outcome)
-                    if self._drain.is_set():
-                        return  # left for the next process
-        except Exception:  # never let a worker die silently; the sweep starts another
-            log.exception("inbox worker for a person stopped")
-        finally:
-            self._workers.pop(person, None)
-            self._again.discard(person)
-            if not self._workers:
-                self._idle.set()
+        while not self.workers.stopping:
+            async with self._slots:
+                outcome = await self._apply_next(person)
+            if outcome is None:
+                if self.workers.woken_again(person):
+                    continue
+                return
+            # Postponed: wait, then try again; when stopping, it is left for the next process.
+            if isinstance(outcome, float) and await self.workers.drained_within(outcome):
+                return
 
     async def _apply_next(self, person: str) -> float | bool | None:
         """Apply the person's oldest pending event: True when one was applied, a pause in
@@ -262,14 +227,6 @@ class Inbox:
                 )
         return pause
 
-    async def _sweep(self) -> None:
-        """Start workers for people whose events no worker holds."""
-        while True:
-            try:
-                for person in await waiting_people(db=self.db):
-                    if person not in self._workers:
-                        self.wake(person)
-            except Exception as error:
-                if not is_transient(error):
-                    log.exception("inbox sweep failed")
-            await asyncio.sleep(self.sweep_seconds)
+    async def _waiting(self) -> list[str]:
+        """People whose events no worker may hold (the sweep's question)."""
+        return await waiting_people(db=self.db)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import Database
@@ -47,22 +48,7 @@ async def touch_identity(
             )
         ).scalar_one_or_none()
         if identity is None:
-            user = User(created_at=now, last_seen_at=now)
-            session.add(user)
-            await session.flush()
-            assert user.id is not None
-            identity = Identity(
-                user_id=user.id,
-                platform=platform,
-                account=account,
-                address=address,
-                language=language,
-                created_at=now,
-                last_seen_at=now,
-            )
-            session.add(identity)
-            await session.flush()
-            return Seen(user, identity)
+            return await _new_person(session, platform, account, address, language, now)
         user = (
             await session.execute(
                 update(User)
@@ -90,21 +76,34 @@ async def ensure_identity(
         ).scalar_one_or_none()
         if found is not None:
             return found
-        user = User(created_at=now, last_seen_at=now)
-        session.add(user)
-        await session.flush()
-        assert user.id is not None
-        identity = Identity(
-            user_id=user.id,
-            platform=platform,
-            account=account,
-            address=account,
-            created_at=now,
-            last_seen_at=now,
-        )
-        session.add(identity)
-        await session.flush()
-        return identity
+        return (await _new_person(session, platform, account, account, None, now)).identity
+
+
+async def _new_person(
+    session: AsyncSession,
+    platform: str,
+    account: str,
+    address: str,
+    language: str | None,
+    now: dt.datetime,
+) -> Seen:
+    """A user row with ids only, and the account it was first seen on."""
+    user = User(created_at=now, last_seen_at=now)
+    session.add(user)
+    await session.flush()
+    assert user.id is not None
+    identity = Identity(
+        user_id=user.id,
+        platform=platform,
+        account=account,
+        address=address,
+        language=language,
+        created_at=now,
+        last_seen_at=now,
+    )
+    session.add(identity)
+    await session.flush()
+    return Seen(user, identity)
 
 
 async def find_user(*, db: Database, platform: str, account: str) -> User | None:

@@ -10,10 +10,13 @@ the same database.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +36,7 @@ from tests.people import playing
 COORDINATOR_ID = 900_001
 PLATFORMS = ["telegram", "stub"]
 SETTLE_TIMEOUT = 15.0
+ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:" + "T" * 35  # shaped like a real token, so Settings accept it
 WEBHOOK_SECRET = "s3cret-" + "x" * 25
 
@@ -195,6 +199,22 @@ async def journey(
     yield Journey(emulator=played, bot=bot, db=db, clock=clock)
     await bot.stop()
     playing("telegram")
+
+
+async def spawn_bot(
+    command: str, env: dict[str, str], *, stderr: int = asyncio.subprocess.STDOUT
+) -> asyncio.subprocess.Process:
+    """`python -m bot COMMAND` as production runs it, in its own process."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=stderr,
+    )
 
 
 def free_port() -> int:

@@ -18,29 +18,19 @@ import datetime as dt
 import os
 import signal
 import sqlite3
-import sys
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import aiohttp
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from bench.proposals import seed
 from channels.telegram.emulator import BotApiEmulator
 from storage.db import Database
-from storage.models import (
-    Demand,
-    Enterprise,
-    Identity,
-    OutboxMessage,
-    Proposal,
-    Specialist,
-    User,
-)
-from tests.e2e.conftest import COORDINATOR_ID, TOKEN, free_port
+from storage.models import OutboxMessage
+from tests.e2e.conftest import COORDINATOR_ID, TOKEN, free_port, spawn_bot
 
-ROOT = Path(__file__).resolve().parents[2]
 CONSENT = "What we keep"
 
 
@@ -67,16 +57,7 @@ def child_env(database_url: str, emulator: BotApiEmulator, **extra: str) -> dict
 
 
 async def spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    return await spawn_bot("run", env)
 
 
 async def finish(child: asyncio.subprocess.Process) -> str:
@@ -153,86 +134,12 @@ async def in_flight_at_the_kill(database_url: str) -> set[str]:
 
 
 async def seed_round(db: Database, emulator: BotApiEmulator, count: int) -> list[int]:
-    """An enterprise with `count` demands, `count` approved specialists who wrote to the bot
-    once (so Telegram lets it write to them), and one stored proposal each, not yet sent:
-    what a round leaves for the sending."""
-    now = dt.datetime.now(dt.UTC)
-    chats = []
-    async with db.transaction() as session:
-
-        def person(role: str, chat: int) -> User:
-            user = User(role=role, consent_at=now, created_at=now, last_seen_at=now)
-            session.add(user)
-            return user
-
-        owner = person("enterprise", 40_000)
-        await session.flush()
-        session.add(account(owner, 40_000, now))
-        enterprise = Enterprise(
-            owner_user_id=owner.id or 0,
-            name="沈阳重型机械",
-            city="shenyang",
-            industry_code="C34",
-            size="large",
-            contact_name="张工",
-            phone="+8613800000000",
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(enterprise)
-        await session.flush()
-        for i in range(count):
-            chat = 41_000 + i
-            emulator.add_user(chat, f"专家{i}", language_code="zh-hans", started=True)
-            chats.append(chat)
-            expert = person("specialist", chat)
-            await session.flush()
-            session.add(account(expert, chat, now))
-            specialist = Specialist(
-                user_id=expert.id or 0,
-                name=f"专家{i}",
-                institution="东北大学",
-                institution_type="university",
-                location="liaoning",
-                expertise="轧制工艺",
-                phone="+8613900000000",
-                status="approved",
-                created_at=now,
-                updated_at=now,
-            )
-            demand = Demand(
-                enterprise_id=enterprise.id or 0,
-                title=f"轧辊磨损 {i}",
-                description="热轧辊磨损快，想延长寿命。",
-                kind="technology",
-                work_mode="either",
-                urgency="normal",
-                created_at=now,
-                updated_at=now,
-            )
-            session.add_all([specialist, demand])
-            await session.flush()
-            session.add(
-                Proposal(
-                    demand_id=demand.id or 0,
-                    specialist_id=specialist.id or 0,
-                    score=0.5,
-                    reasons=[{"kind": "terms", "values": ["轧辊"]}],
-                    proposed_at=now,
-                )
-            )
+    """`count` approved specialists with a proposal each, none sent yet."""
+    chats = [41_000 + i for i in range(count)]
+    for i, chat in enumerate(chats):
+        emulator.add_user(chat, f"专家{i}", language_code="zh-hans", started=True)
+    await seed(db, dt.datetime.now(dt.UTC), 40_000, chats)
     return chats
-
-
-def account(user: User, chat: int, now: dt.datetime) -> Identity:
-    return Identity(
-        user_id=user.id or 0,
-        platform="telegram",
-        account=str(chat),
-        address=str(chat),
-        created_at=now,
-        last_seen_at=now,
-    )
 
 
 async def test_kill_9_while_a_round_goes_out_every_proposal_arrives_once(

@@ -8,9 +8,7 @@ import asyncio
 import itertools
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -20,9 +18,8 @@ from sqlalchemy import func, select
 from channels.telegram.emulator import BotApiEmulator
 from storage.db import Database
 from storage.models import Dialogue, InboxEvent, JobRun, User
-from tests.e2e.conftest import free_port, webhook_env
+from tests.e2e.conftest import free_port, spawn_bot, webhook_env
 
-ROOT = Path(__file__).resolve().parents[2]
 USERS = 60
 
 
@@ -77,16 +74,7 @@ async def start_process(
         "DEADLINE_TICK_SECONDS": "1",
         "LOG_LEVEL": "WARNING",
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "webhook",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    return await spawn_bot("webhook", env)
 
 
 async def test_two_processes_share_the_work_and_do_each_thing_once(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -15,9 +14,7 @@ from sqlalchemy import text
 from bot.runner import BotProcess
 from channels.telegram.emulator import BotApiEmulator
 from storage.inbox import inbox_depth
-from tests.e2e.conftest import WEBHOOK_SECRET, free_port, webhook_env
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.conftest import WEBHOOK_SECRET, free_port, spawn_bot, webhook_env
 
 
 async def test_updates_arrive_by_webhook_with_the_secret(
@@ -101,16 +98,7 @@ async def test_sigterm_during_a_load_finishes_what_was_received(
 ) -> None:
     port = free_port()
     env = {**os.environ, **webhook_env(database_url, emulator, port), "LOG_LEVEL": "WARNING"}
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "webhook",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    child = await spawn_bot("webhook", env)
     try:
         async with asyncio.timeout(30):
             # The child process gives no other sign that it registered its webhook.
@@ -192,16 +180,7 @@ async def test_an_unmigrated_database_stops_start_up_with_one_clear_line(
         **os.environ,
         **webhook_env(f"sqlite:///{tmp_path / 'empty.db'}", emulator, free_port()),
     }
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "webhook",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    child = await spawn_bot("webhook", env, stderr=asyncio.subprocess.PIPE)
     _, errors = await asyncio.wait_for(child.communicate(), timeout=30)
     assert child.returncode == 2
     assert errors.decode().strip() == (
