@@ -156,7 +156,9 @@ async def start_playground(
             added.specialists,
         )
     settings = settings.model_copy(
-        update={"coordinator_ids": settings.coordinator_ids | {COORDINATOR_PERSONA}}
+        update={
+            "coordinator_ids": settings.coordinator_ids | {("telegram", str(COORDINATOR_PERSONA))}
+        }
     )
     clock = OffsetClock()
     # Update ids go on rising across restarts on the same database, as Telegram's do: the

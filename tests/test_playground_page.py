@@ -71,7 +71,7 @@ async def test_a_message_typed_on_the_page_reaches_the_bot_and_comes_back_as_eve
 ) -> None:
     state = await call(http, "/api/state")
     assert [p["user_id"] for p in state["personas"]] == [p.user_id for p in PERSONAS]
-    assert COORDINATOR_PERSONA in playground.bot.settings.coordinator_ids
+    assert ("telegram", str(COORDINATOR_PERSONA)) in playground.bot.settings.coordinator_ids
     await call(http, f"/api/chats/{ENTERPRISE.user_id}/message", {"text": "/start"})
     result = await poll_until(http, 0, "bot_message")
     assert result["events"][0]["kind"] == "user_message"

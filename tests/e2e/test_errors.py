@@ -4,6 +4,8 @@ one that refuses it for good gets it reported, never silently dropped."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from handlers.core.chat import Chat
@@ -92,3 +94,29 @@ async def test_one_person_s_429_delays_nobody_else(journey: Journey) -> None:
     assert waited(slow) >= 3
     assert max(waited(user) for user in others) < 1.0, [round(waited(u), 2) for u in others]
     assert all(len(j.emulator.chat(user.id)) == 1 for user in [slow, *others])
+
+
+@pytest.mark.telegram_only
+async def test_a_connection_pool_held_empty_past_its_timeout_delays_replies_and_loses_none(
+    journey: Journey,
+) -> None:
+    """Every pooled connection taken (a slow report, a leak) for longer than the pool's
+    10 s timeout: events wait, then each person gets their one answer."""
+    j = journey
+    if j.bot.db.is_sqlite:
+        pytest.skip("SQLite has no pool: one lock per file, covered by the kill and lock tests")
+    engine = j.bot.db.engine
+    held = [await engine.connect() for _ in range(20)]  # pool_size 10 + max_overflow 10
+    users = [j.user(3100 + n, f"p{n}", "en") for n in range(5)]
+    try:
+        for user in users:
+            j.emulator.send_message(user, "/help")
+        await asyncio.sleep(11)  # past pool_timeout: the inbox's writes time out and retry
+        assert all(j.emulator.chat(user.id) == [] for user in users)
+    finally:
+        for connection in held:
+            await connection.close()
+    await j.settle()
+    for user in users:
+        [reply] = j.emulator.chat(user.id)
+        assert "/language" in reply.text

@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from bot.playground import COORDINATOR_PERSONA, Playground, start_playground
+from channels.telegram.channel import TelegramChannel
 from handlers.flood import LIMIT as FLOOD_LIMIT
 from handlers.flood import WINDOW as FLOOD_WINDOW
 from handlers.i18n import Catalogs
@@ -162,7 +163,8 @@ class Screen:
         async with asyncio.timeout(15):
             while self._user_actions() <= before:  # the browser's request is on its way
                 await emulator.wait_for_events(None, emulator.mark(), 15)
-        await bot.processor.wait_processed(self._user_actions(), 15)
+        await emulator.wait_until_idle(timeout=15)  # the bot kept it
+        await bot.wait_idle(15)  # applied it and delivered what it caused
         await emulator.wait_until_idle(timeout=15)
         await expect(self.page.locator("body")).to_have_attribute(
             "data-seq",
@@ -344,13 +346,14 @@ async def test_a_programme_officer_clicks_through_the_programme(
     await screen.shot("05-english-chrome-and-a-demo-person")
 
     # What the bot may send besides text: a document to download, a photo to look at.
-    application = playground.bot.application
-    assert application is not None
+    assert playground.bot.core is not None
+    telegram = playground.bot.core.channels["telegram"]
+    assert isinstance(telegram, TelegramChannel)
     png = await asyncio.to_thread(README_PICTURE.read_bytes)
-    await application.bot.send_document(
+    await telegram.bot.send_document(
         ENTERPRISE, document=b"demand,status\n1,open\n", filename="需求.csv"
     )
-    await application.bot.send_photo(ENTERPRISE, photo=png, caption="<b>截图</b>")
+    await telegram.bot.send_photo(ENTERPRISE, photo=png, caption="<b>截图</b>", parse_mode="HTML")
     enterprise_pane = screen.pane(ENTERPRISE)
     download = enterprise_pane.locator(".doc-download").last
     await expect(download).to_have_attribute("download", "需求.csv")
