@@ -19,6 +19,7 @@ import os
 import signal
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -213,29 +214,36 @@ class Cuttable:
             await self.server.wait_closed()
 
 
+@dataclass
+class Outage:
+    url: str  # what the bot should use
+    take: Callable[[], object]  # the database goes away
+    give_back: Callable[[], object]  # and comes back
+
+
 @contextlib.asynccontextmanager
-async def database_away(database_url: str) -> AsyncIterator[tuple[str, Callable[[], object]]]:
-    """The URL the bot should use, and a call that takes the database away until the block
-    ends: PostgreSQL behind a proxy that refuses connections, or SQLite's write lock held
-    by another process far past the bot's busy timeout."""
+async def outage_of(database_url: str) -> AsyncIterator[Outage]:
+    """A database that can be taken away and given back: PostgreSQL behind a proxy that
+    refuses connections and cuts those open, or SQLite's write lock held by another process
+    far past the bot's busy timeout."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         holder = sqlite3.connect(str(url.database), isolation_level=None, timeout=30)
 
-        def take() -> None:
-            holder.execute("BEGIN IMMEDIATE")
-
-        try:
-            yield database_url, take
-        finally:
+        def release() -> None:
             if holder.in_transaction:
                 holder.execute("ROLLBACK")
+
+        try:
+            yield Outage(database_url, lambda: holder.execute("BEGIN IMMEDIATE"), release)
+        finally:
+            release()
             holder.close()
         return
     proxy = Cuttable((url.host or "127.0.0.1", url.port or 5432))
     port = await proxy.start()
     try:
-        yield url.set(port=port).render_as_string(hide_password=False), proxy.down
+        yield Outage(url.set(port=port).render_as_string(hide_password=False), proxy.down, proxy.up)
     finally:
         await proxy.stop()
 
@@ -255,27 +263,28 @@ async def test_the_database_away_for_seconds_stops_nothing_for_good(
     database_url: str, emulator: BotApiEmulator, children: list[asyncio.subprocess.Process]
 ) -> None:
     health_port = free_port()
-    async with database_away(database_url) as (url, take_away):
-        env = child_env(url, emulator, HEALTH_PORT=str(health_port))
+    async with outage_of(database_url) as outage:
+        env = child_env(outage.url, emulator, HEALTH_PORT=str(health_port))
         children.append(await spawn(env))
         early = emulator.add_user(21_000, "early", language_code="en")
         emulator.send_message(early, "/start")
         await until(lambda: bool(emulator.chat(early.id)), 30, "the bot answered")
         assert await health(health_port) == 200
 
-        take_away()
+        outage.take()
         users = [emulator.add_user(21_001 + i, f"u{i}", language_code="en") for i in range(10)]
         for user in users:
             emulator.send_message(user, "/start")
         await asyncio.sleep(4)
         status_in_outage = await health(health_port)
         assert not any(emulator.chat(user.id) for user in users)
-    # The database is back: everyone is answered, once, and the bot says it is healthy.
-    ids = [user.id for user in users]
-    await until(lambda: all(counts(emulator, ids, CONSENT).values()), 60, "answered after")
-    assert status_in_outage == 503
-    await until_healthy(health_port)
-    output = await finish(children[0])
+
+        outage.give_back()  # everyone is answered, once, and the bot says it is healthy
+        ids = [user.id for user in users]
+        await until(lambda: all(counts(emulator, ids, CONSENT).values()), 60, "answered after")
+        assert status_in_outage == 503
+        await until_healthy(health_port)
+        output = await finish(children[0])
     assert set(counts(emulator, ids, CONSENT).values()) == {1}, output
     assert children[0].returncode == 0, output
 
