@@ -30,6 +30,7 @@ from storage.identities import mark_unreachable
 from storage.outbox import (
     FAILED,
     UNREACHABLE,
+    Due,
     Item,
     claim_next,
     due_addresses,
@@ -147,37 +148,46 @@ class Deliverer:
 
     async def _work(self, key: tuple[str, str]) -> None:
         platform, address = key
+        item: Item | None = None
+        due: Due | None = None
+        claimed = False  # item and due come from the transaction that recorded the last one
         while not self.workers.stopping:
-            try:
-                item = await claim_next(
-                    db=self.db,
-                    platform=platform,
-                    address=address,
-                    now=self.wall(),
-                    lease=self.lease,
-                )
-                if item is None:
-                    if self.workers.woken_again(key):
-                        continue
-                    wait = await self._wait_for(platform, address)
-                    if wait is None or await self.workers.drained_within(wait):
-                        return
+            if not claimed:
+                try:
+                    item, due = await self._next(platform, address)
+                except Exception as error:
+                    if not is_transient(error):
+                        raise
+                    log.warning("outbox unavailable, retrying: %s", type(error).__name__)
+                    await asyncio.sleep(1.0)
                     continue
-            except Exception as error:
-                if not is_transient(error):
-                    raise
-                log.warning("outbox unavailable, retrying: %s", type(error).__name__)
-                await asyncio.sleep(1.0)
+            claimed = False
+            if item is None:
+                if self.workers.woken_again(key):
+                    continue
+                wait = self._wait(due)
+                if wait is None or await self.workers.drained_within(wait):
+                    return
                 continue
             await self._pace(item)
             outcome = await self._deliver(item)
-            await self._record(item, outcome)
+            item, due = await self._record(item, outcome)
+            claimed = True
 
-    async def _wait_for(self, platform: str, address: str) -> float | None:
+    async def _next(self, platform: str, address: str) -> tuple[Item | None, Due | None]:
+        """Claim the address's next row; when none can be claimed, when one can be tried."""
+        async with self.db.unit_of_work():
+            item = await claim_next(
+                db=self.db, platform=platform, address=address, now=self.wall(), lease=self.lease
+            )
+            if item is not None:
+                return item, None
+            return None, await next_due(db=self.db, platform=platform, address=address)
+
+    def _wait(self, due: Due | None) -> float | None:
         """Seconds until the address's next row can be tried here; None to stop working on
         it: nothing waits, it waits long (the sweep comes back for it), the process is
         draining, or another process holds the row (that worker goes on with the rest)."""
-        due = await next_due(db=self.db, platform=platform, address=address)
         if due is None or due.held or self.workers.draining:
             return None
         wait = (due.at - self.wall()).total_seconds()
@@ -205,14 +215,16 @@ class Deliverer:
             log.exception("channel %s raised delivering a %s", item.platform, item.kind)
             return RetryLater(f"{type(error).__name__}: {error}")
 
-    async def _record(self, item: Item, outcome: Outcome) -> None:
-        """Write down how it went; retried until the database takes it (a row recorded as
-        sent must never be sent again)."""
+    async def _record(self, item: Item, outcome: Outcome) -> tuple[Item | None, Due | None]:
+        """Write down how it went and claim the address's next row, in one transaction;
+        retried until the database takes it (a row recorded as sent must never be sent
+        again)."""
         pause = 0.5
         while True:
             try:
-                await self._write(item, outcome)
-                return
+                async with self.db.unit_of_work():
+                    await self._write(item, outcome)
+                    return await self._next(item.platform, item.address)
             except Exception as error:
                 if not is_transient(error):
                     raise

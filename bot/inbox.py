@@ -30,6 +30,7 @@ from storage.db import Database, is_transient
 from storage.inbox import (
     accept_event,
     finish_event,
+    has_pending,
     inbox_depth,
     oldest_pending,
     postpone_event,
@@ -163,8 +164,8 @@ class Inbox:
                 return
 
     async def _apply_next(self, person: str) -> float | bool | None:
-        """Apply the person's oldest pending event: True when one was applied, a pause in
-        seconds when it must wait, None when nothing is left."""
+        """Apply the person's oldest pending event: True when one was applied and another
+        waits, a pause in seconds when it must wait, None when nothing is left."""
         pending_id: int | None = None
         attempts = 0
         try:
@@ -184,6 +185,7 @@ class Inbox:
                         raise
                     raise _Failure(pending.id, event, error) from error
                 await finish_event(db=self.db, event_id=pending.id, now=self.wall())
+                more = await has_pending(db=self.db, person=person)
         except _Failure as failure:
             await self._failed(failure)
             return True
@@ -193,7 +195,7 @@ class Inbox:
             return await self._postpone(pending_id, attempts, error)
         self.stats.applied += 1
         self.stats.last_applied_at = self.wall()
-        return True
+        return True if more else None
 
     async def _failed(self, failure: _Failure) -> None:
         """A flow's error: the event's effects were rolled back; mark it, apologise, report."""

@@ -95,6 +95,19 @@ async def oldest_pending(*, db: Database, person: str) -> Pending | None:
     return Pending(*row) if row else None
 
 
+async def has_pending(*, db: Database, person: str) -> bool:
+    """Whether the person has an event waiting (asked in the unit that applied one, so the
+    worker ends without another transaction when none does)."""
+    async with db.connection() as connection:
+        found = await connection.execute(
+            select(col(InboxEvent.id))
+            .where(col(InboxEvent.person) == person)
+            .where(col(InboxEvent.state) == PENDING)
+            .limit(1)
+        )
+        return found.first() is not None
+
+
 async def finish_event(
     *, db: Database, event_id: int, now: dt.datetime, failed: str | None = None
 ) -> None:

@@ -7,6 +7,6 @@ import os
 # before telegram is imported: the opt-in silences a deprecation warning per 429.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-from channels.telegram.channel import CAPABILITIES, TelegramChannel  # noqa: E402
+from channels.telegram.channel import CAPABILITIES, TelegramChannel
 
 __all__ = ["CAPABILITIES", "TelegramChannel"]
