@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
@@ -13,12 +13,17 @@ from sqlmodel import col
 from storage.db import Database
 from storage.models import Dialogue
 
+_DIALOGUES: Table = Dialogue.__table__  # type: ignore[attr-defined]
+
 
 async def load_dialogue(*, db: Database, user_id: int) -> Dialogue | None:
-    async with db.transaction() as session:
-        return (
-            await session.execute(select(Dialogue).where(col(Dialogue.user_id) == user_id))
-        ).scalar_one_or_none()
+    # Every event of a person in a dialogue reads it: a Core statement, without the ORM's
+    # session and identity map.
+    async with db.connection() as connection:
+        row = (
+            await connection.execute(select(_DIALOGUES).where(_DIALOGUES.c.user_id == user_id))
+        ).first()
+    return Dialogue(**row._mapping) if row is not None else None
 
 
 async def save_dialogue(
@@ -37,18 +42,18 @@ async def save_dialogue(
     when it moved on: an answer to a question already answered changes nothing).
     An UPDATE first, which SQLAlchemy caches (an upsert it compiles anew each time);
     the upsert for a first step."""
-    async with db.transaction() as session:
+    async with db.connection() as connection:
         values = {"flow": flow, "step": step, "data": dict(data), "updated_at": now}
-        statement = update(Dialogue).where(col(Dialogue.user_id) == user_id)
+        statement = update(_DIALOGUES).where(_DIALOGUES.c.user_id == user_id)
         if answering is not None:
-            statement = statement.where(col(Dialogue.flow) == flow, col(Dialogue.step) == answering)
-        moved = await session.execute(statement.values(**values))
-        if moved.rowcount:  # type: ignore[attr-defined]
+            statement = statement.where(_DIALOGUES.c.flow == flow, _DIALOGUES.c.step == answering)
+        moved = await connection.execute(statement.values(**values))
+        if moved.rowcount:
             return True
         if answering is not None:
             return False
-        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        await session.execute(
+        insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        await connection.execute(
             insert(Dialogue)
             .values(user_id=user_id, **values)
             .on_conflict_do_update(index_elements=["user_id"], set_=values)

@@ -71,27 +71,35 @@ async def accept_event(
         return bool(result.rowcount)
 
 
+# Run for every event: built once, each call binds only the person.
+_OLDEST = (
+    select(
+        col(InboxEvent.id),
+        col(InboxEvent.body),
+        col(InboxEvent.flood),
+        col(InboxEvent.attempts),
+        col(InboxEvent.due_at),
+    )
+    .where(col(InboxEvent.person) == bindparam("p_person"))
+    .where(col(InboxEvent.state) == PENDING)
+    .order_by(col(InboxEvent.id))
+    .limit(1)
+)
+_ANY_PENDING = (
+    select(col(InboxEvent.id))
+    .where(col(InboxEvent.person) == bindparam("p_person"))
+    .where(col(InboxEvent.state) == PENDING)
+    .limit(1)
+)
+
+
 async def oldest_pending(*, db: Database, person: str) -> Pending | None:
     """The person's oldest event not yet applied, taking the person's lock on PostgreSQL
     (held until the transaction ends). Call inside the unit of work that applies it."""
     async with db.connection() as connection:
         if not db.is_sqlite:
             await connection.execute(_LOCK_PERSON, {"person": person})
-        row = (
-            await connection.execute(
-                select(
-                    col(InboxEvent.id),
-                    col(InboxEvent.body),
-                    col(InboxEvent.flood),
-                    col(InboxEvent.attempts),
-                    col(InboxEvent.due_at),
-                )
-                .where(col(InboxEvent.person) == person)
-                .where(col(InboxEvent.state) == PENDING)
-                .order_by(col(InboxEvent.id))
-                .limit(1)
-            )
-        ).first()
+        row = (await connection.execute(_OLDEST, {"p_person": person})).first()
     return Pending(*row) if row else None
 
 
@@ -99,12 +107,7 @@ async def has_pending(*, db: Database, person: str) -> bool:
     """Whether the person has an event waiting (asked in the unit that applied one, so the
     worker ends without another transaction when none does)."""
     async with db.connection() as connection:
-        found = await connection.execute(
-            select(col(InboxEvent.id))
-            .where(col(InboxEvent.person) == person)
-            .where(col(InboxEvent.state) == PENDING)
-            .limit(1)
-        )
+        found = await connection.execute(_ANY_PENDING, {"p_person": person})
         return found.first() is not None
 
 

@@ -134,9 +134,9 @@ async def enqueue(*, db: Database, rows: Sequence[dict[str, Any]]) -> None:
 
 
 async def shown_message(*, db: Database, ref: str) -> Shown | None:
-    async with db.transaction() as session:
+    async with db.connection() as connection:
         row = (
-            await session.execute(
+            await connection.execute(
                 select(
                     col(OutboxMessage.platform),
                     col(OutboxMessage.address),
@@ -155,9 +155,9 @@ async def message_by_platform_id(
     *, db: Database, platform: str, address: str, message: str
 ) -> Shown | None:
     """The message a press was on, by the platform's id of it."""
-    async with db.transaction() as session:
+    async with db.connection() as connection:
         row = (
-            await session.execute(
+            await connection.execute(
                 select(
                     col(OutboxMessage.ref),
                     col(OutboxMessage.user_id),
@@ -178,8 +178,8 @@ async def message_by_platform_id(
 
 
 async def set_shown(*, db: Database, ref: str, shown: dict[str, Any]) -> None:
-    async with db.transaction() as session:
-        await session.execute(
+    async with db.connection() as connection:
+        await connection.execute(
             update(OutboxMessage).where(col(OutboxMessage.ref) == ref).values(shown=shown)
         )
 
@@ -230,8 +230,10 @@ class Due:
 
 async def next_due(*, db: Database, platform: str, address: str) -> Due | None:
     """When the address's oldest unfinished row can next be tried (None: nothing waits)."""
-    async with db.transaction() as session:
-        row = (await session.execute(_NEXT_DUE, {"platform": platform, "address": address})).first()
+    async with db.connection() as connection:
+        row = (
+            await connection.execute(_NEXT_DUE, {"platform": platform, "address": address})
+        ).first()
     if row is None:
         return None
     state, due, lease = row
