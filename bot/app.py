@@ -111,7 +111,7 @@ class BotCore:
 
     async def stop(self) -> None:
         """Stop receiving, finish the events already kept, deliver what is due, then stop."""
-        self.scheduler.stop()
+        await self.scheduler.stop()
         for channel in self.channels.values():
             await channel.stop()
         await self.inbox.stop()

@@ -11,6 +11,7 @@ job whose time a moved clock skipped over.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,7 @@ class Scheduler:
         self.timezone = timezone
         self.jobs: dict[str, Job] = {}
         self._aps: AsyncIOScheduler | None = None
+        self._runs: set[asyncio.Task[None]] = set()
 
     def daily(self, name: str, at: dt.time, body: Body) -> None:
         trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=self.timezone)
@@ -74,10 +76,15 @@ class Scheduler:
             )
         self._aps.start()
 
-    def stop(self) -> None:
+    async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Fire nothing more, and let runs in progress finish (up to `timeout`): a run cut
+        off would leave its slot claimed and unfinished, and that round or digest undone."""
         if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
         self._aps = None
+        running = self._runs - {asyncio.current_task()}
+        if running:
+            await asyncio.wait(running, timeout=timeout)
 
     def running(self) -> bool:
         return self._aps is not None and self._aps.running
@@ -89,10 +96,15 @@ class Scheduler:
 
     async def run(self, name: str) -> None:
         """Run one job now; its failure is logged, never raised into the scheduler."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._runs.add(task)
         try:
             await self.jobs[name].body()
         except Exception:
             log.exception("job %s failed", name)
+        finally:
+            self._runs.discard(task)
 
     def due(self, start: dt.datetime, end: dt.datetime) -> list[str]:
         """Jobs with a fire time in (start, end], in the order they were scheduled."""
