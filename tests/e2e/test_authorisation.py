@@ -5,7 +5,8 @@ Each press goes through the emulator and the real bot (polling over HTTP, kept i
 applied, answered through the outbox; nothing patched): the emulator must know a query to
 accept its answer, and the HTTP round trips are part of what a press costs. Presses come in
 batches of one presser, queued at once, which the bot works through as it would a busy
-chat: about 5 ms a press, so 10,000 take about a minute on SQLite (PostgreSQL runs 2,000).
+chat: about 16 ms a press, so 10,000 take under three minutes on SQLite (PostgreSQL runs
+2,000).
 The payloads come from hypothesis: random strings; strings built from every button
 pattern the router registers (read from `router.buttons`, so a new flow's buttons are
 covered without touching this file) with their numbers mostly replaced by ids of real
