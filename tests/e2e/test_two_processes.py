@@ -64,6 +64,16 @@ async def balancer() -> AsyncIterator[tuple[RoundRobin, int, list[int]]]:
     await runner.cleanup()
 
 
+async def stop_all(children: list[asyncio.subprocess.Process]) -> list[str]:
+    """SIGTERM to each process still running; what each said."""
+    for child in children:
+        if child.returncode is None:
+            child.send_signal(signal.SIGTERM)
+    return [
+        (await asyncio.wait_for(child.communicate(), timeout=30))[0].decode() for child in children
+    ]
+
+
 async def start_process(
     database_url: str, emulator: BotApiEmulator, proxy_port: int, port: int
 ) -> asyncio.subprocess.Process:
@@ -100,13 +110,7 @@ async def test_two_processes_share_the_work_and_do_each_thing_once(
             )
         await asyncio.sleep(2.5)  # let both processes' 1-second deadline ticks fire a few times
     finally:
-        for child in children:
-            if child.returncode is None:
-                child.send_signal(signal.SIGTERM)
-        outputs = [
-            (await asyncio.wait_for(child.communicate(), timeout=30))[0].decode()
-            for child in children
-        ]
+        outputs = await stop_all(children)
     assert [child.returncode for child in children] == [0, 0], outputs
 
     assert proxy.count == 3 * USERS and emulator.stats.webhook_deliveries == 3 * USERS
@@ -169,13 +173,7 @@ async def test_one_person_typing_fast_across_two_processes_keeps_their_answers_i
                 user.id, lambda m: m.text.startswith("Type of institution"), timeout=60, after=0
             )
     finally:
-        for child in children:
-            if child.returncode is None:
-                child.send_signal(signal.SIGTERM)
-        outputs = [
-            (await asyncio.wait_for(child.communicate(), timeout=30))[0].decode()
-            for child in children
-        ]
+        outputs = await stop_all(children)
     assert [child.returncode for child in children] == [0, 0], outputs
     async with db.transaction() as session:
         drafts = {
