@@ -2,13 +2,14 @@
 
 Private chats only: the bot is a one-to-one assistant. An update the core has
 no use for (an edited message, a message without a sender or a chat, a
-channel post, a member change) translates to None: it is acknowledged and
-nothing else happens.
+channel post, a member change, anything said in a group: the person's address
+would become the group's, and their private messages would go there)
+translates to None: it is acknowledged and nothing else happens.
 """
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Chat, Message, Update
 
 from handlers.core.events import (
     Attachment,
@@ -29,6 +30,8 @@ def translate(update: Update) -> Event | None:
     if query is not None:
         message = query.message
         chat = message.chat if message is not None else None
+        if chat is not None and chat.type != Chat.PRIVATE:
+            return None
         address = chat.id if chat is not None else query.from_user.id
         # A message Telegram no longer shows the bot (dated 0) cannot be changed.
         shown = isinstance(message, Message) and message.is_accessible
@@ -41,6 +44,8 @@ def translate(update: Update) -> Event | None:
     else:
         message = update.message
         if message is None or message.from_user is None or message.chat is None:
+            return None
+        if message.chat.type != Chat.PRIVATE:  # a group's id must never become their address
             return None
         user, address = message.from_user, message.chat.id
         found = _body(message)
