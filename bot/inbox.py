@@ -177,7 +177,17 @@ class Inbox:
                 wait = (pending.due_at - self.wall()).total_seconds()
                 if wait > 0:
                     return min(wait, MAX_PAUSE)
-                event = Event.from_json(pending.body)
+                try:
+                    event = Event.from_json(pending.body)
+                except (KeyError, TypeError, ValueError) as error:
+                    # Kept by a version that wrote it differently: set aside, not retried
+                    # for ever ahead of the person's later events.
+                    log.error("an event could not be read, set aside: %r", error)
+                    self.stats.failed += 1
+                    await finish_event(
+                        db=self.db, event_id=pending.id, now=self.wall(), failed="unreadable"
+                    )
+                    return True
                 try:
                     await self.apply(event, pending.flood)
                 except Exception as error:
@@ -211,9 +221,19 @@ class Inbox:
                 )
                 await self.on_error(failure.event, failure.error)
         except Exception as error:
-            if not is_transient(error):
-                log.exception("the error handler failed")
-            # Left pending: applied again once the database is back.
+            if is_transient(error):
+                return  # left pending: applied again once the database is back
+            log.exception("the error handler failed")
+            # Marked failed without the apology, or the event would fail again at once,
+            # for ever, ahead of the person's later events.
+            with contextlib.suppress(Exception):
+                async with self.db.unit_of_work():
+                    await finish_event(
+                        db=self.db,
+                        event_id=failure.event_id,
+                        now=self.wall(),
+                        failed=f"{type(failure.error).__name__}: {failure.error}",
+                    )
 
     async def _postpone(self, event_id: int | None, attempts: int, error: BaseException) -> float:
         self.stats.postponed += 1

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from bot.inbox import Inbox
+from handlers.core.events import Event, Sender, Text
 from storage.buttons import issue_tokens, resolve_token, token_for
 from storage.clock import ManualClock
 from storage.db import Database
@@ -195,3 +197,39 @@ async def test_a_token_is_the_same_for_the_same_button_and_resolves_to_its_perso
     assert token_for(bob.id, "pr:acc:12:1") != tokens["pr:acc:12:1"]
     assert await resolve_token(db=db, token=tokens["pr:acc:12:1"]) == (alice.id, "pr:acc:12:1")
     assert await resolve_token(db=db, token=token_for(bob.id, "pr:acc:12:1")) is None
+
+
+async def test_an_event_whose_error_handler_fails_or_that_cannot_be_read_is_set_aside(
+    db: Database,
+) -> None:
+    """Neither may hold up the person's later events, nor spin."""
+    applied: list[str] = []
+
+    async def apply(event: Event, flood: str | None) -> None:
+        if isinstance(event.body, Text) and event.body.text == "boom":
+            raise RuntimeError("the flow broke")
+        applied.append(event.id)
+
+    async def on_error(event: Event, error: BaseException) -> None:
+        raise RuntimeError("and so did the error handler")
+
+    inbox = Inbox(db, apply=apply, on_error=on_error, sweep_seconds=0.05)
+    sender = Sender(platform="telegram", account="9", address="9")
+    await accept_event(
+        db=db,
+        platform="telegram",
+        event_id="old",
+        person=sender.person,
+        body={"id": "old", "kind": "renamed-since", "sender": {}, "body": {}},
+        flood=None,
+        now=dt.datetime.now(dt.UTC),
+    )
+    await inbox.start()
+    try:
+        await inbox.accept(Event(id="1", sender=sender, body=Text("boom")))
+        await inbox.accept(Event(id="2", sender=sender, body=Text("after")))
+        await inbox.wait_idle(10)
+    finally:
+        await inbox.stop(1)
+    assert applied == ["2"]
+    assert inbox.stats.failed == 2 and (await inbox_depth(db=db)).waiting == 0
