@@ -218,20 +218,25 @@ class Deliverer:
     async def _record(self, item: Item, outcome: Outcome) -> tuple[Item | None, Due | None]:
         """Write down how it went and claim the address's next row, in one transaction;
         retried until the database takes it (a row recorded as sent must never be sent
-        again)."""
-        pause = 0.5
+        again). Should what follows an outcome fail (a report, a receipt, the unreachable
+        mark), the outcome is recorded without it rather than rolled back."""
+        pause, follow_ups = 0.5, True
         while True:
             try:
                 async with self.db.unit_of_work():
-                    await self._write(item, outcome)
+                    await self._write(item, outcome, follow_ups=follow_ups)
                     return await self._next(item.platform, item.address)
             except Exception as error:
-                if not is_transient(error):
+                if is_transient(error):
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 10.0)
+                    continue
+                if not follow_ups:
                     raise
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 10.0)
+                log.exception("%s: what follows a %s's outcome failed", item.platform, item.kind)
+                follow_ups = False
 
-    async def _write(self, item: Item, outcome: Outcome) -> None:
+    async def _write(self, item: Item, outcome: Outcome, *, follow_ups: bool = True) -> None:
         """Record the outcome; a keyed row's final outcome is told to `settled` in the same
         transaction (a broadcast counts its deliveries so)."""
         now = self.wall()
@@ -243,7 +248,8 @@ class Deliverer:
             if isinstance(outcome, Delivered):
                 self.stats.count(self.stats.delivered, platform)
                 await record_sent(db=self.db, item=item, message=outcome.message, now=now)
-                await self._settled(item, delivered=True)
+                if follow_ups:
+                    await self._settled(item, delivered=True)
                 return
             if isinstance(outcome, Unreachable):
                 self.stats.count(self.stats.unreachable, platform)
@@ -255,8 +261,11 @@ class Deliverer:
                     error=outcome.reason,
                     now=now,
                 )
-                await mark_unreachable(db=self.db, platform=platform, address=item.address, now=now)
-                await self._settled(item, delivered=False)
+                if follow_ups:
+                    await mark_unreachable(
+                        db=self.db, platform=platform, address=item.address, now=now
+                    )
+                    await self._settled(item, delivered=False)
                 return
             if isinstance(outcome, RetryLater) and item.attempts < self.max_attempts:
                 self.stats.count(self.stats.retried, platform)
@@ -276,8 +285,9 @@ class Deliverer:
             self.stats.count(self.stats.failed, platform)
             log.warning("%s: %s failed for good: %s", platform, item.kind, reason)
             await record_final(db=self.db, item=item, state=FAILED, error=reason, now=now)
-            await self.report(item, reason)
-            await self._settled(item, delivered=False)
+            if follow_ups:
+                await self.report(item, reason)
+                await self._settled(item, delivered=False)
 
     async def _settled(self, item: Item, *, delivered: bool) -> None:
         if item.key is not None and self.settled is not None:

@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from bot.delivery import Deliverer
 from bot.inbox import Inbox
+from channels.base import Failed, Outcome
+from handlers.core.capabilities import Capabilities
 from handlers.core.events import Event, Sender, Text
 from storage.buttons import issue_tokens, resolve_token, token_for
 from storage.clock import ManualClock
@@ -233,3 +236,39 @@ async def test_an_event_whose_error_handler_fails_or_that_cannot_be_read_is_set_
         await inbox.stop(1)
     assert applied == ["2"]
     assert inbox.stats.failed == 2 and (await inbox_depth(db=db)).waiting == 0
+
+
+async def test_a_refused_message_whose_report_fails_is_recorded_and_sent_once(
+    db: Database,
+) -> None:
+    """What follows an outcome (here the report to coordinators) failing must not roll the
+    outcome back: the row would be claimed and sent again each time its lease ran out."""
+    tries: list[str] = []
+
+    class Refusing:
+        platform = "telegram"
+        capabilities = Capabilities()
+
+        async def deliver(self, item: Item) -> Outcome:
+            tries.append(item.ref)
+            return Failed("Bad Request: can't parse entities")
+
+    async def report(item: Item, reason: str) -> None:
+        raise RuntimeError("the coordinators' chat is broken too")
+
+    deliverer = Deliverer(
+        db,
+        {"telegram": Refusing()},  # type: ignore[dict-item]
+        report=report,
+        lease=dt.timedelta(milliseconds=50),
+        sweep_seconds=0.02,
+    )
+    await enqueue(db=db, rows=[row("bad", "5", dt.datetime.now(dt.UTC))])
+    await deliverer.start()
+    try:
+        deliverer.wake("telegram", "5")
+        await asyncio.sleep(0.5)  # ten leases' time: a rolled-back row would be tried again
+    finally:
+        await deliverer.stop(1)
+    assert tries == ["bad"]
+    assert (await outbox_depth(db=db)).failed == 1
