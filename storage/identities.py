@@ -153,42 +153,11 @@ async def reachable_identity(*, db: Database, user_id: int) -> Identity | None:
         ).scalar_one_or_none()
 
 
-async def identities_of(*, db: Database, user_ids: list[int]) -> dict[int, Identity]:
-    """The account each of these people wrote from last (those with none are left out)."""
-    found: dict[int, Identity] = {}
-    if not user_ids:
-        return found
-    async with db.transaction() as session:
-        rows = await session.execute(
-            select(Identity)
-            .where(col(Identity.user_id).in_(user_ids))
-            .order_by(col(Identity.last_seen_at), col(Identity.id))
-        )
-        for identity in rows.scalars():
-            found[identity.user_id] = identity  # the newest last
-    return found
-
-
 async def set_choices(*, db: Database, identity_id: int, choices: dict[str, Any] | None) -> None:
     async with db.connection() as connection:
         await connection.execute(
             update(Identity).where(col(Identity.id) == identity_id).values(choices=choices)
         )
-
-
-async def clear_choices_of(*, db: Database, platform: str, address: str, ref: str) -> None:
-    """The message `ref` lost its buttons: a typed reply no longer finds them."""
-    async with db.transaction() as session:
-        rows = await session.execute(
-            select(Identity)
-            .where(col(Identity.platform) == platform)
-            .where(col(Identity.address) == address)
-        )
-        for identity in rows.scalars():
-            if (identity.choices or {}).get("ref") == ref:
-                await session.execute(
-                    update(Identity).where(col(Identity.id) == identity.id).values(choices=None)
-                )
 
 
 async def mark_unreachable(*, db: Database, platform: str, address: str, now: dt.datetime) -> None:
@@ -201,20 +170,3 @@ async def mark_unreachable(*, db: Database, platform: str, address: str, now: dt
             .where(col(Identity.unreachable_at).is_(None))
             .values(unreachable_at=now)
         )
-
-
-async def unreachable_people(*, db: Database) -> list[tuple[User, Identity]]:
-    """People whose every account is unreachable, with the one they used last."""
-    async with db.transaction() as session:
-        rows = (
-            await session.execute(
-                select(User, Identity)
-                .join(Identity, col(Identity.user_id) == col(User.id))
-                .where(col(User.erased_at).is_(None))
-                .order_by(col(Identity.last_seen_at))
-            )
-        ).tuples()
-        latest: dict[int, tuple[User, Identity]] = {}
-        for user, identity in rows:
-            latest[user.id or 0] = (user, identity)
-    return [pair for pair in latest.values() if pair[1].unreachable_at is not None]
