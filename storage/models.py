@@ -463,3 +463,14 @@ class ButtonToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     data: str = Field(max_length=64)
     issued_at: dt.datetime = Field(sa_column=aware(nullable=False, index=True))
+
+
+class PlatformToken(SQLModel, table=True):
+    """A platform's access token, shared by every bot process: WeCom limits how often one
+    may be fetched, and each process fetching its own would draw on that limit."""
+
+    __tablename__ = "platform_tokens"
+
+    platform: str = Field(max_length=16, primary_key=True)
+    value: str = Field(max_length=512)
+    expires_at: dt.datetime = Field(sa_column=aware(nullable=False))

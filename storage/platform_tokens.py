@@ -1,0 +1,47 @@
+"""Platforms' access tokens, cached in the database so every process shares one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from storage.db import Database
+from storage.models import PlatformToken
+
+_TABLE = PlatformToken.__table__  # type: ignore[attr-defined]
+
+
+async def cached_token(*, db: Database, platform: str, valid_until: dt.datetime) -> str | None:
+    """The platform's token if it is still good at `valid_until`, else None."""
+    async with db.connection() as connection:
+        row = (
+            await connection.execute(
+                select(_TABLE.c.value).where(
+                    _TABLE.c.platform == platform, _TABLE.c.expires_at > valid_until
+                )
+            )
+        ).first()
+    return None if row is None else str(row[0])
+
+
+async def keep_token(*, db: Database, platform: str, value: str, expires_at: dt.datetime) -> None:
+    insert = pg_insert if not db.is_sqlite else sqlite_insert
+    statement = insert(_TABLE).values(platform=platform, value=value, expires_at=expires_at)
+    statement = statement.on_conflict_do_update(
+        index_elements=[_TABLE.c.platform],
+        set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},
+    )
+    async with db.connection() as connection:
+        await connection.execute(statement)
+
+
+async def drop_token(*, db: Database, platform: str, value: str) -> None:
+    """Forget a token the platform refused (revoked early), unless another process has
+    already replaced it."""
+    async with db.connection() as connection:
+        await connection.execute(
+            delete(_TABLE).where(_TABLE.c.platform == platform, _TABLE.c.value == value)
+        )
