@@ -136,7 +136,7 @@ async def main() -> None:
         for i, telegram_id in enumerate(specialists):
             emulator.add_user(telegram_id, f"u{i}", started=True)
         settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
-        bot = LocalBot(settings, lambda: [telegram_on(emulator, quick=False)], SystemClock())
+        bot = LocalBot(settings, lambda _db: [telegram_on(emulator, quick=False)], SystemClock())
         await bot.start()
         await seed(bot.db, bot.clock.now(), 1, specialists)
         assert bot.core is not None

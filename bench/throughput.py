@@ -108,7 +108,7 @@ async def full_bot(emulator: RemoteEmulator, folder: Path) -> LocalBot:
     url = f"sqlite:///{folder / 'bench.db'}"
     upgrade(url)
     settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
-    bot = LocalBot(settings, lambda: [telegram_on(emulator)], SystemClock())
+    bot = LocalBot(settings, lambda _db: [telegram_on(emulator)], SystemClock())
     await bot.start()
     return bot
 

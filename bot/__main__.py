@@ -26,7 +26,11 @@ def configure_logging(level: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="long polling with TELEGRAM_BOT_TOKEN; the playground without it")
+    sub.add_parser(
+        "run",
+        help="every configured platform (Telegram by long polling, WeCom callbacks on"
+        " WEBHOOK_PORT); the playground when none is",
+    )
     sub.add_parser("webhook", help="serve Telegram's webhook (WEBHOOK_URL, WEBHOOK_SECRET)")
     playground = sub.add_parser("playground", help="the bot on a local emulator, in a web page")
     playground.add_argument(
@@ -67,17 +71,19 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         log.info("database is at the newest schema")
         return 0
-    if args.command == "webhook" or (args.command == "run" and settings.telegram_bot_token):
+    platforms = settings.telegram_bot_token or settings.wecom_corp_id
+    if args.command == "webhook" or (args.command == "run" and platforms):
         from bot.runner import serve as serve_bot
         from storage.migrate import SchemaOutdated
 
         webhook = args.command == "webhook"
+        telegram_webhook = webhook and settings.telegram_bot_token
         missing = [
             name
             for name, value in (
-                ("TELEGRAM_BOT_TOKEN", settings.telegram_bot_token),
-                ("WEBHOOK_URL", settings.webhook_url if webhook else True),
-                ("WEBHOOK_SECRET", settings.webhook_secret if webhook else True),
+                ("TELEGRAM_BOT_TOKEN or the WECOM_ settings", platforms),
+                ("WEBHOOK_URL", settings.webhook_url if telegram_webhook else True),
+                ("WEBHOOK_SECRET", settings.webhook_secret if telegram_webhook else True),
             )
             if not value
         ]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.core.events import PLATFORMS, parse_account
@@ -16,6 +16,7 @@ from handlers.i18n import SUPPORTED_LOCALES
 from handlers.services import PlacementTarget
 
 DEFAULT_DATABASE_URL = "sqlite:///data/techmatch.db"
+WECOM_REQUIRED = ("WECOM_CORP_ID", "WECOM_AGENT_ID", "WECOM_SECRET", "WECOM_TOKEN", "WECOM_AES_KEY")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _TARGET = re.compile(r"^(\d{1,7})@(\d{4}-\d{2}-\d{2})$")
 
@@ -86,6 +87,14 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
     health_port: int | None = Field(default=None, ge=1, le=65535)  # /healthz, /metrics when polling
+    # WeCom self-built app (企业微信自建应用): all five or none.
+    wecom_corp_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    wecom_agent_id: int | None = Field(default=None, ge=1)
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_api_base_url: str = "https://qyapi.weixin.qq.com"
+    wecom_callback_path: str = Field(default="/wecom", pattern=r"^/[\w/-]*$")
     proposal_reminder_hours: float = Field(default=24, gt=0)
     proposal_expiry_hours: float = Field(default=72, gt=0)
     choice_reminder_days: float = Field(default=5, gt=0)
@@ -116,7 +125,31 @@ class Settings(BaseSettings):
             raise ValueError("expected a token as issued by @BotFather, like 123456:ABC-DEF...")
         return value.strip()
 
-    @field_validator("telegram_api_base_url")
+    @field_validator(
+        "wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", mode="before"
+    )
+    @classmethod
+    def _blank(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("wecom_aes_key", mode="before")
+    @classmethod
+    def _aes_key(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9+/]{43}", value.strip()):
+            raise ValueError("expected the 43-character EncodingAESKey from WeCom's admin console")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _wecom_whole(self) -> Settings:
+        given = {name: getattr(self, name.lower()) for name in WECOM_REQUIRED}
+        missing = [name for name, value in given.items() if value is None]
+        if missing and len(missing) < len(given):
+            raise ValueError(f"WeCom is half configured: {', '.join(missing)} must be set too")
+        return self
+
+    @field_validator("telegram_api_base_url", "wecom_api_base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
         if not re.match(r"^https?://", value):

@@ -54,7 +54,7 @@ class LocalBot:
     def __init__(
         self,
         settings: Settings,
-        channels: Callable[[], Sequence[Channel]],
+        channels: Callable[[Database], Sequence[Channel]],
         clock: Clock,
     ) -> None:
         self.settings = settings
@@ -64,7 +64,7 @@ class LocalBot:
 
     async def start(self) -> None:
         self.db = Database(self.settings.database_url)
-        core = BotCore(self.settings, db=self.db, channels=self.channels(), clock=self.clock)
+        core = BotCore(self.settings, db=self.db, channels=self.channels(self.db), clock=self.clock)
         await core.start()
         self.core = core
 

@@ -171,7 +171,7 @@ async def start_playground(
         # They talked to the bot when they registered, so it may write to them.
         language = "zh-hans" if person.locale.startswith("zh") else "en"
         emulator.add_user(person.telegram_id, person.name, language_code=language, started=True)
-    bot = LocalBot(settings, lambda: [telegram_on(emulator, quick=False)], clock)
+    bot = LocalBot(settings, lambda _db: [telegram_on(emulator, quick=False)], clock)
     await bot.start()
     page = PlaygroundPage(
         emulator=emulator,

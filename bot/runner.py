@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.server import BotServer
 from channels.base import Channel
 from channels.telegram import TelegramChannel
+from channels.wecom.channel import WeComApp, WeComChannel
 from storage.clock import Clock
 from storage.db import Database
 from storage.migrate import require_current_schema
@@ -27,9 +28,12 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 30  # seconds a getUpdates long poll may wait at Telegram
 
 
-def configured_channels(settings: Settings, *, webhook: bool) -> list[Channel]:
+def configured_channels(settings: Settings, db: Database, *, webhook: bool) -> list[Channel]:
     """A channel for every platform the settings configure."""
     channels: list[Channel] = []
+    app = wecom_app(settings)
+    if app is not None:
+        channels.append(WeComChannel(app, db))
     if settings.telegram_bot_token is not None:
         secret = settings.webhook_secret
         channels.append(
@@ -45,20 +49,41 @@ def configured_channels(settings: Settings, *, webhook: bool) -> list[Channel]:
     return channels
 
 
+def wecom_app(settings: Settings) -> WeComApp | None:
+    """The WeCom app the settings name, if they name one (they name all of it or none)."""
+    if settings.wecom_corp_id is None:
+        return None
+    assert settings.wecom_agent_id and settings.wecom_secret and settings.wecom_token
+    assert settings.wecom_aes_key is not None
+    return WeComApp(
+        corp_id=settings.wecom_corp_id,
+        agent_id=settings.wecom_agent_id,
+        secret=settings.wecom_secret.get_secret_value(),
+        token=settings.wecom_token.get_secret_value(),
+        aes_key=settings.wecom_aes_key.get_secret_value(),
+        api_base=settings.wecom_api_base_url.rstrip("/"),
+        callback_path=settings.wecom_callback_path,
+    )
+
+
 class BotProcess:
     """One bot process: the core over its channels, its HTTP server, and the order they
     start and stop in."""
 
     def __init__(self, settings: Settings, *, webhook: bool, clock: Clock | None = None) -> None:
-        if webhook and not (settings.webhook_url and settings.webhook_secret):
-            raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
+        if (
+            webhook
+            and settings.telegram_bot_token
+            and not (settings.webhook_url and settings.webhook_secret)
+        ):
+            raise ValueError("a Telegram webhook needs WEBHOOK_URL and WEBHOOK_SECRET")
         self.settings = settings
         self.webhook = webhook
         self.db = Database(settings.database_url)
         self.core = BotCore(
             settings,
             db=self.db,
-            channels=configured_channels(settings, webhook=webhook),
+            channels=configured_channels(settings, self.db, webhook=webhook),
             clock=clock,
         )
         self.server = BotServer(self.core)

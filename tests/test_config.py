@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.config import SettingsError, load_settings
+from bot.config import WECOM_REQUIRED, SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +20,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
         "DEFAULT_LOCALE",
         "DIGEST_TIME",
         "MATCH_TIMES",
+        *WECOM_REQUIRED,
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -81,3 +82,22 @@ def test_the_token_is_hidden_in_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
     settings = load_settings()
     assert token not in repr(settings) and token not in str(settings.model_dump())
+
+
+def test_a_half_configured_wecom_app_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WECOM_CORP_ID", "ww0123456789abcdef")
+    monkeypatch.setenv("WECOM_SECRET", "s3cr3t-value")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "WECOM_AGENT_ID, WECOM_TOKEN, WECOM_AES_KEY must be set too" in str(error.value)
+    assert "s3cr3t-value" not in str(error.value)
+
+
+def test_a_wecom_aes_key_must_be_the_consoles_43_characters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WECOM_AES_KEY", "too-short")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith("WECOM_AES_KEY: expected the 43-character EncodingAESKey")
+    assert "too-short" not in str(error.value)

@@ -204,10 +204,10 @@ async def journey(
     )
     if platform == "stub":
         stub = StubPlatform()
-        bot = LocalBot(settings, lambda: [StubChannel(stub)], clock)
+        bot = LocalBot(settings, lambda _db: [StubChannel(stub)], clock)
         played: Any = stub
     else:
-        bot = LocalBot(settings, lambda: [telegram_on(emulator)], clock)
+        bot = LocalBot(settings, lambda _db: [telegram_on(emulator)], clock)
         played = emulator
     await bot.start()
     assert bot.core is not None

@@ -36,7 +36,7 @@ async def on_platform(settings: Settings, db: Database, clock: ManualClock) -> A
 
     async def start(capabilities: Capabilities) -> Journey:
         stub = StubPlatform(capabilities)
-        bot = LocalBot(settings, lambda: [StubChannel(stub)], clock)
+        bot = LocalBot(settings, lambda _db: [StubChannel(stub)], clock)
         await bot.start()
         bots.append(bot)
         return Journey(emulator=stub, bot=bot, db=db, clock=clock)

@@ -1,0 +1,394 @@
+"""WeCom (企业微信) through a self-built app: encrypted callbacks in, the app's API out.
+
+Receiving: WeCom checks the callback URL with a GET (the bot answers with the
+decrypted echostr) and posts each message or click as signed, encrypted XML.
+A callback is checked, decrypted, kept by the inbox and only then answered
+(an empty 200, within WeCom's 5 s); if it cannot be kept the answer is a 503
+and WeCom tries again. A signature that does not match gets 403; a body that
+is not a callback, 400.
+
+Sending: the access token is cached in the database, shared by every process,
+fetched again before it expires or when WeCom refuses it. Text goes as text
+(WeCom counts 2,048 bytes; longer texts are split at line ends). A view with
+buttons becomes a button-interaction template card whose task id is the
+outbox ref; a click's response code lets the bot change that card once (the
+core's edits "on click"): a view that fits a card replaces it, anything else
+greys its buttons out and follows as new messages. WeCom's answers map onto
+the pipeline's outcomes: a refused token is fetched again, "too often" and
+system-busy retry, a member WeCom does not know is unreachable, anything else
+is a failure logged with WeCom's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from channels.base import Accept, Delivered, Failed, Outcome, RetryLater, Route, Unreachable
+from channels.wecom.crypto import CryptoError, WeComCrypto
+from channels.wecom.translate import PLATFORM, NotACallback, parse, translate
+from handlers.core.capabilities import Capabilities
+from handlers.core.views import plain
+from storage.db import Database
+from storage.outbox import Item
+from storage.platform_tokens import cached_token, drop_token, keep_token
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = Capabilities(
+    edits="click",  # update_template_card, once per click's response code
+    max_buttons=6,  # a card's button_list
+    max_row=6,
+    max_payload=1024,  # a button's key
+    max_text=2048,
+    text_unit="bytes",
+    markup="plain",
+    first_contact=True,  # anyone in the app's visible range
+    share_contact=False,
+    menus=False,  # one menu for the whole app, not per person
+    # WeCom drops, silently, more than 30 messages a minute or 1,000 an hour to one member.
+    per_address_rate=0.25,
+    per_address_burst=10,
+    overall_rate=20.0,
+)
+TEXT_BYTES = 2048
+TITLE_CHARS = 36  # a card's main title
+SUBTITLE_CHARS = 160  # a card's sub_title_text
+DONE = "✓"  # what a card's buttons read once they no longer act
+TOKEN_REFUSED = {40001, 40014, 42001}  # invalid credential, invalid or expired token
+RETRY = {-1, 45009, 45033, 45047}  # system busy, too often, too many at once
+UNKNOWN_MEMBER = {60111, 81013}
+TOKEN_MARGIN = dt.timedelta(minutes=5)  # fetch a new token this long before it expires
+MAX_BODY = 64 * 1024
+
+
+class WeComError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+@dataclass(frozen=True)
+class WeComApp:
+    corp_id: str
+    agent_id: int
+    secret: str
+    token: str
+    aes_key: str
+    api_base: str = "https://qyapi.weixin.qq.com"
+    callback_path: str = "/wecom"
+
+
+class WeComChannel:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        app: WeComApp,
+        db: Database,
+        *,
+        capabilities: Capabilities = CAPABILITIES,
+        body_timeout: float = 4.0,
+    ) -> None:
+        self.app = app
+        self.db = db
+        self.capabilities = capabilities
+        self.crypto = WeComCrypto(app.token, app.aes_key, app.corp_id)
+        self.body_timeout = body_timeout  # under WeCom's 5 s, so a slow client is cut first
+        self._accept: Accept | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._token_lock = asyncio.Lock()
+
+    # --- receiving ---------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        path = self.app.callback_path
+        return [Route("GET", path, self._verify_url), Route("POST", path, self._callback)]
+
+    async def start(self, accept: Accept) -> None:
+        self._accept = accept
+        log.info("wecom: callbacks at %s for app %s", self.app.callback_path, self.app.agent_id)
+
+    async def stop(self) -> None:
+        self._accept = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def healthy(self) -> bool:
+        return self._accept is not None
+
+    async def _verify_url(self, request: web.Request) -> web.Response:
+        query = request.query
+        echo = query.get("echostr", "")
+        try:
+            self.crypto.check(
+                query.get("msg_signature", ""),
+                query.get("timestamp", ""),
+                query.get("nonce", ""),
+                echo,
+            )
+            return web.Response(text=self.crypto.decrypt(echo))
+        except CryptoError as error:
+            log.warning("wecom: URL check refused (%s)", error)
+            return web.Response(status=403)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        """One callback: checked, decrypted, kept, then answered."""
+        if self._accept is None:
+            return web.Response(status=503)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                raw = await request.content.read(MAX_BODY + 1)
+        except TimeoutError:
+            return web.Response(status=408)
+        if len(raw) > MAX_BODY:
+            return web.Response(status=413)
+        query = request.query
+        try:
+            outer = parse(raw.decode(errors="replace"))
+            encrypted = outer.get("Encrypt", "")
+            self.crypto.check(
+                query.get("msg_signature", ""),
+                query.get("timestamp", ""),
+                query.get("nonce", ""),
+                encrypted,
+            )
+        except NotACallback:
+            return web.Response(status=400)
+        except CryptoError as error:
+            log.warning("wecom: callback refused (%s)", error)
+            return web.Response(status=403)
+        try:
+            event = translate(parse(self.crypto.decrypt(encrypted)))
+        except (CryptoError, NotACallback) as error:
+            log.warning("wecom: callback unreadable (%s)", error)
+            return web.Response(status=400)
+        if event is not None:
+            try:
+                await self._accept(event)
+            except Exception as error:
+                log.warning("wecom: could not keep a callback (%s); WeCom will retry", error)
+                return web.Response(status=503)
+        return web.Response(text="")
+
+    # --- sending -----------------------------------------------------------------------
+
+    async def announce(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
+        """The app's menu is set in WeCom's admin console (see the README)."""
+
+    async def deliver(self, item: Item) -> Outcome:
+        try:
+            return await self._deliver(item)
+        except WeComError as error:
+            if error.code in RETRY:
+                return RetryLater(f"wecom {error}", after=1.0 if error.code == 45009 else None)
+            if error.code in UNKNOWN_MEMBER:
+                return Unreachable(str(error))
+            log.warning("wecom: %s refused: %s", item.kind, error)
+            return Failed(str(error))
+        except (aiohttp.ClientError, TimeoutError) as error:
+            return RetryLater(f"wecom: {error!r}")
+
+    async def _deliver(self, item: Item) -> Outcome:
+        body, member = item.body, item.address
+        if item.kind == "answer":  # WeCom has no notice on a click: a short message instead
+            if body.get("text"):
+                await self._text(member, plain(body["text"]))
+            return Delivered()
+        if item.kind == "menu":
+            return Delivered()
+        if item.kind == "file":
+            return Delivered(await self._file(member, item))
+        handle = body.get("handle")
+        if item.kind == "strip":
+            if item.target_message is not None and handle:
+                await self._grey_out(member, handle)
+            return Delivered()
+        if item.kind == "edit" and item.target_message is not None and handle:
+            card = card_for(body, item.target_message)
+            if card is not None:
+                if await self._update(member, handle, card):
+                    return Delivered(item.target_message)
+            else:
+                await self._grey_out(member, handle)
+        return Delivered(await self._send(member, body, item.ref))
+
+    async def _send(self, member: str, body: dict[str, Any], ref: str) -> str | None:
+        """A new message (a card where there are buttons); the id a click will name."""
+        text = plain(body.get("text", "")).strip()
+        if not body.get("keyboard") or body.get("numbered"):
+            await self._text(member, text)
+            return None
+        card = card_for(body, ref)
+        if card is None:  # too long for a card: the text first, then its buttons
+            await self._text(member, text)
+            card = card_for({**body, "text": _first_line(text)}, ref)
+            assert card is not None
+        await self._call("message/send", self._to(member, "template_card", card))
+        return ref
+
+    async def _text(self, member: str, text: str) -> None:
+        for part in split(text or " "):
+            await self._call("message/send", self._to(member, "text", {"content": part}))
+
+    async def _update(self, member: str, code: str, card: dict[str, Any]) -> bool:
+        """Change a clicked card; False when its code is used up or expired."""
+        try:
+            await self._call(
+                "message/update_template_card",
+                {
+                    "userids": [member],
+                    "agentid": self.app.agent_id,
+                    "response_code": code,
+                    "template_card": card,
+                },
+            )
+        except WeComError as error:
+            if error.code in RETRY or error.code in TOKEN_REFUSED:
+                raise
+            log.info("wecom: a card could not be changed (%s); sending anew", error)
+            return False
+        return True
+
+    async def _grey_out(self, member: str, code: str) -> None:
+        """A clicked card's buttons stop acting (best effort: a used code changes nothing)."""
+        with contextlib.suppress(WeComError):
+            await self._call(
+                "message/update_template_card",
+                {
+                    "userids": [member],
+                    "agentid": self.app.agent_id,
+                    "response_code": code,
+                    "button": {"replace_name": DONE},
+                },
+            )
+
+    async def _file(self, member: str, item: Item) -> str | None:
+        body, kind = item.body, "image" if item.body.get("image") else "file"
+        form = aiohttp.FormData()
+        form.add_field("media", item.blob or b"", filename=body.get("name") or "file")
+        uploaded = await self._call(f"media/upload?type={kind}", form)
+        if body.get("caption"):
+            await self._text(member, plain(body["caption"]))
+        await self._call("message/send", self._to(member, kind, {"media_id": uploaded["media_id"]}))
+        return None
+
+    def _to(self, member: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
+        return {"touser": member, "msgtype": kind, "agentid": self.app.agent_id, kind: content}
+
+    # --- the API -----------------------------------------------------------------------
+
+    async def _call(self, path: str, payload: dict[str, Any] | aiohttp.FormData) -> dict[str, Any]:
+        """One API call with the shared token; a refused token is fetched anew once."""
+        for attempt in range(2):
+            token = await self._token(fresh=attempt > 0)
+            separator = "&" if "?" in path else "?"
+            url = f"{self.app.api_base}/cgi-bin/{path}{separator}access_token={token}"
+            kwargs = (
+                {"data": payload} if isinstance(payload, aiohttp.FormData) else {"json": payload}
+            )
+            async with self._session().post(url, **kwargs) as response:
+                if response.status >= 500:
+                    raise WeComError(-1, f"HTTP {response.status}")
+                answer = await response.json(content_type=None)
+            code = int(answer.get("errcode", 0))
+            if code in TOKEN_REFUSED and attempt == 0:
+                await drop_token(db=self.db, platform=PLATFORM, value=token)
+                continue
+            if code != 0:
+                raise WeComError(code, str(answer.get("errmsg", "")))
+            if path.startswith("message/send") and answer.get("invaliduser"):
+                raise WeComError(81013, f"unknown member {answer['invaliduser']}")
+            return dict(answer)
+        raise AssertionError("unreachable")
+
+    async def _token(self, *, fresh: bool) -> str:
+        now = dt.datetime.now(dt.UTC)
+        if not fresh:
+            cached = await cached_token(
+                db=self.db, platform=PLATFORM, valid_until=now + TOKEN_MARGIN
+            )
+            if cached is not None:
+                return cached
+        async with self._token_lock:  # one fetch per process at a time
+            if not fresh:
+                cached = await cached_token(
+                    db=self.db, platform=PLATFORM, valid_until=now + TOKEN_MARGIN
+                )
+                if cached is not None:
+                    return cached
+            url = f"{self.app.api_base}/cgi-bin/gettoken"
+            params = {"corpid": self.app.corp_id, "corpsecret": self.app.secret}
+            async with self._session().get(url, params=params) as response:
+                if response.status >= 500:
+                    raise WeComError(-1, f"HTTP {response.status}")
+                answer = await response.json(content_type=None)
+            if int(answer.get("errcode", 0)) != 0:
+                raise WeComError(int(answer["errcode"]), str(answer.get("errmsg", "")))
+            token = str(answer["access_token"])
+            expires = now + dt.timedelta(seconds=int(answer.get("expires_in", 7200)))
+            await keep_token(db=self.db, platform=PLATFORM, value=token, expires_at=expires)
+            return token
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        return self._http
+
+
+def card_for(body: dict[str, Any], task_id: str) -> dict[str, Any] | None:
+    """A view as a button-interaction card, or None when its text is longer than a card
+    shows (title and sub-title)."""
+    text = plain(body.get("text", "")).strip()
+    title, _, rest = text.partition("\n")
+    rest = rest.strip()
+    if len(title) > TITLE_CHARS or len(rest) > SUBTITLE_CHARS:
+        return None
+    card: dict[str, Any] = {
+        "card_type": "button_interaction",
+        "task_id": task_id,
+        "main_title": {"title": title},
+        "button_list": [
+            {"text": label, "style": 1, "key": token}
+            for row in body.get("keyboard", [])
+            for label, token in row
+        ],
+    }
+    if rest:
+        card["sub_title_text"] = rest
+    return card
+
+
+def _first_line(text: str) -> str:
+    line = text.partition("\n")[0]
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+
+
+def split(text: str, limit: int = TEXT_BYTES) -> list[str]:
+    """Parts of at most `limit` UTF-8 bytes, cut at line ends where a line allows."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate.encode()) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while len(line.encode()) > limit:  # one line longer than a message: cut it
+            cut = len(line.encode()[:limit].decode(errors="ignore"))
+            parts.append(line[:cut])
+            line = line[cut:]
+        current = line
+    parts.append(current)
+    return parts

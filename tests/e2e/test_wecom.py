@@ -1,0 +1,191 @@
+"""Journeys on WeCom: the production bot process (BotProcess, as `python -m bot run` builds
+it) against the WeCom emulator, over HTTP both ways, with real encryption and signatures;
+faults injected where WeCom has them (late answers and retries, duplicates, expired and
+revoked tokens, a busy API), and what the member sees asserted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+
+from bot.config import Settings
+from bot.runner import BotProcess
+from channels.telegram.emulator.server import BotApiEmulator
+from channels.wecom.emulator import WeComEmulator
+from storage.identities import find_user
+from tests.e2e.conftest import TOKEN, free_port
+
+WELCOME = "欢迎使用科技特派员对接服务"
+
+
+@pytest.fixture
+async def wecom() -> AsyncIterator[WeComEmulator]:
+    emulator = WeComEmulator()
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+async def bot(database_url: str, wecom: WeComEmulator) -> AsyncIterator[BotProcess]:
+    port = free_port()
+    env = {**wecom.env(port), "DATABASE_URL": database_url, "WEBHOOK_PORT": str(port)}
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    process = BotProcess(settings, webhook=False)
+    await process.start()
+    yield process
+    await process.stop()
+
+
+async def said(bot: BotProcess, wecom: WeComEmulator, member: str, text: str) -> list[str]:
+    """What the member sees after writing `text`, once the bot has delivered everything."""
+    before = len(wecom.chat(member))
+    assert await wecom.send_text(member, text) == 200
+    await bot.core.wait_idle(10)
+    return [m.text for m in wecom.chat(member)[before:]]
+
+
+async def test_a_member_agrees_and_chooses_a_language_with_card_buttons(
+    bot: BotProcess, wecom: WeComEmulator
+) -> None:
+    wecom.add_member("zhangsan", "张三")
+    shown = await said(bot, wecom, "zhangsan", "/start")
+    # The notice is longer than a card shows: the text first, then a card with its buttons.
+    assert shown[0].startswith(WELCOME) and "我们保存什么" in shown[0]
+    card = wecom.last("zhangsan")
+    assert card.kind == "template_card" and card.labels == ["✅ 同意", "不同意", "English"]
+
+    await wecom.click("zhangsan", "✅ 同意")
+    await bot.core.wait_idle(10)
+    assert wecom.chat("zhangsan")[1].greyed == "✓"  # the clicked card stops acting
+    language = wecom.last("zhangsan")
+    assert language.text == "请选择语言：" and language.labels == ["中文", "English"]
+
+    await wecom.click("zhangsan", "English")
+    await bot.core.wait_idle(10)
+    texts = [m.text for m in wecom.chat("zhangsan")]
+    assert "Language set to English." in texts
+    assert wecom.last("zhangsan").labels[0].startswith("🏭")
+    assert not wecom.truncated and not wecom.dropped
+
+
+async def test_a_late_answer_is_retried_by_wecom_and_applied_once(
+    bot: BotProcess, wecom: WeComEmulator
+) -> None:
+    wecom.add_member("lisi")
+    wecom.faults.late_answers = 2  # WeCom counts the first two answers as too late
+    await said(bot, wecom, "lisi", "/start")
+    assert wecom.callbacks == [200, 200, 200]
+    # The notice and its card once, not thrice.
+    assert [m.kind for m in wecom.chat("lisi")] == ["text", "template_card"]
+
+
+async def test_a_callback_delivered_twice_is_applied_once(
+    bot: BotProcess, wecom: WeComEmulator
+) -> None:
+    wecom.add_member("wangwu")
+    wecom.faults.duplicate = True
+    shown = await said(bot, wecom, "wangwu", "/help")
+    assert wecom.callbacks == [200, 200]
+    assert len(shown) == 1
+
+
+async def test_an_expired_or_revoked_token_is_fetched_again_and_nothing_is_lost(
+    bot: BotProcess, wecom: WeComEmulator
+) -> None:
+    wecom.add_member("zhaoliu")
+    assert len(await said(bot, wecom, "zhaoliu", "/help")) == 1
+    assert wecom.token_fetches == 1  # shared through the database, not fetched per message
+    assert len(await said(bot, wecom, "zhaoliu", "/help")) == 1
+    assert wecom.token_fetches == 1
+    wecom.expire_tokens()
+    assert len(await said(bot, wecom, "zhaoliu", "/help")) == 1
+    wecom.revoke_tokens()
+    assert len(await said(bot, wecom, "zhaoliu", "/help")) == 1
+    assert wecom.token_fetches == 3
+
+
+async def test_a_busy_or_failing_api_is_retried_until_the_message_arrives_once(
+    bot: BotProcess, wecom: WeComEmulator
+) -> None:
+    wecom.add_member("sunqi")
+    wecom.fail_next(45009, 502, -1)  # too often, a 502, system busy
+    shown = await said(bot, wecom, "sunqi", "/help")
+    assert len(shown) == 1 and "/start" in shown[0]
+
+
+async def test_forged_callbacks_are_refused_and_nobody_is_answered(
+    bot: BotProcess, wecom: WeComEmulator
+) -> None:
+    wecom.add_member("victim")
+    assert wecom.callback_url is not None
+    encrypted = wecom.crypto.encrypt(
+        "<xml><FromUserName>victim</FromUserName><MsgType>text</MsgType>"
+        "<Content>/help</Content><MsgId>1</MsgId></xml>"
+    )
+    body = f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+    signed = {
+        "timestamp": "1",
+        "nonce": "2",
+        "msg_signature": wecom.crypto.signature("1", "2", encrypted),
+    }
+    async with aiohttp.ClientSession() as http:
+        forged = {**signed, "msg_signature": "0" * 40}
+        async with http.post(f"{wecom.callback_url}?{urlencode(forged)}", data=body) as answer:
+            assert answer.status == 403
+        async with http.post(f"{wecom.callback_url}?{urlencode(signed)}", data="not xml") as answer:
+            assert answer.status == 400
+        async with http.post(
+            f"{wecom.callback_url}?{urlencode(signed)}", data=b"x" * 70_000
+        ) as answer:
+            assert answer.status == 413
+        # The URL check: the decrypted echostr when signed, 403 when not.
+        echo = wecom.crypto.encrypt("8315609120147393")
+        check = {"timestamp": "1", "nonce": "2", "echostr": echo}
+        good = {**check, "msg_signature": wecom.crypto.signature("1", "2", echo)}
+        async with http.get(f"{wecom.callback_url}?{urlencode(good)}") as answer:
+            assert (answer.status, await answer.text()) == (200, "8315609120147393")
+        async with http.get(
+            f"{wecom.callback_url}?{urlencode({**check, 'msg_signature': 'x'})}"
+        ) as answer:
+            assert answer.status == 403
+        # The signed one is a real callback: answered once.
+        async with http.post(f"{wecom.callback_url}?{urlencode(signed)}", data=body) as answer:
+            assert answer.status == 200
+    await bot.core.wait_idle(10)
+    assert len(wecom.chat("victim")) == 1
+
+
+async def test_one_process_serves_telegram_and_wecom_side_by_side(
+    database_url: str, wecom: WeComEmulator, emulator: BotApiEmulator
+) -> None:
+    """A coordinator on WeCom, a person on Telegram: one process, one database, both answered,
+    and the coordinator recognised by their WeCom account."""
+    port = free_port()
+    env = {
+        **wecom.env(port),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": emulator.base_url,
+        "DATABASE_URL": database_url,
+        "WEBHOOK_PORT": str(port),
+        "COORDINATOR_IDS": "wecom:coordinator",
+    }
+    settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    process = BotProcess(settings, webhook=False)
+    await process.start()
+    try:
+        assert sorted(process.core.channels) == ["telegram", "wecom"]
+        wecom.add_member("coordinator", "协调员")
+        telegram_user = emulator.add_user(8101, "王工", language_code="zh-hans")
+        emulator.send_message(telegram_user, "/help")
+        coordinator_help = await said(process, wecom, "coordinator", "/help")
+        await emulator.wait_for_message(8101, timeout=10)
+        assert "/pending" in coordinator_help[0]  # the coordinators' commands are listed
+        assert "/pending" not in emulator.last(8101).text
+        await process.core.wait_idle(10)
+        assert await find_user(db=process.db, platform="wecom", account="coordinator")
+    finally:
+        await process.stop()
