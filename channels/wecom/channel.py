@@ -215,18 +215,17 @@ class WeComChannel:
                 await self._grey_out(member, handle)
             return Delivered()
         if item.kind == "edit" and item.target_message is not None and handle:
-            card = card_for(body, item.target_message)
-            if card is not None:
-                if await self._update(member, handle, card):
-                    return Delivered(item.target_message)
-            else:
+            card = card_for(body, item.target_message) if buttons(body) else None
+            if card is None:  # not something a card shows: its buttons stop, the rest follows
                 await self._grey_out(member, handle)
+            elif await self._update(member, handle, card):
+                return Delivered(item.target_message)
         return Delivered(await self._send(member, body, item.ref))
 
     async def _send(self, member: str, body: dict[str, Any], ref: str) -> str | None:
         """A new message (a card where there are buttons); the id a click will name."""
         text = plain(body.get("text", "")).strip()
-        if not body.get("keyboard") or body.get("numbered"):
+        if not buttons(body):
             await self._text(member, text)
             return None
         card = card_for(body, ref)
@@ -344,6 +343,11 @@ class WeComChannel:
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         return self._http
+
+
+def buttons(body: dict[str, Any]) -> bool:
+    """The view has buttons to draw (numbered choices are typed back, not drawn)."""
+    return bool(body.get("keyboard")) and not body.get("numbered")
 
 
 def card_for(body: dict[str, Any], task_id: str) -> dict[str, Any] | None:

@@ -5,7 +5,10 @@ revoked tokens, a busy API), and what the member sees asserted."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
 import aiohttp
@@ -15,10 +18,23 @@ from bot.config import Settings
 from bot.runner import BotProcess
 from channels.telegram.emulator.server import BotApiEmulator
 from channels.wecom.emulator import WeComEmulator
-from storage.identities import find_user
+from handlers import rounds
+from storage.db import Database
+from storage.demands import create_demand
+from storage.enterprises import save_enterprise
+from storage.identities import find_user, touch_identity
+from storage.models import Role
+from storage.privacy import record_contact_consent
+from storage.proposals import NewProposal, create_proposals
+from storage.specialists import decide_specialist, save_specialist
+from storage.users import record_consent, set_locale, set_role
 from tests.e2e.conftest import TOKEN, free_port
+from tests.e2e.engagement_steps import CASTING
+from tests.e2e.enterprise_steps import WANG_STEEL
+from tests.e2e.specialist_helpers import PROFILE
 
 WELCOME = "欢迎使用科技特派员对接服务"
+LI = dataclasses.replace(PROFILE, name="李教授", phone="+8613900139000")
 
 
 @pytest.fixture
@@ -29,15 +45,28 @@ async def wecom() -> AsyncIterator[WeComEmulator]:
     await emulator.stop()
 
 
-@pytest.fixture
-async def bot(database_url: str, wecom: WeComEmulator) -> AsyncIterator[BotProcess]:
+@asynccontextmanager
+async def bot_process(
+    database_url: str, wecom: WeComEmulator, telegram: BotApiEmulator | None = None, **env: str
+) -> AsyncIterator[BotProcess]:
+    """The production process for the WeCom emulator's app (and Telegram's, if given)."""
     port = free_port()
-    env = {**wecom.env(port), "DATABASE_URL": database_url, "WEBHOOK_PORT": str(port)}
+    env = {**wecom.env(port), "DATABASE_URL": database_url, "WEBHOOK_PORT": str(port), **env}
+    if telegram is not None:
+        env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": telegram.base_url}
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
     process = BotProcess(settings, webhook=False)
     await process.start()
-    yield process
-    await process.stop()
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+@pytest.fixture
+async def bot(database_url: str, wecom: WeComEmulator) -> AsyncIterator[BotProcess]:
+    async with bot_process(database_url, wecom) as process:
+        yield process
 
 
 async def said(bot: BotProcess, wecom: WeComEmulator, member: str, text: str) -> list[str]:
@@ -164,19 +193,9 @@ async def test_one_process_serves_telegram_and_wecom_side_by_side(
 ) -> None:
     """A coordinator on WeCom, a person on Telegram: one process, one database, both answered,
     and the coordinator recognised by their WeCom account."""
-    port = free_port()
-    env = {
-        **wecom.env(port),
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": emulator.base_url,
-        "DATABASE_URL": database_url,
-        "WEBHOOK_PORT": str(port),
-        "COORDINATOR_IDS": "wecom:coordinator",
-    }
-    settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
-    process = BotProcess(settings, webhook=False)
-    await process.start()
-    try:
+    async with bot_process(
+        database_url, wecom, emulator, COORDINATOR_IDS="wecom:coordinator"
+    ) as process:
         assert sorted(process.core.channels) == ["telegram", "wecom"]
         wecom.add_member("coordinator", "协调员")
         telegram_user = emulator.add_user(8101, "王工", language_code="zh-hans")
@@ -187,5 +206,71 @@ async def test_one_process_serves_telegram_and_wecom_side_by_side(
         assert "/pending" not in emulator.last(8101).text
         await process.core.wait_idle(10)
         assert await find_user(db=process.db, platform="wecom", account="coordinator")
-    finally:
-        await process.stop()
+
+
+async def person(
+    db: Database, platform: str, account: str, name: str, role: Role, now: dt.datetime
+) -> int:
+    """Someone who wrote to the bot before, consented (to sharing contacts too) and chose a
+    side, made with the storage operations the chat uses."""
+    async with db.unit_of_work():
+        seen = await touch_identity(
+            db=db, platform=platform, account=account, address=account, now=now
+        )
+    user_id = seen.user.id
+    assert user_id is not None
+    await record_consent(db=db, user_id=user_id, first_name=name, now=now)
+    await set_role(db=db, user_id=user_id, role=role)
+    await set_locale(db=db, user_id=user_id, locale="zh_CN")
+    await record_contact_consent(db=db, user_id=user_id, now=now)
+    return user_id
+
+
+async def test_a_telegram_enterprise_engages_a_wecom_specialist(
+    database_url: str, wecom: WeComEmulator, emulator: BotApiEmulator
+) -> None:
+    async with bot_process(database_url, wecom, emulator) as process:
+        db, now = process.db, dt.datetime.now(dt.UTC)
+        wecom.add_member("liprof", "李教授")
+        emulator.add_user(user_id=8201, first_name="王工", language_code="zh-hans", started=True)
+        owner = await person(db, "telegram", "8201", "王工", Role.ENTERPRISE, now)
+        expert = await person(db, "wecom", "liprof", "李教授", Role.SPECIALIST, now)
+        await save_enterprise(db=db, owner_user_id=owner, details=WANG_STEEL, now=now)
+        demand = await create_demand(db=db, owner_user_id=owner, details=CASTING, now=now)
+        saved = await save_specialist(db=db, user_id=expert, profile=LI, now=now)
+        boss = await person(db, "telegram", "8299", "协调员", Role.SPECIALIST, now)
+        assert demand and demand.id and saved.specialist.id
+        await decide_specialist(
+            db=db,
+            specialist_id=saved.specialist.id,
+            coordinator_user_id=boss,
+            decision="approve",
+            now=now,
+        )
+        await create_proposals(
+            db=db, proposals=[NewProposal(demand.id, saved.specialist.id, 0.8, [])], now=now
+        )
+        await rounds.deliver(process.core.services)  # as a round sends what it planned
+        await process.core.wait_idle(10)
+        card = wecom.last("liprof")
+        assert card.kind == "template_card" and card.text.startswith("📋 对接邀请 #1\n铸件气孔问题")
+        await wecom.click("liprof", card.labels[0])
+        await process.core.wait_idle(10)
+        assert wecom.chat("liprof")[0].greyed == "✓"  # the invitation's buttons stop acting
+        assert wecom.last("liprof").text.endswith("✅ 您已接受。企业选择后会通知您。")
+
+        candidate = await emulator.wait_for_message(8201, timeout=10)
+        assert candidate.text.startswith("👤 专家接受了您的需求「铸件气孔问题」\n李教授")
+        emulator.press_button(8201, "✅ 选择这位专家")
+        await emulator.wait_until_idle()
+        await process.core.wait_idle(10)
+        # Both had agreed to share contacts: each side gets the other's, on their own platform.
+        chosen = emulator.last(8201).text
+        assert chosen.startswith("🤝 对接成功：您选择了 李教授（大连理工大学）。")
+        assert LI.phone in chosen and WANG_STEEL.phone not in chosen
+        matched = wecom.last("liprof").text
+        assert matched.startswith(
+            "🤝 对接成功：鞍山精工钢构有限公司 选择了您，需求「铸件气孔问题」。"
+        )
+        assert WANG_STEEL.phone in matched and LI.phone not in matched
+        assert not wecom.truncated and not wecom.dropped
