@@ -14,6 +14,7 @@ from sqlalchemy import text
 from bot.runner import BotProcess
 from channels.telegram.emulator import BotApiEmulator
 from storage.inbox import inbox_depth
+from storage.migrate import head_revision
 from tests.e2e.conftest import WEBHOOK_SECRET, free_port, spawn_bot, webhook_env
 
 
@@ -184,7 +185,7 @@ async def test_an_unmigrated_database_stops_start_up_with_one_clear_line(
     _, errors = await asyncio.wait_for(child.communicate(), timeout=30)
     assert child.returncode == 2
     assert errors.decode().strip() == (
-        "database error: the database is at migration none, this code needs 0008:"
+        f"database error: the database is at migration none, this code needs {head_revision()}:"
         " run `python -m bot migrate` first"
     )
     assert emulator.stats.requests["setWebhook"] == 0  # it never told Telegram it was there
