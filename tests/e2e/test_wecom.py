@@ -21,7 +21,7 @@ from channels.wecom.emulator import WeComEmulator
 from handlers import rounds
 from storage.db import Database
 from storage.demands import create_demand
-from storage.enterprises import save_enterprise
+from storage.enterprises import get_enterprise, save_enterprise
 from storage.identities import find_user, touch_identity
 from storage.models import Role
 from storage.privacy import record_contact_consent
@@ -77,6 +77,11 @@ async def said(bot: BotProcess, wecom: WeComEmulator, member: str, text: str) ->
     return [m.text for m in wecom.chat(member)[before:]]
 
 
+async def click(bot: BotProcess, wecom: WeComEmulator, member: str, label: str) -> None:
+    await wecom.click(member, label)
+    await bot.core.wait_idle(10)
+
+
 async def test_a_member_agrees_and_chooses_a_language_with_card_buttons(
     bot: BotProcess, wecom: WeComEmulator
 ) -> None:
@@ -87,17 +92,54 @@ async def test_a_member_agrees_and_chooses_a_language_with_card_buttons(
     card = wecom.last("zhangsan")
     assert card.kind == "template_card" and card.labels == ["✅ 同意", "不同意", "English"]
 
-    await wecom.click("zhangsan", "✅ 同意")
-    await bot.core.wait_idle(10)
+    await click(bot, wecom, "zhangsan", "✅ 同意")
     assert wecom.chat("zhangsan")[1].greyed == "✓"  # the clicked card stops acting
     language = wecom.last("zhangsan")
     assert language.text == "请选择语言：" and language.labels == ["中文", "English"]
 
-    await wecom.click("zhangsan", "English")
-    await bot.core.wait_idle(10)
+    await click(bot, wecom, "zhangsan", "English")
     texts = [m.text for m in wecom.chat("zhangsan")]
     assert "Language set to English." in texts
     assert wecom.last("zhangsan").labels[0].startswith("🏭")
+    assert not wecom.truncated and not wecom.dropped
+
+
+async def test_an_enterprise_registers_where_cards_hold_six_buttons_and_phones_are_typed(
+    bot: BotProcess, wecom: WeComEmulator
+) -> None:
+    """The enterprise form on WeCom: more choices than a card holds come as numbered lines
+    answered by typing the number, the phone is typed (no share button), and the summary
+    is confirmed by its number."""
+    wecom.add_member("qian", "钱工")
+    await said(bot, wecom, "qian", "/start")
+    for label in ("✅ 同意", "中文", "🏭 企业（提出技术需求）"):
+        await click(bot, wecom, "qian", label)
+    assert wecom.last("qian").text == "企业名称是什么？（2–100 个字）"
+    await said(bot, wecom, "qian", "沈阳精密机械有限公司")
+    [city] = await said(bot, wecom, "qian", WANG_STEEL.credit_code)
+    assert wecom.last("qian").kind == "text"  # 14 cities: numbered, not a card
+    assert "\n1. 沈阳\n2. 大连\n" in city
+    assert (await said(bot, wecom, "qian", "1"))[0] == "→ 沈阳"
+    [pick] = await said(bot, wecom, "qian", "钢铁")  # the industry found by what it makes
+    assert pick == "您是指下面哪一项？"
+    await click(bot, wecom, "qian", "黑色金属冶炼和压延加工业")
+    await click(bot, wecom, "qian", "小型")
+    await said(bot, wecom, "qian", "钱工")
+    phone = wecom.last("qian")
+    assert phone.text.startswith("联系人手机号？") and phone.labels == ["◀ 上一步", "✖ 取消"]
+    recorded, summary = await said(bot, wecom, "qian", "13912345678")
+    assert recorded == "已记录：+8613912345678"
+    assert "城市：沈阳" in summary and "\n8. ✅ 确认提交" in summary
+    await said(bot, wecom, "qian", "8")
+    user = await find_user(db=bot.db, platform="wecom", account="qian")
+    assert user is not None and user.id is not None
+    saved = await get_enterprise(db=bot.db, owner_user_id=user.id)
+    assert saved is not None
+    assert (saved.name, saved.city, saved.phone) == (
+        "沈阳精密机械有限公司",
+        "shenyang",
+        "+8613912345678",
+    )
     assert not wecom.truncated and not wecom.dropped
 
 
