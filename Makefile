@@ -36,6 +36,7 @@ bench: install
 	$(PY) -m bench.matching
 	$(PY) -m bench.throughput
 	$(PY) -m bench.proposals
+	$(PY) -m bench.wecom
 
 # Refresh the template of message ids found in the code (texts live in locales/*/LC_MESSAGES).
 messages: install
