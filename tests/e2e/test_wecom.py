@@ -22,7 +22,7 @@ from handlers import rounds
 from storage.db import Database
 from storage.demands import create_demand
 from storage.enterprises import get_enterprise, save_enterprise
-from storage.identities import find_user, touch_identity
+from storage.identities import find_user, reachable_identity, touch_identity
 from storage.models import Role
 from storage.privacy import record_contact_consent
 from storage.proposals import NewProposal, create_proposals
@@ -316,3 +316,43 @@ async def test_a_telegram_enterprise_engages_a_wecom_specialist(
         )
         assert WANG_STEEL.phone in matched and LI.phone not in matched
         assert not wecom.truncated and not wecom.dropped
+
+
+async def test_a_coordinator_on_wecom_gets_the_export_as_uploaded_files(
+    database_url: str, wecom: WeComEmulator
+) -> None:
+    async with bot_process(database_url, wecom, COORDINATOR_IDS="wecom:boss") as process:
+        wecom.add_member("boss", "协调员")
+        await said(process, wecom, "boss", "/start")
+        await click(process, wecom, "boss", "✅ 同意")
+        before = len(wecom.chat("boss"))
+        await said(process, wecom, "boss", "/export")
+        files = [m for m in wecom.chat("boss")[before:] if m.kind == "file"]
+        assert len(files) >= 4  # demands, specialists, proposals, engagements, ...
+        assert all(m.media and m.media.startswith(b"\xef\xbb\xbf") for m in files)  # CSV, BOM
+        assert len(wecom.media) == len(files)  # each uploaded once, then sent by media id
+
+
+async def test_a_member_who_left_the_app_is_marked_unreachable_not_retried(
+    database_url: str, wecom: WeComEmulator
+) -> None:
+    async with bot_process(database_url, wecom) as process:
+        db, now = process.db, dt.datetime.now(dt.UTC)
+        owner = await person(db, "wecom", "owner", "王工", Role.ENTERPRISE, now)
+        expert = await person(db, "wecom", "gone", "李教授", Role.SPECIALIST, now)
+        await save_enterprise(db=db, owner_user_id=owner, details=WANG_STEEL, now=now)
+        demand = await create_demand(db=db, owner_user_id=owner, details=CASTING, now=now)
+        saved = await save_specialist(db=db, user_id=expert, profile=LI, now=now)
+        assert demand and demand.id and saved.specialist.id
+        await create_proposals(
+            db=db, proposals=[NewProposal(demand.id, saved.specialist.id, 0.8, [])], now=now
+        )
+        # The specialist was never added to the app's visible range (or has left it).
+        await rounds.deliver(process.core.services)
+        await process.core.wait_idle(10)
+        sends = [payload for path, payload in wecom.calls if payload.get("touser") == "gone"]
+        assert len(sends) == 1  # refused once, not tried again
+        gone = await find_user(db=db, platform="wecom", account="gone")
+        assert gone is not None and gone.id is not None
+        identity = await reachable_identity(db=db, user_id=gone.id)
+        assert identity is not None and identity.unreachable_at is not None  # rounds skip them
