@@ -20,6 +20,7 @@ class Seen:
 
     user: User
     identity: Identity
+    first: bool = False  # the person was created by this event: their first contact
 
 
 _IDENTITIES: Table = Identity.__table__  # type: ignore[attr-defined]
@@ -124,7 +125,7 @@ async def _new_person(
     )
     session.add(identity)
     await session.flush()
-    return Seen(user, identity)
+    return Seen(user, identity, first=True)
 
 
 async def find_user(*, db: Database, platform: str, account: str) -> User | None:

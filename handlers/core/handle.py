@@ -1,6 +1,7 @@
 """Applying one event, inside the unit of work the inbox opened for it.
 
-    event ─> flood verdict? ─> the person (identity, user) ─> a typed reply that is a
+    event ─> flood verdict? ─> the person (identity, user; someone's very first words
+    open the conversation as /start would) ─> a typed reply that is a
     button's label (or number) becomes its press ─> a press's token becomes the flow's
     data, from its own person only ─> the router ─> every press answered
 
@@ -13,12 +14,13 @@ existed and goes to the flows, whose own checks guard every button.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from handlers.actor import Actor, is_configured_coordinator
 from handlers.core.capabilities import choice_for
 from handlers.core.chat import Chat
-from handlers.core.events import Event, Press, Text
+from handlers.core.events import Event, Opened, Press, Text
 from handlers.core.outbox import Target, new_ref
 from handlers.core.router import Router
 from handlers.core.views import Button, View
@@ -52,6 +54,10 @@ async def handle_event(event: Event, *, flood: str | None, svc: Services, router
         is_coordinator=seen.user.is_coordinator or is_configured_coordinator(svc, seen.identity),
         services=svc,
     )
+    if seen.first and isinstance(event.body, Text):
+        # Someone's first words open the conversation, as /start would: where the platform
+        # has no start button (WeCom), people begin by typing.
+        event = dataclasses.replace(event, body=Opened())
     event = _typed_choice(event, seen)
     body = event.body
     if not isinstance(body, Press):

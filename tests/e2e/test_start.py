@@ -116,6 +116,19 @@ async def test_forged_button_data_is_answered_and_ignored(journey: Journey) -> N
     assert stored is not None and stored.role is None
 
 
+async def test_a_newcomers_first_words_open_the_conversation(journey: Journey) -> None:
+    """On platforms without a start button people begin by typing: their first message
+    gets the welcome and the notice, as /start would; later text outside a dialogue does
+    not bring it back."""
+    zhou = journey.user(1009, "周工", "zh-hans")
+    [consent] = await journey.send(zhou, "你好，想咨询技术问题")
+    assert "我们保存什么" in consent.text
+    assert consent.buttons == ["✅ 同意", "不同意", "English"]
+    await journey.send(zhou, "/cancel")
+    [reply] = await journey.send(zhou, "你好")
+    assert reply.text.startswith("我没有理解")
+
+
 async def test_unknown_command_and_cancel(journey: Journey) -> None:
     user = journey.user(1008, "郑工")
     [reply] = await journey.send(user, "/frobnicate")

@@ -143,6 +143,14 @@ async def test_an_enterprise_registers_where_cards_hold_six_buttons_and_phones_a
     assert not wecom.truncated and not wecom.dropped
 
 
+async def test_a_member_who_types_first_is_welcomed(bot: BotProcess, wecom: WeComEmulator) -> None:
+    """WeCom has no start button: a member's first words get the welcome and its card."""
+    wecom.add_member("zhou", "周工")
+    notice, card = await said(bot, wecom, "zhou", "你好")
+    assert notice.startswith(WELCOME) and "我们保存什么" in notice
+    assert card == WELCOME and wecom.last("zhou").labels == ["✅ 同意", "不同意", "English"]
+
+
 async def test_a_late_answer_is_retried_by_wecom_and_applied_once(
     bot: BotProcess, wecom: WeComEmulator
 ) -> None:
