@@ -429,4 +429,3 @@ def _card(msgid: str, card: dict[str, Any]) -> Message:
     text = "\n".join(part for part in (title, sub) if part)
     buttons = tuple((str(b.get("text", "")), str(b.get("key", ""))) for b in card["button_list"])
     return Message(msgid, "template_card", text, buttons, task_id=str(card.get("task_id", "")))
-
