@@ -14,6 +14,7 @@ from typing import Protocol
 
 from bot.app import BotCore
 from bot.config import Settings
+from bot.server import BotServer
 from channels.base import Channel
 from channels.telegram import CAPABILITIES, TelegramChannel
 from storage.clock import Clock
@@ -61,10 +62,16 @@ class LocalBot:
         self.channels = channels
         self.clock = clock
         self.core: BotCore | None = None
+        self.server: BotServer | None = None
+        self.port = 0  # of the server, when a channel has routes
 
     async def start(self) -> None:
         self.db = Database(self.settings.database_url)
         core = BotCore(self.settings, db=self.db, channels=self.channels(self.db), clock=self.clock)
+        if any(channel.routes() for channel in core.channels.values()):
+            # A platform that calls the bot (WeCom's callbacks) needs its HTTP server.
+            self.server = BotServer(core)
+            self.port = await self.server.start("127.0.0.1", 0)
         await core.start()
         self.core = core
 
@@ -73,6 +80,9 @@ class LocalBot:
         core, self.core = self.core, None
         if core is None:
             return
+        if self.server is not None:
+            await self.server.stop()
+            self.server = None
         await core.stop()
         await self.db.dispose()
 

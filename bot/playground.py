@@ -1,11 +1,13 @@
 """The local playground: the Bot API emulator on 127.0.0.1 with the real bot attached.
 
 `make run` without a token lands here. A web page on PLAYGROUND_PORT is the
-chat client for a few personas (an enterprise, a specialist, a coordinator, and
-any added there), with a clock that skips ahead (bot/playground_page.py); the
-emulator listens on the next port, where its /_emulator/ API serves other
-clients such as curl. When stdin is a terminal, the terminal is a chat client
-too. `--demo` first fills the database with a small programme (bot/demo/).
+chat client for a few personas (an enterprise, a specialist, a coordinator and
+any added there, on Telegram's emulator; an enterprise on the WeCom emulator's,
+whose callbacks reach the bot encrypted as WeCom's do), with a clock that skips
+ahead (bot/playground_page.py); the Bot API emulator listens on the next port,
+where its /_emulator/ API serves other clients such as curl. When stdin is a
+terminal, the terminal is a chat client too. `--demo` first fills the database
+with a small programme (bot/demo/).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.demo import load_demo, people
 from bot.local import LocalBot, telegram_on
-from bot.playground_page import Persona, PlaygroundPage
+from bot.playground_page import Persona, PlaygroundPage, WeComPersona
 from channels.telegram.emulator import BotApiEmulator
 from channels.telegram.emulator.models import SentMessage, User
+from channels.wecom.channel import WeComApp, WeComChannel
+from channels.wecom.emulator import WeComEmulator
 from storage.clock import OffsetClock, SystemClock
 from storage.db import Database
 from storage.migrate import upgrade
@@ -45,6 +49,8 @@ Or over HTTP, from another terminal:
        -H 'Content-Type: application/json' -d '{{"text": "/start"}}'
   curl -s {url}/_emulator/chats/1001
 """
+# The same programme on WeCom: a member of the corp's app, drawn as WeCom draws cards.
+WECOM_PERSONAS = (WeComPersona("zhaogong", "赵工", "enterprise"),)
 PERSONAS = (
     Persona(1001, "王经理", "enterprise", "+8613800001001", "zh-hans"),
     Persona(1002, "李教授", "specialist", "+8613900001002", "zh-hans"),
@@ -124,11 +130,13 @@ class Playground:
     bot: LocalBot
     page: PlaygroundPage
     clock: OffsetClock
+    wecom: WeComEmulator
 
     async def stop(self) -> None:
         await self.page.stop()
         await self.bot.stop()
         await self.emulator.stop()
+        await self.wecom.stop()
 
 
 async def start_playground(
@@ -171,10 +179,24 @@ async def start_playground(
         # They talked to the bot when they registered, so it may write to them.
         language = "zh-hans" if person.locale.startswith("zh") else "en"
         emulator.add_user(person.telegram_id, person.name, language_code=language, started=True)
-    bot = LocalBot(settings, lambda _db: [telegram_on(emulator, quick=False)], clock)
+    wecom = WeComEmulator(clock=clock)
+    await wecom.start()
+    for member in WECOM_PERSONAS:
+        wecom.add_member(member.userid, member.name)
+    app = WeComApp(
+        wecom.corp_id, wecom.agent_id, wecom.secret, wecom.token, wecom.aes_key, wecom.base_url
+    )
+    bot = LocalBot(
+        settings,
+        lambda db: [telegram_on(emulator, quick=False), WeComChannel(app, db)],
+        clock,
+    )
     await bot.start()
+    wecom.callback_url = f"http://127.0.0.1:{bot.port}{app.callback_path}"
     page = PlaygroundPage(
         emulator=emulator,
+        wecom=wecom,
+        wecom_personas=list(WECOM_PERSONAS),
         bot=bot,
         clock=clock,
         timezone=settings.timezone,
@@ -182,7 +204,7 @@ async def start_playground(
         demo_people=demo_people,
     )
     await page.start(port)
-    return Playground(emulator, bot, page, clock)
+    return Playground(emulator, bot, page, clock, wecom)
 
 
 async def serve(settings: Settings, *, demo: bool = False) -> None:

@@ -33,6 +33,7 @@ from bot.demo import DemoPerson
 from bot.local import LocalBot
 from bot.skip_ahead import skip_ahead
 from channels.telegram.emulator import BotApiEmulator
+from channels.wecom.emulator import WeComEmulator
 from storage.clock import OffsetClock
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,15 @@ class Persona:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class WeComPersona:
+    """A member of the WeCom app the playground emulates."""
+
+    userid: str
+    name: str
+    role: str
+
+
 class PlaygroundPage:
     """Serves the page, the personas' chats and the clock control."""
 
@@ -84,8 +94,12 @@ class PlaygroundPage:
         timezone: dt.tzinfo,
         personas: list[Persona],
         demo_people: list[DemoPerson] | None = None,
+        wecom: WeComEmulator | None = None,
+        wecom_personas: list[WeComPersona] | None = None,
     ) -> None:
         self.emulator = emulator
+        self.wecom = wecom
+        self.wecom_personas = {p.userid: p for p in wecom_personas or []}
         self.bot = bot
         self.clock = clock
         self.timezone = timezone
@@ -125,6 +139,9 @@ class PlaygroundPage:
         app.router.add_post("/api/chats/{user_id}/press", self.press)
         app.router.add_get("/api/chats/{user_id}/commands", self.commands)
         app.router.add_get("/api/chats/{user_id}/files/{message_id}", self.file)
+        app.router.add_get("/api/wecom/{userid}", self.wecom_chat)
+        app.router.add_post("/api/wecom/{userid}/message", self.wecom_message)
+        app.router.add_post("/api/wecom/{userid}/click", self.wecom_click)
         app.router.add_get("/api/clock", self.clock_state)
         app.router.add_post("/api/clock/advance", self.advance)
         return app
@@ -143,6 +160,7 @@ class PlaygroundPage:
                     for p in self.demo_people.values()
                     if p.telegram_id not in self.personas
                 ],
+                "wecom_personas": [asdict(p) for p in self.wecom_personas.values()],
                 "clock": self._clock_json(),
                 "timezone": str(self.timezone),
                 "emulator_url": self.emulator.url,
@@ -271,6 +289,56 @@ class PlaygroundPage:
             raise ValueError("callback_data is needed")
         self.emulator.press_callback(persona.user_id, message_id, data)
         return _ok({"seq": self.emulator.mark()})
+
+    # ------------------------------------------------------------------ a WeCom member's chat
+
+    def _member(self, request: web.Request) -> WeComPersona:
+        member = self.wecom_personas.get(request.match_info["userid"])
+        if member is None or self.wecom is None:
+            raise LookupError("not a WeCom persona of this playground")
+        return member
+
+    async def wecom_chat(self, request: web.Request) -> web.Response:
+        """The member's chat as WeCom shows it: what they typed, texts, files and cards (a
+        card's buttons read as their replacement once the bot has answered a click)."""
+        member = self._member(request)
+        assert self.wecom is not None
+        typed = self.wecom.typed.get(member.userid, [])
+        shown: list[dict[str, Any]] = []
+        for position, message in enumerate([*self.wecom.chat(member.userid), None]):
+            shown += [{"from": "member", "text": text} for at, text in typed if at == position]
+            if message is not None:
+                shown.append(
+                    {
+                        "from": "bot",
+                        "kind": message.kind,
+                        "text": message.text,
+                        "task_id": message.task_id,
+                        "buttons": [{"label": label, "key": key} for label, key in message.buttons],
+                        "greyed": message.greyed,
+                    }
+                )
+        return _ok({"messages": shown})
+
+    async def wecom_message(self, request: web.Request) -> web.Response:
+        member = self._member(request)
+        text = str((await _json(request)).get("text") or "").strip()
+        if not text:
+            raise ValueError("a message is needed")
+        assert self.wecom is not None
+        await self.wecom.send_text(member.userid, text)
+        return _ok({})
+
+    async def wecom_click(self, request: web.Request) -> web.Response:
+        member = self._member(request)
+        body = await _json(request)
+        task_id, key = str(body.get("task_id") or ""), str(body.get("key") or "")
+        assert self.wecom is not None
+        card = next((m for m in self.wecom.chat(member.userid) if m.task_id == task_id), None)
+        if card is None or card.greyed or key not in dict(card.buttons).values():
+            raise ValueError("no such button on a card that still acts")
+        await self.wecom.click_key(member.userid, task_id, key)
+        return _ok({})
 
     async def commands(self, request: web.Request) -> web.Response:
         """The command menu this user sees (setMyCommands by scope and language)."""

@@ -186,3 +186,25 @@ def test_the_page_strings_exist_in_both_languages_with_the_same_placeholders() -
 
 def _read(name: str) -> str:
     return (WEB_DIR / name).read_text(encoding="utf-8")
+
+
+async def test_a_wecom_member_plays_the_same_programme_through_encrypted_callbacks(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    state = await call(http, "/api/state")
+    assert state["wecom_personas"] == [{"userid": "zhaogong", "name": "赵工", "role": "enterprise"}]
+    await call(http, "/api/wecom/zhaogong/message", {"text": "你好"})
+    await playground.bot.wait_idle(10)
+    you, notice, card = (await call(http, "/api/wecom/zhaogong"))["messages"]
+    assert you == {"from": "member", "text": "你好"}
+    assert notice["kind"] == "text" and "我们保存什么" in notice["text"]
+    assert [b["label"] for b in card["buttons"]] == ["✅ 同意", "不同意", "English"]
+    agree = card["buttons"][0]["key"]
+    await call(http, "/api/wecom/zhaogong/click", {"task_id": card["task_id"], "key": agree})
+    await playground.bot.wait_idle(10)
+    shown = (await call(http, "/api/wecom/zhaogong"))["messages"]
+    assert shown[2]["greyed"] == "✓" and shown[-1]["text"] == "请选择语言："
+    # A greyed card's button, or one that never was, is refused and nothing is sent.
+    click = {"task_id": card["task_id"], "key": agree}
+    assert "no such button" in await call(http, "/api/wecom/zhaogong/click", click, status=400)
+    assert "not a WeCom persona" in await call(http, "/api/wecom/nobody", status=404)

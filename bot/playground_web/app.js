@@ -396,6 +396,116 @@
     }
   }
 
+  // ------------------------------------------------------------------ a WeCom member's column
+
+  // The same programme on WeCom: texts, and template cards whose buttons grey out once the
+  // bot has answered a click. WeCom has no command menu, share-contact button or toasts.
+  class WeComPane {
+    constructor(persona) {
+      this.persona = persona;
+      this.key = `wecom:${persona.userid}`;
+      this.drawn = "";
+      const root = document.getElementById("pane-template").content.firstElementChild.cloneNode(true);
+      this.root = root;
+      root.classList.add(ROLE_COLOURS[persona.role] || ROLE_COLOURS.guest, "wecom");
+      root.dataset.persona = this.key;
+      root.querySelector(".avatar").textContent = Array.from(persona.name)[0] || "?";
+      root.querySelector(".name").textContent = persona.name;
+      root.querySelector(".meta").dataset.i18n = "wecom.platform";
+      root.querySelector(".role-badge").dataset.i18n = `role.${persona.role}`;
+      root.querySelector(".menu-button").remove();
+      this.list = root.querySelector(".messages");
+      this.list.append(translated("li", "empty-hint", "wecom.empty"));
+      this.toast = root.querySelector(".toast");
+      this.input = root.querySelector("input[name=text]");
+      this.input.dataset.i18nPlaceholder = "wecom.placeholder";
+      root.querySelector(".composer").addEventListener("submit", (event) => {
+        event.preventDefault();
+        const text = this.input.value.trim();
+        if (!text) return;
+        this.input.value = "";
+        this.act(`/api/wecom/${encodeURIComponent(persona.userid)}/message`, { text });
+      });
+      this.tab = el("button", `tab ${ROLE_COLOURS[persona.role] || ROLE_COLOURS.guest}`);
+      this.tab.type = "button";
+      this.tab.setAttribute("role", "tab");
+      this.tab.dataset.persona = this.key;
+      this.tab.append(el("span", "tab-name", `${persona.name} · `),
+        translated("span", "tab-platform", "wecom.short"), el("span", "unread"));
+      this.tab.addEventListener("click", () => activate(this.key));
+      applyCatalog(root);
+    }
+
+    async act(path, body) {
+      try {
+        await api(path, body);
+        await this.refresh();
+      } catch (error) {
+        this.toast.textContent = t("error.action", { reason: error.message });
+        this.toast.hidden = false;
+        setTimeout(() => { this.toast.hidden = true; }, 3500);
+      }
+    }
+
+    async refresh() {
+      const result = await api(`/api/wecom/${encodeURIComponent(this.persona.userid)}`);
+      const drawn = JSON.stringify(result.messages);
+      if (drawn === this.drawn) return;
+      this.drawn = drawn;
+      if (!result.messages.length) return;
+      this.list.replaceChildren(...result.messages.map((m) => this.bubble(m)));
+      this.list.scrollTop = this.list.scrollHeight;
+      if (state.active !== this.key) this.tab.classList.add("has-unread");
+    }
+
+    bubble(message) {
+      const li = el("li", `msg ${message.from === "member" ? "from-user" : "from-bot"}`);
+      const bubble = el("div", "bubble");
+      if (message.from === "bot" && message.kind === "template_card") {
+        li.classList.add("card");
+        const [title, ...rest] = message.text.split("\n");
+        bubble.append(el("div", "card-title", title));
+        if (rest.length) bubble.append(el("div", "text", rest.join("\n")));
+        const buttons = el("div", "card-buttons");
+        if (message.greyed) {
+          const done = el("button", "kb-button", message.greyed);
+          done.type = "button";
+          done.disabled = true;
+          buttons.append(done);
+        } else {
+          for (const button of message.buttons) {
+            const node = el("button", "kb-button", button.label);
+            node.type = "button";
+            node.addEventListener("click", () => {
+              node.classList.add("pressed");
+              this.act(`/api/wecom/${encodeURIComponent(this.persona.userid)}/click`,
+                { task_id: message.task_id, key: button.key });
+            });
+            buttons.append(node);
+          }
+        }
+        bubble.append(buttons);
+      } else if (message.from === "bot" && message.kind !== "text") {
+        bubble.append(translated("span", "other", "message.other", { kind: message.kind }));
+      } else {
+        bubble.append(el("div", "text", message.text));
+      }
+      li.append(bubble);
+      return li;
+    }
+  }
+
+  async function refreshWeComForever() {
+    for (;;) {
+      for (const pane of state.panes.values()) {
+        if (pane instanceof WeComPane) {
+          try { await pane.refresh(); } catch (_) { /* the main poll reports the network */ }
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 700));
+    }
+  }
+
   // ------------------------------------------------------------------ personas and the poll
 
   function addPane(persona) {
@@ -511,8 +621,15 @@
     state.demo = initial.demo_people;
     showClock(initial.clock);
     initial.personas.forEach(addPane);
+    for (const member of initial.wecom_personas) {
+      const pane = new WeComPane(member);
+      state.panes.set(pane.key, pane);
+      document.getElementById("panes").append(pane.root);
+      document.getElementById("tabs").append(pane.tab);
+    }
     document.body.classList.add("ready");
     pollForever();
+    refreshWeComForever();
   }
 
   main().catch((error) => notify(error.message, true));

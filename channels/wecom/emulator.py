@@ -118,6 +118,8 @@ class WeComEmulator:
         self.truncated: list[str] = []
         self.dropped: list[tuple[str, str]] = []
         self.callbacks: list[int] = []  # HTTP statuses the bot answered callbacks with
+        # What each member typed, and after how many of the bot's messages (a chat to draw).
+        self.typed: dict[str, list[tuple[int, str]]] = {}
         self._sent: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -190,6 +192,7 @@ class WeComEmulator:
         return self.chats[userid][-1]
 
     async def send_text(self, userid: str, text: str) -> int:
+        self.typed.setdefault(userid, []).append((len(self.chats.get(userid, [])), text))
         msgid = str(next(self._ids) + 7_000_000_000_000_000_000)
         return await self._callback(userid, {"MsgType": "text", "Content": text, "MsgId": msgid})
 

@@ -278,6 +278,30 @@ async def register_specialist(screen: Screen) -> None:
     await screen.press(SPECIALIST, zh("form.confirm"))
 
 
+async def wecom_member_agrees_and_becomes_an_enterprise(page: Any) -> None:
+    """The WeCom column: the member's first words bring the notice as text and a card, the
+    card's buttons grey out once clicked, and the next cards follow."""
+    from playwright.async_api import expect
+
+    pane = page.locator('section[data-persona="wecom:zhaogong"]')
+    await pane.locator("input[name=text]").fill("你好")
+    await pane.locator("input[name=text]").press("Enter")
+    card = pane.locator(".msg.card").last
+    await expect(card.locator(".card-title")).to_have_text(
+        zh("start.consent").split("\n")[0], timeout=10_000
+    )
+    await card.locator(".kb-button", has_text=zh("start.agree")).click()
+    await expect(pane.locator(".msg.card").first.locator(".kb-button")).to_have_text(["✓"])
+    await expect(pane.locator(".msg.card").last.locator(".card-title")).to_have_text(
+        zh("start.choose_language")
+    )
+    await pane.locator(".msg.card").last.locator(".kb-button", has_text="中文").click()
+    role = pane.locator(".msg.card").last
+    await expect(role.locator(".card-title")).to_have_text(zh("start.choose_role"))
+    await role.locator(".kb-button", has_text=zh("role.enterprise")).click()
+    await expect(pane.locator(".msg.card").last.locator(".card-title")).to_contain_text("企业名称")
+
+
 async def test_a_programme_officer_clicks_through_the_programme(
     browser: Any, playground: Playground, tmp_path: Path
 ) -> None:
@@ -291,7 +315,7 @@ async def test_a_programme_officer_clicks_through_the_programme(
     screen = Screen(page, playground, shots)
     await page.goto(playground.page.url)
     await expect(page.locator("h1")).to_have_text("科技特派员对接 · 体验台")
-    await expect(page.locator("section.pane")).to_have_count(3)
+    await expect(page.locator("section.pane")).to_have_count(4)  # three on Telegram, one on WeCom
     await expect(screen.pane(ENTERPRISE).locator(".role-badge")).to_have_text("企业")
     await screen.shot("01-opened")
 
@@ -318,6 +342,9 @@ async def test_a_programme_officer_clicks_through_the_programme(
         )
         await page.screenshot(path=target)
 
+    await wecom_member_agrees_and_becomes_an_enterprise(page)
+    await screen.shot("04-wecom-member")
+
     clock_before = await page.locator("#clock-time").text_content()
     before = playground.emulator.mark()
     await page.get_by_role("button", name="+1 周").click()
@@ -329,7 +356,7 @@ async def test_a_programme_officer_clicks_through_the_programme(
     assert playground.clock.offset == dt.timedelta(weeks=1)
     assert await page.locator("#clock-time").text_content() != clock_before
     await expect(page.locator("#clock-offset")).to_contain_text("7")
-    await screen.shot("04-a-week-later")
+    await screen.shot("05-a-week-later")
 
     await page.locator("#lang-toggle").click()
     await expect(page.locator("h1")).to_have_text("Tech specialist matching · Playground")
@@ -339,11 +366,11 @@ async def test_a_programme_officer_clicks_through_the_programme(
     await page.locator("#add-persona").click()
     await page.locator("select[name=demo_id]").select_option(label="王建军 · 鞍山华冶特钢有限公司")
     await page.locator("#persona-form button[value=add]").click()
-    await expect(page.locator("section.pane")).to_have_count(4)
+    await expect(page.locator("section.pane")).to_have_count(5)
     demo_id = int(await page.locator("section.pane").last.get_attribute("data-persona"))
     await screen.send(demo_id, "/start")
     await expect(screen.last_bot_text(demo_id)).to_contain_text(zh("start.welcome_back"))
-    await screen.shot("05-english-chrome-and-a-demo-person")
+    await screen.shot("06-english-chrome-and-a-demo-person")
 
     # What the bot may send besides text: a document to download, a photo to look at.
     assert playground.bot.core is not None
@@ -367,7 +394,7 @@ async def test_a_programme_officer_clicks_through_the_programme(
     await page.locator(f'#tabs [data-persona="{SPECIALIST}"]').click()
     await expect(screen.pane(SPECIALIST)).to_be_visible()
     await expect(screen.pane(ENTERPRISE)).to_be_hidden()
-    await screen.shot("06-phone")
+    await screen.shot("07-phone")
     assert errors == []
 
     db = Database(playground.bot.settings.database_url)
@@ -393,7 +420,7 @@ async def test_a_programme_officer_clicks_through_the_programme(
             assert specialist.status == SpecialistStatus.APPROVED
     finally:
         await db.dispose()
-    assert len(list(shots.glob("*.png"))) == 6
+    assert len(list(shots.glob("*.png"))) == 7
 
 
 async def test_message_text_becomes_nodes_never_markup(browser: Any) -> None:

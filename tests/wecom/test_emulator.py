@@ -26,17 +26,18 @@ async def wecom() -> AsyncIterator[WeComEmulator]:
 async def call(
     wecom: WeComEmulator, path: str, payload: dict[str, Any], token: str
 ) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as http:
-        url = f"{wecom.base_url}/cgi-bin/{path}?access_token={token}"
-        async with http.post(url, json=payload) as answer:
-            return dict(await answer.json())
+    url = f"{wecom.base_url}/cgi-bin/{path}?access_token={token}"
+    async with aiohttp.ClientSession() as http, http.post(url, json=payload) as answer:
+        return dict(await answer.json())
 
 
 async def token(wecom: WeComEmulator, secret: str | None = None) -> dict[str, Any]:
     query = {"corpid": wecom.corp_id, "corpsecret": secret or wecom.secret}
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{wecom.base_url}/cgi-bin/gettoken", params=query) as answer:
-            return dict(await answer.json())
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{wecom.base_url}/cgi-bin/gettoken", params=query) as answer,
+    ):
+        return dict(await answer.json())
 
 
 def card(task: str, buttons: int = 2, key: str = "k") -> dict[str, Any]:
