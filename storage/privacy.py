@@ -89,7 +89,7 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "broadcasts": frozenset({"audience", "city", "status"}),
 }
 # Tables no user's row leads to, and which hold nothing about a person.
-NO_PERSONAL_DATA = frozenset({"job_runs"})
+NO_PERSONAL_DATA = frozenset({"job_runs", "platform_tokens"})  # a platform token is the bot's
 # Tables no user's row leads to that hold what people did, keyed by their accounts: rows of
 # the person's accounts are deleted at erasure (and all are pruned after a few days).
 BY_ACCOUNT = frozenset({"inbox"})
