@@ -9,7 +9,11 @@ is not a callback, 400.
 
 Sending: the access token is cached in the database, shared by every process,
 fetched again before it expires or when WeCom refuses it. Text goes as text
-(WeCom counts 2,048 bytes; longer texts are split at line ends). A view with
+(WeCom counts 2,048 bytes; longer texts are split at line ends). A row may take
+several WeCom messages (a long text, a text and its card, a caption and a file):
+a retry resumes after the last one WeCom confirmed, and each message counts
+against the member's 30 a minute (WeCom drops the rest without saying so), so a
+row over that limit is held back and resumed. A view with
 buttons becomes a button-interaction template card whose task id is the
 outbox ref; a click's response code lets the bot change that card once (the
 core's edits "on click"): a view that fits a card replaces it, anything else
@@ -22,9 +26,10 @@ is a failure logged with WeCom's words.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,10 +68,31 @@ TITLE_CHARS = 36  # a card's main title
 SUBTITLE_CHARS = 160  # a card's sub_title_text
 DONE = "✓"  # what a card's buttons read once they no longer act
 TOKEN_REFUSED = {40001, 40014, 42001}  # invalid credential, invalid or expired token
-RETRY = {-1, 45009, 45033, 45047}  # system busy, too often, too many at once
+RETRY = {-1, 45009, 45033}  # system busy, too often, too many at once
 UNKNOWN_MEMBER = {60111, 81013}
 TOKEN_MARGIN = dt.timedelta(minutes=5)  # fetch a new token this long before it expires
 MAX_BODY = 64 * 1024
+# Seconds a callback's signed timestamp may be from now: WeCom's retries come within a
+# minute; an hour tolerates a skewed clock and is far inside the inbox's 48 h memory.
+REPLAY_WINDOW = 3600
+
+
+PER_MEMBER_MINUTE = 28  # WeCom drops what is over 30 a minute to one member: some margin
+
+
+@dataclass
+class _Run:
+    """One try at delivering a row that may take several WeCom messages."""
+
+    item: Item
+    done: int  # messages an earlier try of this row sent
+    step: int = 0
+
+
+class _Later(Exception):
+    def __init__(self, after: float) -> None:
+        super().__init__(after)
+        self.after = after
 
 
 class WeComError(Exception):
@@ -105,6 +131,8 @@ class WeComChannel:
         self._accept: Accept | None = None
         self._http: aiohttp.ClientSession | None = None
         self._token_lock = asyncio.Lock()
+        self._progress: dict[int, int] = {}  # outbox row -> messages of it sent so far
+        self._sent: dict[str, deque[float]] = {}  # member -> when their last messages went
 
     # --- receiving ---------------------------------------------------------------------
 
@@ -148,21 +176,22 @@ class WeComChannel:
             return web.Response(status=503)
         try:
             async with asyncio.timeout(self.body_timeout):
-                raw = await request.content.read(MAX_BODY + 1)
+                raw = await _body(request)
         except TimeoutError:
             return web.Response(status=408)
-        if len(raw) > MAX_BODY:
+        if raw is None:
             return web.Response(status=413)
         query = request.query
         try:
-            outer = parse(raw.decode(errors="replace"))
+            outer = parse(raw.decode(errors="replace"))  # expat: no entities fetched or bombs
             encrypted = outer.get("Encrypt", "")
+            stamp = query.get("timestamp", "")
             self.crypto.check(
-                query.get("msg_signature", ""),
-                query.get("timestamp", ""),
-                query.get("nonce", ""),
-                encrypted,
+                query.get("msg_signature", ""), stamp, query.get("nonce", ""), encrypted
             )
+            if not stamp.isdigit() or abs(time.time() - int(stamp)) > REPLAY_WINDOW:
+                # Signed but old: a replay once the inbox has forgotten the event's id.
+                raise CryptoError("timestamp outside the replay window")
         except NotACallback:
             return web.Response(status=400)
         except CryptoError as error:
@@ -187,8 +216,16 @@ class WeComChannel:
         """The app's menu is set in WeCom's admin console (see the README)."""
 
     async def deliver(self, item: Item) -> Outcome:
+        outcome = await self._outcome(item)
+        if not isinstance(outcome, RetryLater):
+            self._progress.pop(item.id, None)
+        return outcome
+
+    async def _outcome(self, item: Item) -> Outcome:
         try:
-            return await self._deliver(item)
+            return await self._deliver(_Run(item, self._progress.get(item.id, 0)))
+        except _Later as later:
+            return RetryLater("wecom: 30 messages a minute to this member", after=later.after)
         except WeComError as error:
             if error.code in RETRY:
                 return RetryLater(f"wecom {error}", after=1.0 if error.code == 45009 else None)
@@ -199,54 +236,78 @@ class WeComChannel:
         except (aiohttp.ClientError, TimeoutError) as error:
             return RetryLater(f"wecom: {error!r}")
 
-    async def _deliver(self, item: Item) -> Outcome:
-        body, member = item.body, item.address
+    async def _deliver(self, run: _Run) -> Outcome:
+        item = run.item
+        body = item.body
         if item.kind == "answer":  # WeCom has no notice on a click: a short message instead
             if body.get("text"):
-                await self._text(member, plain(body["text"]))
+                await self._text(run, plain(body["text"]))
             return Delivered()
         if item.kind == "menu":
             return Delivered()
         if item.kind == "file":
-            return Delivered(await self._file(member, item))
+            await self._file(run)
+            return Delivered()
         handle = body.get("handle")
         if item.kind == "strip":
             if item.target_message is not None and handle:
-                await self._grey_out(member, handle)
+                await self._grey_out(item.address, handle)
             return Delivered()
         if item.kind == "edit" and item.target_message is not None and handle:
             card = card_for(body, item.target_message) if buttons(body) else None
             if card is None:  # not something a card shows: its buttons stop, the rest follows
-                await self._grey_out(member, handle)
-            elif await self._update(member, handle, card):
+                await self._grey_out(item.address, handle)
+            elif await self._update(item, handle, card):
                 return Delivered(item.target_message)
-        return Delivered(await self._send(member, body, item.ref))
+        return Delivered(await self._send(run))
 
-    async def _send(self, member: str, body: dict[str, Any], ref: str) -> str | None:
+    async def _send(self, run: _Run) -> str | None:
         """A new message (a card where there are buttons); the id a click will name."""
+        body = run.item.body
         text = plain(body.get("text", "")).strip()
         if not buttons(body):
-            await self._text(member, text)
+            await self._text(run, text)
             return None
-        card = card_for(body, ref)
+        # A retry's card gets a task id of its own: WeCom refuses one used before, and the
+        # first try may have reached WeCom though its answer was lost.
+        task = run.item.ref if run.item.attempts <= 1 else f"{run.item.ref}-{run.item.attempts}"
+        card = card_for(body, task)
         if card is None:  # too long for a card: the text first, then its buttons
-            await self._text(member, text)
-            card = card_for({**body, "text": _first_line(text)}, ref)
+            await self._text(run, text)
+            card = card_for({**body, "text": _first_line(text)}, task)
             assert card is not None
-        await self._call("message/send", self._to(member, "template_card", card))
-        return ref
+        await self._show(run, "template_card", card)
+        return task
 
-    async def _text(self, member: str, text: str) -> None:
+    async def _text(self, run: _Run, text: str) -> None:
         for part in split(text or " "):
-            await self._call("message/send", self._to(member, "text", {"content": part}))
+            await self._show(run, "text", {"content": part})
 
-    async def _update(self, member: str, code: str, card: dict[str, Any]) -> bool:
+    async def _show(self, run: _Run, kind: str, content: dict[str, Any]) -> None:
+        """One message to the member, unless an earlier try of this row sent it already;
+        held back (the row retried later) when the member had 30 this minute."""
+        run.step += 1
+        if run.step <= run.done:
+            return
+        member = run.item.address
+        sent = self._sent.setdefault(member, deque())
+        now = time.monotonic()
+        while sent and now - sent[0] >= 60:
+            sent.popleft()
+        if len(sent) >= PER_MEMBER_MINUTE:
+            raise _Later(60 - (now - sent[0]) + 0.5)
+        sent.append(now)
+        payload = {"touser": member, "msgtype": kind, "agentid": self.app.agent_id, kind: content}
+        await self._call("message/send", payload)
+        self._progress[run.item.id] = run.step
+
+    async def _update(self, item: Item, code: str, card: dict[str, Any]) -> bool:
         """Change a clicked card; False when its code is used up or expired."""
         try:
             await self._call(
                 "message/update_template_card",
                 {
-                    "userids": [member],
+                    "userids": [item.address],
                     "agentid": self.app.agent_id,
                     "response_code": code,
                     "template_card": card,
@@ -255,13 +316,15 @@ class WeComChannel:
         except WeComError as error:
             if error.code in RETRY or error.code in TOKEN_REFUSED:
                 raise
+            if item.attempts > 1:  # the code is the click's, used once: by our first try
+                return True
             log.info("wecom: a card could not be changed (%s); sending anew", error)
             return False
         return True
 
     async def _grey_out(self, member: str, code: str) -> None:
-        """A clicked card's buttons stop acting (best effort: a used code changes nothing)."""
-        with contextlib.suppress(WeComError):
+        """A clicked card's buttons stop acting; a code used up already changes nothing."""
+        try:
             await self._call(
                 "message/update_template_card",
                 {
@@ -271,19 +334,18 @@ class WeComChannel:
                     "button": {"replace_name": DONE},
                 },
             )
+        except WeComError as error:
+            if error.code in RETRY or error.code in TOKEN_REFUSED:
+                raise
 
-    async def _file(self, member: str, item: Item) -> str | None:
-        body, kind = item.body, "image" if item.body.get("image") else "file"
+    async def _file(self, run: _Run) -> None:
+        body, kind = run.item.body, "image" if run.item.body.get("image") else "file"
         form = aiohttp.FormData()
-        form.add_field("media", item.blob or b"", filename=body.get("name") or "file")
+        form.add_field("media", run.item.blob or b"", filename=body.get("name") or "file")
         uploaded = await self._call(f"media/upload?type={kind}", form)
         if body.get("caption"):
-            await self._text(member, plain(body["caption"]))
-        await self._call("message/send", self._to(member, kind, {"media_id": uploaded["media_id"]}))
-        return None
-
-    def _to(self, member: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
-        return {"touser": member, "msgtype": kind, "agentid": self.app.agent_id, kind: content}
+            await self._text(run, plain(body["caption"]))
+        await self._show(run, kind, {"media_id": uploaded["media_id"]})
 
     # --- the API -----------------------------------------------------------------------
 
@@ -343,6 +405,17 @@ class WeComChannel:
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         return self._http
+
+
+async def _body(request: web.Request) -> bytes | None:
+    """The whole body, however many pieces it came in; None when it is over MAX_BODY."""
+    chunks, size = [], 0
+    while chunk := await request.content.read(16 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def buttons(body: dict[str, Any]) -> bool:

@@ -17,9 +17,12 @@ recorded in `dropped`). Error codes are WeCom's where its documents give them;
 40058 ("invalid parameter") stands for the card checks they do not spell out.
 
 Faults: `expire_tokens`, `revoke_tokens`, `fail_next` (an errcode or an HTTP
-status for the next calls), `late_answers` (the bot's answers to callbacks count
-as late, so WeCom calls again: up to 3 retries) and `duplicate` (every callback
-delivered twice). Time for tokens and response codes comes from `clock`.
+status for the next calls), `faults.lose_answers` (a send or an update takes
+effect but its answer is lost: a 502), `faults.late_answers` (the bot's answers
+to callbacks count as late, so WeCom calls again: up to 3 retries),
+`faults.duplicate` (every callback delivered twice) and `faults.in_pieces`
+(callback bodies sent in two writes). Time for tokens and response codes comes
+from `clock`; callbacks are stamped with the wall clock, as WeCom's servers do.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import itertools
 import secrets
 import time
 from collections import deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
@@ -83,9 +87,14 @@ class Code:
 
 @dataclass
 class Faults:
-    fail: deque[int] = field(default_factory=deque)  # errcodes (or HTTP statuses >= 500) next
+    # Errcodes (or HTTP statuses >= 500) for the next calls; 0 lets that call through.
+    fail: deque[int] = field(default_factory=deque)
+    # Calls (by path: "message/send", "message/update_template_card") that take effect,
+    # then answer 502: the answer lost on the way back.
+    lose_answers: dict[str, int] = field(default_factory=dict)
     late_answers: int = 0  # callbacks whose answers count as too late
     duplicate: bool = False
+    in_pieces: bool = False  # callbacks' bodies sent in two writes, as the network may
 
 
 class WeComEmulator:
@@ -121,6 +130,7 @@ class WeComEmulator:
         # What each member typed, and after how many of the bot's messages (a chat to draw).
         self.typed: dict[str, list[tuple[int, str]]] = {}
         self._sent: dict[str, deque[float]] = {}
+        self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -188,6 +198,15 @@ class WeComEmulator:
     def chat(self, userid: str) -> list[Message]:
         return list(self.chats.get(userid, []))
 
+    async def wait_until(self, done: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Until `done()` holds, checked after every change to any chat."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(done)
+
+    async def _touched(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
     def last(self, userid: str) -> Message:
         return self.chats[userid][-1]
 
@@ -221,9 +240,9 @@ class WeComEmulator:
         """Deliver as WeCom does: encrypted, signed; again when the answer is late or not
         200 (three retries), twice when `duplicate` is on. Returns the last status."""
         assert self.callback_url is not None and self._http is not None
-        when = str(int(self.now().timestamp()))
+        when = str(int(time.time()))  # WeCom's servers' time, not the emulated clock's
         inner = "".join(
-            f"<{name}><![CDATA[{value}]]></{name}>"
+            f"<{name}><![CDATA[{_cdata(value)}]]></{name}>"
             for name, value in {
                 "ToUserName": self.corp_id,
                 "FromUserName": userid,
@@ -248,8 +267,9 @@ class WeComEmulator:
         status = 0
         for attempt in range(1 + RETRIES):
             try:
+                data = _in_pieces(body.encode()) if self.faults.in_pieces else body.encode()
                 async with self._http.post(
-                    url, data=body.encode(), timeout=aiohttp.ClientTimeout(total=ACK_DEADLINE)
+                    url, data=data, timeout=aiohttp.ClientTimeout(total=ACK_DEADLINE)
                 ) as response:
                     status = response.status
                     await response.read()
@@ -272,10 +292,10 @@ class WeComEmulator:
 
     def _error(self, request: web.Request) -> web.Response | None:
         """The next injected fault, or the token's refusal."""
-        if self.faults.fail:
-            code = self.faults.fail.popleft()
-            if code >= 500:
-                return web.Response(status=code)
+        code = self.faults.fail.popleft() if self.faults.fail else 0
+        if code >= 500:
+            return web.Response(status=code)
+        if code:
             return web.json_response({"errcode": code, "errmsg": "injected"})
         token = request.query.get("access_token", "")
         expires = self.tokens.get(token)
@@ -346,6 +366,14 @@ class WeComEmulator:
             self.dropped.append((userid, message.text))  # WeCom answers ok and drops it
         else:
             self.chats[userid].append(message)
+        await self._touched()
+        return self._answer("message/send", answer)
+
+    def _answer(self, path: str, answer: dict[str, Any]) -> web.Response:
+        """What the bot hears back: the answer, or a 502 when it is to be lost on the way."""
+        if self.faults.lose_answers.get(path, 0) > 0:
+            self.faults.lose_answers[path] -= 1
+            return web.Response(status=502)
         return web.json_response(answer)
 
     def _over_limit(self, userid: str) -> bool:
@@ -387,6 +415,10 @@ class WeComEmulator:
         code = self.codes.get(str(payload.get("response_code", "")))
         if code is None or code.used or self.now() - code.issued > CODE_LIFETIME:
             return web.json_response({"errcode": 40058, "errmsg": "invalid response_code"})
+        if payload.get("agentid") != self.agent_id:
+            return web.json_response({"errcode": 301002, "errmsg": "invalid agentid"})
+        if code.userid not in (payload.get("userids") or []):
+            return web.json_response({"errcode": 40058, "errmsg": "userids miss the card's member"})
         chat = self.chats.get(code.userid, [])
         index = next((i for i, m in enumerate(chat) if m.task_id == code.task_id), None)
         if index is None:
@@ -401,7 +433,8 @@ class WeComEmulator:
             changed = replace(_card(chat[index].msgid, card), task_id=code.task_id, updated=True)
         code.used = True
         chat[index] = changed
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
+        await self._touched()
+        return self._answer("message/update_template_card", {"errcode": 0, "errmsg": "ok"})
 
     async def _upload(self, request: web.Request) -> web.Response:
         refused = self._error(request)
@@ -432,3 +465,16 @@ def _card(msgid: str, card: dict[str, Any]) -> Message:
     text = "\n".join(part for part in (title, sub) if part)
     buttons = tuple((str(b.get("text", "")), str(b.get("key", ""))) for b in card["button_list"])
     return Message(msgid, "template_card", text, buttons, task_id=str(card.get("task_id", "")))
+
+
+def _cdata(value: str) -> str:
+    """A value inside CDATA, even one holding "]]>" (split across two sections)."""
+    return value.replace("]]>", "]]]]><![CDATA[>")
+
+
+async def _in_pieces(body: bytes) -> AsyncIterator[bytes]:
+    """The body in two writes with a pause between: a chunked request."""
+    half = len(body) // 2
+    yield body[:half]
+    await asyncio.sleep(0.1)
+    yield body[half:]

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+from sqlalchemy import func, select
+from sqlmodel import col
 
 from bot.config import Settings
 from bot.runner import BotProcess
@@ -23,7 +26,7 @@ from storage.db import Database
 from storage.demands import create_demand
 from storage.enterprises import get_enterprise, save_enterprise
 from storage.identities import find_user, reachable_identity, touch_identity
-from storage.models import Role
+from storage.models import OutboxMessage, Role
 from storage.privacy import record_contact_consent
 from storage.proposals import NewProposal, create_proposals
 from storage.specialists import decide_specialist, save_specialist
@@ -196,7 +199,7 @@ async def test_a_busy_or_failing_api_is_retried_until_the_message_arrives_once(
     assert len(shown) == 1 and "/start" in shown[0]
 
 
-async def test_forged_callbacks_are_refused_and_nobody_is_answered(
+async def test_forged_or_replayed_callbacks_are_refused_and_nobody_is_answered(
     bot: BotProcess, wecom: WeComEmulator
 ) -> None:
     wecom.add_member("victim")
@@ -206,20 +209,22 @@ async def test_forged_callbacks_are_refused_and_nobody_is_answered(
         "<Content>/help</Content><MsgId>1</MsgId></xml>"
     )
     body = f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
-    signed = {
-        "timestamp": "1",
-        "nonce": "2",
-        "msg_signature": wecom.crypto.signature("1", "2", encrypted),
-    }
+
+    def signed(stamp: int, text: str = encrypted) -> str:
+        query = {"timestamp": str(stamp), "nonce": "2"}
+        query["msg_signature"] = wecom.crypto.signature(str(stamp), "2", text)
+        return f"{wecom.callback_url}?{urlencode(query)}"
+
+    now = int(time.time())
     async with aiohttp.ClientSession() as http:
-        forged = {**signed, "msg_signature": "0" * 40}
-        async with http.post(f"{wecom.callback_url}?{urlencode(forged)}", data=body) as answer:
+        forged = f"{wecom.callback_url}?timestamp={now}&nonce=2&msg_signature={'0' * 40}"
+        async with http.post(forged, data=body) as answer:
             assert answer.status == 403
-        async with http.post(f"{wecom.callback_url}?{urlencode(signed)}", data="not xml") as answer:
+        async with http.post(signed(now - 2 * 3600), data=body) as answer:
+            assert answer.status == 403  # signed, but two hours old: a replay
+        async with http.post(signed(now), data="not xml") as answer:
             assert answer.status == 400
-        async with http.post(
-            f"{wecom.callback_url}?{urlencode(signed)}", data=b"x" * 70_000
-        ) as answer:
+        async with http.post(signed(now), data=b"x" * 70_000) as answer:
             assert answer.status == 413
         # The URL check: the decrypted echostr when signed, 403 when not.
         echo = wecom.crypto.encrypt("8315609120147393")
@@ -227,15 +232,79 @@ async def test_forged_callbacks_are_refused_and_nobody_is_answered(
         good = {**check, "msg_signature": wecom.crypto.signature("1", "2", echo)}
         async with http.get(f"{wecom.callback_url}?{urlencode(good)}") as answer:
             assert (answer.status, await answer.text()) == (200, "8315609120147393")
-        async with http.get(
-            f"{wecom.callback_url}?{urlencode({**check, 'msg_signature': 'x'})}"
-        ) as answer:
+        bad = {**check, "msg_signature": "x"}
+        async with http.get(f"{wecom.callback_url}?{urlencode(bad)}") as answer:
             assert answer.status == 403
-        # The signed one is a real callback: answered once.
-        async with http.post(f"{wecom.callback_url}?{urlencode(signed)}", data=body) as answer:
+        # The signed, current one is a real callback: answered once.
+        async with http.post(signed(now), data=body) as answer:
             assert answer.status == 200
     await bot.core.wait_idle(10)
     assert len(wecom.chat("victim")) == 1
+
+
+async def test_a_callback_whose_body_comes_in_pieces_is_read_whole(
+    bot: BotProcess, wecom: WeComEmulator
+) -> None:
+    wecom.add_member("slow")
+    wecom.faults.in_pieces = True
+    text = "铸件气孔" * 300  # a long message, as the network splits them
+    assert await wecom.send_text("slow", text) == 200
+    assert wecom.callbacks == [200]
+
+
+async def test_a_row_of_several_messages_resumes_after_the_last_one_wecom_took(
+    bot: BotProcess, wecom: WeComEmulator
+) -> None:
+    """The welcome is a text and a card. Refused at the card (too often), the retry sends
+    the card only. When WeCom took the text but its answer was lost, only that text may
+    come twice. When it took a card's update (greying its buttons) but the answer was
+    lost, the retry does not change it again and what follows comes once."""
+    wecom.add_member("sun")
+    await said(bot, wecom, "sun", "/help")  # the token is fetched; one message through
+    wecom.fail_next(0, 45009)  # the text goes through, the card is refused: too often
+    await said(bot, wecom, "sun", "/start")
+    assert [m.kind for m in wecom.chat("sun")[1:]] == ["text", "template_card"]
+
+    wecom.add_member("zhou")
+    await said(bot, wecom, "zhou", "/help")
+    wecom.faults.lose_answers["message/send"] = 1
+    await said(bot, wecom, "zhou", "/start")
+    assert [m.kind for m in wecom.chat("zhou")[1:]] == ["text", "text", "template_card"]
+
+    wecom.faults.lose_answers["message/update_template_card"] = 1  # greying the clicked card
+    await click(bot, wecom, "zhou", "✅ 同意")
+    after = wecom.chat("zhou")[4:]
+    assert wecom.chat("zhou")[3].greyed == "✓"
+    assert [m.text for m in after] == ["谢谢！", "请选择语言："]
+
+
+async def test_a_member_is_never_sent_more_than_wecom_keeps_in_a_minute(
+    database_url: str, wecom: WeComEmulator
+) -> None:
+    """Every message counts, notices too (the outbox paces rows, and a notice is not paced
+    on platforms where it is a toast): the bot holds back what would go over 30 a minute
+    to one member, where WeCom would drop it without a word."""
+    async with bot_process(database_url, wecom, FLOOD_LIMIT="1000") as process:
+        wecom.add_member("busy")
+        await said(process, wecom, "busy", "/start")
+        card = wecom.last("busy")
+        assert card.task_id is not None
+        for n in range(40):  # a button no flow knows: each press answered with a notice
+            await wecom.click_key("busy", card.task_id, f"forged-{n}")
+        await process.core.inbox.wait_idle(10)
+
+        def notices() -> int:
+            return sum(m.text == "无法识别的按钮。" for m in wecom.chat("busy"))
+
+        # 28 in the minute, the welcome's text and card among them; the rest held back.
+        await wecom.wait_until(lambda: notices() >= 26)
+        async with process.db.connection() as connection:
+            held = await connection.scalar(
+                select(func.count()).where(
+                    col(OutboxMessage.state).in_(["pending", "sending"])  # not sent yet
+                )
+            )
+        assert notices() == 26 and held == 40 - 26 and not wecom.dropped
 
 
 async def test_one_process_serves_telegram_and_wecom_side_by_side(
