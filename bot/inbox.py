@@ -213,12 +213,7 @@ class Inbox:
         log.error("an event failed", exc_info=failure.error)
         try:
             async with self.db.unit_of_work():
-                await finish_event(
-                    db=self.db,
-                    event_id=failure.event_id,
-                    now=self.wall(),
-                    failed=f"{type(failure.error).__name__}: {failure.error}",
-                )
+                await self._mark_failed(failure)
                 await self.on_error(failure.event, failure.error)
         except Exception as error:
             if is_transient(error):
@@ -228,12 +223,15 @@ class Inbox:
             # for ever, ahead of the person's later events.
             with contextlib.suppress(Exception):
                 async with self.db.unit_of_work():
-                    await finish_event(
-                        db=self.db,
-                        event_id=failure.event_id,
-                        now=self.wall(),
-                        failed=f"{type(failure.error).__name__}: {failure.error}",
-                    )
+                    await self._mark_failed(failure)
+
+    async def _mark_failed(self, failure: _Failure) -> None:
+        await finish_event(
+            db=self.db,
+            event_id=failure.event_id,
+            now=self.wall(),
+            failed=f"{type(failure.error).__name__}: {failure.error}",
+        )
 
     async def _postpone(self, event_id: int | None, attempts: int, error: BaseException) -> float:
         self.stats.postponed += 1
