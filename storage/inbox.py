@@ -31,8 +31,11 @@ _ACCEPT = text(
     " ON CONFLICT (platform, event_id) DO NOTHING"
 ).bindparams(bindparam("body", type_=JSON()), bindparam("now", type_=UTCDateTime()))
 _LOCK_PERSON = text("SELECT pg_advisory_xact_lock(hashtext(:person))")
+# Only from pending: a failure recorded late (after its rollback, another process may have
+# applied the event meanwhile) never turns an applied event into a failed one.
 _FINISH = text(
-    "UPDATE inbox SET state = :state, finished_at = :now, error = :error WHERE id = :id"
+    "UPDATE inbox SET state = :state, finished_at = :now, error = :error"
+    " WHERE id = :id AND state = 'pending'"
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from sqlalchemy import text
+
 from bot.delivery import Deliverer
 from bot.inbox import Inbox
 from channels.base import Failed, Outcome
@@ -75,6 +77,26 @@ async def test_a_person_s_events_come_out_oldest_first_and_finished_ones_are_pru
     assert await prune_inbox(db=db, before=now) == 0  # finished at `now`, not before it
     assert await prune_inbox(db=db, before=now + dt.timedelta(seconds=1)) == 3
     assert await keep(db, now, "0", "telegram:1")  # forgotten: new again
+
+
+async def test_an_applied_event_is_never_turned_into_a_failed_one(
+    db: Database, clock: ManualClock
+) -> None:
+    """Two processes on PostgreSQL: one applied the event while the other, whose attempt
+    failed and rolled back, records the failure late. The event stays applied."""
+    now = clock.now()
+    assert await keep(db, now, "1", "telegram:1")
+    pending = await oldest_pending(db=db, person="telegram:1")
+    assert pending is not None
+    await finish_event(db=db, event_id=pending.id, now=now)
+    await finish_event(db=db, event_id=pending.id, now=now, failed="RuntimeError: late")
+    async with db.connection() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT state, error FROM inbox WHERE id = :id"), {"id": pending.id}
+            )
+        ).one()
+    assert (row.state, row.error) == ("done", None)
 
 
 async def test_a_postponed_event_keeps_its_place_and_says_when(
