@@ -336,14 +336,14 @@ async def test_a_programme_officer_clicks_through_the_programme(
         f"{demo_enterprises + 1}"
     )
     await screen.shot("03-coordinator-approved-and-read-stats")
+
+    await wecom_member_agrees_and_becomes_an_enterprise(page)
+    await screen.shot("04-wecom-member")
     if target := os.environ.get("PLAYGROUND_SCREENSHOT"):
         await page.evaluate(
             "document.querySelectorAll('.toast').forEach(t => { t.hidden = true; })"
         )
         await page.screenshot(path=target)
-
-    await wecom_member_agrees_and_becomes_an_enterprise(page)
-    await screen.shot("04-wecom-member")
 
     clock_before = await page.locator("#clock-time").text_content()
     before = playground.emulator.mark()
