@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exc, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -232,6 +234,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def conflict_insert(dialect: str) -> Callable[..., Any]:
+    """The dialect's own INSERT, the one that can say ON CONFLICT (SQLite and PostgreSQL
+    spell it alike, but SQLAlchemy builds it per dialect)."""
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 def is_transient(error: BaseException) -> bool:

@@ -6,11 +6,9 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import Table, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from storage.db import Database
+from storage.db import Database, conflict_insert
 from storage.models import Dialogue
 
 _DIALOGUES: Table = Dialogue.__table__  # type: ignore[attr-defined]
@@ -52,7 +50,7 @@ async def save_dialogue(
             return True
         if answering is not None:
             return False
-        insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        insert = conflict_insert(connection.dialect.name)
         await connection.execute(
             insert(Dialogue)
             .values(user_id=user_id, **values)

@@ -11,18 +11,16 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from storage.db import Database
+from storage.db import Database, conflict_insert
 from storage.models import DigestSend
 
 
 async def claim_digest(*, db: Database, user_id: int, day: dt.date, now: dt.datetime) -> bool:
     """True for the one caller that claims this coordinator's digest of this day."""
     async with db.transaction() as session:
-        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = conflict_insert(session.bind.dialect.name)
         claimed = await session.execute(
             insert(DigestSend)
             .values(user_id=user_id, day=day, claimed_at=now)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storage.db import Database
+from storage.db import Database, conflict_insert
 from storage.models import PlatformToken
 
 _TABLE = PlatformToken.__table__  # type: ignore[attr-defined]
@@ -28,8 +26,9 @@ async def cached_token(*, db: Database, platform: str, valid_until: dt.datetime)
 
 
 async def keep_token(*, db: Database, platform: str, value: str, expires_at: dt.datetime) -> None:
-    insert = pg_insert if not db.is_sqlite else sqlite_insert
-    statement = insert(_TABLE).values(platform=platform, value=value, expires_at=expires_at)
+    statement = conflict_insert(db.engine.dialect.name)(_TABLE).values(
+        platform=platform, value=value, expires_at=expires_at
+    )
     statement = statement.on_conflict_do_update(
         index_elements=[_TABLE.c.platform],
         set_={"value": statement.excluded.value, "expires_at": statement.excluded.expires_at},

@@ -19,14 +19,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from storage.db import Database
+from storage.db import Database, conflict_insert
 from storage.models import (
     Demand,
     DemandStatus,
@@ -83,8 +81,7 @@ async def create_proposals(
     if not rows:
         return []
     async with db.transaction() as session:
-        dialect = session.bind.dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        insert = conflict_insert(session.bind.dialect.name)
         statement = (
             insert(Proposal)
             .values(rows)
