@@ -12,17 +12,19 @@ from storage.models import PlatformToken
 _TABLE = PlatformToken.__table__  # type: ignore[attr-defined]
 
 
-async def cached_token(*, db: Database, platform: str, valid_until: dt.datetime) -> str | None:
-    """The platform's token if it is still good at `valid_until`, else None."""
+async def cached_token(
+    *, db: Database, platform: str, valid_until: dt.datetime
+) -> tuple[str, dt.datetime] | None:
+    """The platform's token and when it expires, if it is still good at `valid_until`."""
     async with db.connection() as connection:
         row = (
             await connection.execute(
-                select(_TABLE.c.value).where(
+                select(_TABLE.c.value, _TABLE.c.expires_at).where(
                     _TABLE.c.platform == platform, _TABLE.c.expires_at > valid_until
                 )
             )
         ).first()
-    return None if row is None else str(row[0])
+    return None if row is None else (str(row.value), row.expires_at)
 
 
 async def keep_token(*, db: Database, platform: str, value: str, expires_at: dt.datetime) -> None:

@@ -7,20 +7,21 @@ A callback is checked, decrypted, kept by the inbox and only then answered
 and WeCom tries again. A signature that does not match gets 403; a body that
 is not a callback, 400.
 
-Sending: the access token is cached in the database, shared by every process,
-fetched again before it expires or when WeCom refuses it. Text goes as text
+Sending: the access token is kept in the database, shared by every process (and
+in memory, so an API call reads no row), fetched again before it expires or
+when WeCom refuses it. Text goes as text
 (WeCom counts 2,048 bytes; longer texts are split at line ends). A row may take
 several WeCom messages (a long text, a text and its card, a caption and a file):
 a retry resumes after the last one WeCom confirmed, and each message counts
 against the member's 30 a minute (WeCom drops the rest without saying so), so a
-row over that limit is held back and resumed. A view with
-buttons becomes a button-interaction template card whose task id is the
-outbox ref; a click's response code lets the bot change that card once (the
-core's edits "on click"): a view that fits a card replaces it, anything else
-greys its buttons out and follows as new messages. WeCom's answers map onto
-the pipeline's outcomes: a refused token is fetched again, "too often" and
-system-busy retry, a member WeCom does not know is unreachable, anything else
-is a failure logged with WeCom's words.
+row over that limit is held back and resumed. A view with buttons becomes a
+button-interaction template card whose task id is the outbox ref; a click's
+response code lets the bot change that card once (the core's edits "on
+click"): a view that fits a card replaces it, anything else greys its buttons
+out and follows as new messages. WeCom's answers map onto the pipeline's
+outcomes: a refused token is fetched again, "too often" and system-busy retry,
+a member WeCom does not know is unreachable, anything else is a failure logged
+with WeCom's words.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ CAPABILITIES = Capabilities(
     overall_rate=20.0,
 )
 TEXT_BYTES = 2048
+PER_MEMBER_MINUTE = 28  # WeCom drops what is over 30 a minute to one member: some margin
 TITLE_CHARS = 36  # a card's main title
 SUBTITLE_CHARS = 160  # a card's sub_title_text
 DONE = "✓"  # what a card's buttons read once they no longer act
@@ -75,9 +77,6 @@ MAX_BODY = 64 * 1024
 # Seconds a callback's signed timestamp may be from now: WeCom's retries come within a
 # minute; an hour tolerates a skewed clock and is far inside the inbox's 48 h memory.
 REPLAY_WINDOW = 3600
-
-
-PER_MEMBER_MINUTE = 28  # WeCom drops what is over 30 a minute to one member: some margin
 
 
 @dataclass
@@ -131,6 +130,7 @@ class WeComChannel:
         self._accept: Accept | None = None
         self._http: aiohttp.ClientSession | None = None
         self._token_lock = asyncio.Lock()
+        self._token_kept: tuple[str, dt.datetime] | None = None  # the shared one, as read
         self._progress: dict[int, int] = {}  # outbox row -> messages of it sent so far
         self._sent: dict[str, deque[float]] = {}  # member -> when their last messages went
 
@@ -302,41 +302,27 @@ class WeComChannel:
         self._progress[run.item.id] = run.step
 
     async def _update(self, item: Item, code: str, card: dict[str, Any]) -> bool:
-        """Change a clicked card; False when its code is used up or expired."""
-        try:
-            await self._call(
-                "message/update_template_card",
-                {
-                    "userids": [item.address],
-                    "agentid": self.app.agent_id,
-                    "response_code": code,
-                    "template_card": card,
-                },
-            )
-        except WeComError as error:
-            if error.code in RETRY or error.code in TOKEN_REFUSED:
-                raise
-            if item.attempts > 1:  # the code is the click's, used once: by our first try
-                return True
-            log.info("wecom: a card could not be changed (%s); sending anew", error)
-            return False
-        return True
+        """Redraw a clicked card; False when its code is used up or expired. On a retry the
+        code was the click's, used once: by our first try, whose answer was lost."""
+        changed = await self._change_card(item.address, code, {"template_card": card})
+        return changed or item.attempts > 1
 
     async def _grey_out(self, member: str, code: str) -> None:
-        """A clicked card's buttons stop acting; a code used up already changes nothing."""
+        """A clicked card's buttons stop acting (a code used up already changes nothing)."""
+        await self._change_card(member, code, {"button": {"replace_name": DONE}})
+
+    async def _change_card(self, member: str, code: str, change: dict[str, Any]) -> bool:
+        """update_template_card with a click's code; False when WeCom refuses the code (a
+        rate limit or a busy WeCom raise, so the row is retried)."""
+        payload = {"userids": [member], "agentid": self.app.agent_id, "response_code": code}
         try:
-            await self._call(
-                "message/update_template_card",
-                {
-                    "userids": [member],
-                    "agentid": self.app.agent_id,
-                    "response_code": code,
-                    "button": {"replace_name": DONE},
-                },
-            )
+            await self._call("message/update_template_card", {**payload, **change})
         except WeComError as error:
             if error.code in RETRY or error.code in TOKEN_REFUSED:
                 raise
+            log.info("wecom: a card could not be changed (%s)", error)
+            return False
+        return True
 
     async def _file(self, run: _Run) -> None:
         body, kind = run.item.body, "image" if run.item.body.get("image") else "file"
@@ -364,6 +350,7 @@ class WeComChannel:
                 answer = await response.json(content_type=None)
             code = int(answer.get("errcode", 0))
             if code in TOKEN_REFUSED and attempt == 0:
+                self._token_kept = None
                 await drop_token(db=self.db, platform=PLATFORM, value=token)
                 continue
             if code != 0:
@@ -374,32 +361,35 @@ class WeComChannel:
         raise AssertionError("unreachable")
 
     async def _token(self, *, fresh: bool) -> str:
+        """The shared token: from memory while it is good, else from the database (another
+        process may have fetched it), else from WeCom; `fresh` after WeCom refused it."""
         now = dt.datetime.now(dt.UTC)
-        if not fresh:
-            cached = await cached_token(
-                db=self.db, platform=PLATFORM, valid_until=now + TOKEN_MARGIN
-            )
-            if cached is not None:
-                return cached
+        kept = self._token_kept
+        if not fresh and kept is not None and kept[1] > now + TOKEN_MARGIN:
+            return kept[0]
         async with self._token_lock:  # one fetch per process at a time
             if not fresh:
-                cached = await cached_token(
+                kept = await cached_token(
                     db=self.db, platform=PLATFORM, valid_until=now + TOKEN_MARGIN
                 )
-                if cached is not None:
-                    return cached
-            url = f"{self.app.api_base}/cgi-bin/gettoken"
-            params = {"corpid": self.app.corp_id, "corpsecret": self.app.secret}
-            async with self._session().get(url, params=params) as response:
-                if response.status >= 500:
-                    raise WeComError(-1, f"HTTP {response.status}")
-                answer = await response.json(content_type=None)
-            if int(answer.get("errcode", 0)) != 0:
-                raise WeComError(int(answer["errcode"]), str(answer.get("errmsg", "")))
-            token = str(answer["access_token"])
-            expires = now + dt.timedelta(seconds=int(answer.get("expires_in", 7200)))
-            await keep_token(db=self.db, platform=PLATFORM, value=token, expires_at=expires)
-            return token
+            if fresh or kept is None:
+                kept = await self._fetch_token(now)
+            self._token_kept = kept
+            return kept[0]
+
+    async def _fetch_token(self, now: dt.datetime) -> tuple[str, dt.datetime]:
+        url = f"{self.app.api_base}/cgi-bin/gettoken"
+        params = {"corpid": self.app.corp_id, "corpsecret": self.app.secret}
+        async with self._session().get(url, params=params) as response:
+            if response.status >= 500:
+                raise WeComError(-1, f"HTTP {response.status}")
+            answer = await response.json(content_type=None)
+        if int(answer.get("errcode", 0)) != 0:
+            raise WeComError(int(answer["errcode"]), str(answer.get("errmsg", "")))
+        token = str(answer["access_token"])
+        expires = now + dt.timedelta(seconds=int(answer.get("expires_in", 7200)))
+        await keep_token(db=self.db, platform=PLATFORM, value=token, expires_at=expires)
+        return token, expires
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
