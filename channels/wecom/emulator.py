@@ -69,7 +69,6 @@ class Message:
     buttons: tuple[tuple[str, str], ...] = ()  # (label, key)
     task_id: str | None = None
     greyed: str | None = None  # what the buttons read once they no longer act
-    updated: bool = False
     media: bytes | None = None
 
     @property
@@ -430,7 +429,7 @@ class WeComEmulator:
             problem = self._card_problem({**card, "task_id": code.task_id}, new=False)
             if problem:
                 return web.json_response({"errcode": 40058, "errmsg": problem})
-            changed = replace(_card(chat[index].msgid, card), task_id=code.task_id, updated=True)
+            changed = replace(_card(chat[index].msgid, card), task_id=code.task_id)
         code.used = True
         chat[index] = changed
         await self._touched()
