@@ -5,6 +5,7 @@ revoked tokens, a busy API), and what the member sees asserted."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import time
@@ -35,6 +36,7 @@ from tests.e2e.conftest import TOKEN, free_port
 from tests.e2e.engagement_steps import CASTING
 from tests.e2e.enterprise_steps import WANG_STEEL
 from tests.e2e.specialist_helpers import PROFILE
+from tests.e2e.test_faults import outage_of
 
 WELCOME = "欢迎使用科技特派员对接服务"
 LI = dataclasses.replace(PROFILE, name="李教授", phone="+8613900139000")
@@ -433,3 +435,22 @@ async def test_a_member_who_left_the_app_is_marked_unreachable_not_retried(
         assert gone is not None and gone.id is not None
         identity = await reachable_identity(db=db, user_id=gone.id)
         assert identity is not None and identity.unreachable_at is not None  # rounds skip them
+
+
+async def test_a_callback_that_cannot_be_kept_is_refused_and_kept_on_wecom_s_retry(
+    database_url: str, wecom: WeComEmulator
+) -> None:
+    """The database away when WeCom calls: the bot answers 503 rather than acknowledge what
+    it could not keep, and WeCom's next try, once the database is back, is applied once."""
+    wecom.retry_interval = 1.0
+    async with outage_of(database_url) as outage, bot_process(outage.url, wecom) as process:
+        wecom.add_member("wu")
+        await said(process, wecom, "wu", "/help")
+        outage.take()
+        sending = asyncio.create_task(wecom.send_text("wu", "/start"))
+        await asyncio.sleep(1.5)  # WeCom's first tries meet the outage
+        outage.give_back()
+        assert await sending == 200
+        assert wecom.callbacks[1] != 200 and wecom.callbacks[-1] == 200
+        await process.core.wait_idle(10)
+        assert [m.kind for m in wecom.chat("wu")[1:]] == ["text", "template_card"]
