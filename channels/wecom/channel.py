@@ -121,10 +121,13 @@ class WeComChannel:
         *,
         capabilities: Capabilities = CAPABILITIES,
         body_timeout: float = 4.0,
+        per_member_minute: int | None = PER_MEMBER_MINUTE,
     ) -> None:
         self.app = app
         self.db = db
         self.capabilities = capabilities
+        # None: no window of its own, for an emulator that enforces no limit (journeys).
+        self.per_member_minute = per_member_minute
         self.crypto = WeComCrypto(app.token, app.aes_key, app.corp_id)
         self.body_timeout = body_timeout  # under WeCom's 5 s, so a slow client is cut first
         self._accept: Accept | None = None
@@ -294,7 +297,7 @@ class WeComChannel:
         now = time.monotonic()
         while sent and now - sent[0] >= 60:
             sent.popleft()
-        if len(sent) >= PER_MEMBER_MINUTE:
+        if self.per_member_minute is not None and len(sent) >= self.per_member_minute:
             raise _Later(60 - (now - sent[0]) + 0.5)
         sent.append(now)
         payload = {"touser": member, "msgtype": kind, "agentid": self.app.agent_id, kind: content}
@@ -415,22 +418,26 @@ def buttons(body: dict[str, Any]) -> bool:
 
 def card_for(body: dict[str, Any], task_id: str) -> dict[str, Any] | None:
     """A view as a button-interaction card, or None when its text is longer than a card
-    shows (title and sub-title)."""
+    shows: the first line as the title and the rest below it, or, where the first line is
+    longer than a title, the whole text below no title (WeCom asks for one of the two)."""
     text = plain(body.get("text", "")).strip()
     title, _, rest = text.partition("\n")
     rest = rest.strip()
-    if len(title) > TITLE_CHARS or len(rest) > SUBTITLE_CHARS:
+    if len(title) > TITLE_CHARS:
+        title, rest = "", text
+    if len(rest) > SUBTITLE_CHARS:
         return None
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "task_id": task_id,
-        "main_title": {"title": title},
         "button_list": [
             {"text": label, "style": 1, "key": token}
             for row in body.get("keyboard", [])
             for label, token in row
         ],
     }
+    if title:
+        card["main_title"] = {"title": title}
     if rest:
         card["sub_title_text"] = rest
     return card
