@@ -69,9 +69,10 @@ class LocalBot:
         self.db = Database(self.settings.database_url)
         core = BotCore(self.settings, db=self.db, channels=self.channels(self.db), clock=self.clock)
         if any(channel.routes() for channel in core.channels.values()):
-            # A platform that calls the bot (WeCom's callbacks) needs its HTTP server.
+            # A platform that calls the bot (WeCom's callbacks) needs its HTTP server, on the
+            # same port after a restart: the platform was told where to call.
             self.server = BotServer(core)
-            self.port = await self.server.start("127.0.0.1", 0)
+            self.port = await self.server.start("127.0.0.1", self.port)
         await core.start()
         self.core = core
 

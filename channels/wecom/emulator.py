@@ -70,6 +70,7 @@ class Message:
     task_id: str | None = None
     greyed: str | None = None  # what the buttons read once they no longer act
     media: bytes | None = None
+    name: str | None = None  # a file's, as uploaded
 
     @property
     def labels(self) -> list[str]:
@@ -107,12 +108,15 @@ class WeComEmulator:
         aes_key: str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
         clock: Any = None,
         retry_interval: float = 0.05,
+        per_member_minute: int | None = PER_MEMBER_MINUTE,
     ) -> None:
         self.corp_id, self.agent_id, self.secret = corp_id, agent_id, secret
         self.token, self.aes_key = token, aes_key
         self.crypto = WeComCrypto(token, aes_key, corp_id)
         self.clock = clock
         self.retry_interval = retry_interval  # WeCom waits 5 s; tests need not
+        # None: no per-member limit, for journeys that click faster than people.
+        self.per_member_minute = per_member_minute
         self.callback_url: str | None = None
         self.members: dict[str, Member] = {}
         self.chats: dict[str, list[Message]] = {}
@@ -120,6 +124,7 @@ class WeComEmulator:
         self.codes: dict[str, Code] = {}
         self.tasks: set[str] = set()
         self.media: dict[str, bytes] = {}
+        self.media_names: dict[str, str] = {}
         self.faults = Faults()
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.token_fetches = 0
@@ -128,6 +133,8 @@ class WeComEmulator:
         self.callbacks: list[int] = []  # HTTP statuses the bot answered callbacks with
         # What each member typed, and after how many of the bot's messages (a chat to draw).
         self.typed: dict[str, list[tuple[int, str]]] = {}
+        # Called with ("sent" or "updated", member, message) after every change to a chat.
+        self.watchers: list[Callable[[str, str, Message], None]] = []
         self._sent: dict[str, deque[float]] = {}
         self._changed = asyncio.Condition()
         self._ids = itertools.count(1)
@@ -213,6 +220,12 @@ class WeComEmulator:
         self.typed.setdefault(userid, []).append((len(self.chats.get(userid, [])), text))
         msgid = str(next(self._ids) + 7_000_000_000_000_000_000)
         return await self._callback(userid, {"MsgType": "text", "Content": text, "MsgId": msgid})
+
+    async def send_media(self, userid: str, kind: str) -> int:
+        """A photo ("image"), voice note ("voice"), video or file the member sends."""
+        msgid = str(next(self._ids) + 7_000_000_000_000_000_000)
+        fields = {"MsgType": kind, "MediaId": f"upload{msgid}", "MsgId": msgid}
+        return await self._callback(userid, fields)
 
     async def click(self, userid: str, label: str) -> int:
         """Press the button `label` on the newest card that still has it working."""
@@ -358,13 +371,15 @@ class WeComEmulator:
             data = self.media.get(str(content.get("media_id")))
             if data is None:
                 return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
-            message = Message(msgid, kind, "", media=data)
+            name = self.media_names.get(str(content.get("media_id")))
+            message = Message(msgid, kind, "", media=data, name=name)
         else:
             return web.json_response({"errcode": 40008, "errmsg": "invalid message type"})
         if self._over_limit(userid):
             self.dropped.append((userid, message.text))  # WeCom answers ok and drops it
         else:
             self.chats[userid].append(message)
+            self._tell("sent", userid, message)
         await self._touched()
         return self._answer("message/send", answer)
 
@@ -375,12 +390,18 @@ class WeComEmulator:
             return web.Response(status=502)
         return web.json_response(answer)
 
+    def _tell(self, change: str, userid: str, message: Message) -> None:
+        for watcher in self.watchers:
+            watcher(change, userid, message)
+
     def _over_limit(self, userid: str) -> bool:
+        if self.per_member_minute is None:
+            return False
         sent = self._sent.setdefault(userid, deque())
         now = time.monotonic()
         while sent and now - sent[0] > 60:
             sent.popleft()
-        if len(sent) >= PER_MEMBER_MINUTE:
+        if len(sent) >= self.per_member_minute:
             return True
         sent.append(now)
         return False
@@ -432,6 +453,7 @@ class WeComEmulator:
             changed = replace(_card(chat[index].msgid, card), task_id=code.task_id)
         code.used = True
         chat[index] = changed
+        self._tell("updated", code.userid, changed)
         await self._touched()
         return self._answer("message/update_template_card", {"errcode": 0, "errmsg": "ok"})
 
@@ -446,6 +468,7 @@ class WeComEmulator:
         data = await part.read()
         media_id = f"media{next(self._ids)}"
         self.media[media_id] = bytes(data)
+        self.media_names[media_id] = part.filename or ""
         kind = request.query.get("type", "file")
         return web.json_response(
             {

@@ -11,6 +11,7 @@ the same database.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import socket
 import sys
@@ -26,19 +27,27 @@ from bot.local import QUICK_PACE, LocalBot, telegram_on
 from bot.runner import BotProcess
 from channels.telegram.emulator import BotApiEmulator
 from channels.telegram.emulator.models import SentMessage, User
+from channels.wecom.channel import CAPABILITIES as WECOM
+from channels.wecom.channel import WeComApp, WeComChannel
+from channels.wecom.emulator import WeComEmulator
 from handlers.services import Services
 from storage.buttons import resolve_token
 from storage.clock import ManualClock
 from storage.db import Database
 from tests.e2e.stub import StubChannel, StubPlatform
+from tests.e2e.wecom_people import WeComPeople
 from tests.people import playing
 
 COORDINATOR_ID = 900_001
-PLATFORMS = ["telegram", "stub"]
+PLATFORMS = ["telegram", "stub", "wecom"]
 SETTLE_TIMEOUT = 15.0
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:" + "T" * 35  # shaped like a real token, so Settings accept it
 WEBHOOK_SECRET = "s3cret-" + "x" * 25
+# Journeys click faster than people: WeCom paced like an emulator that enforces nothing.
+WECOM_QUICK = dataclasses.replace(
+    WECOM, per_address_rate=1000.0, per_address_burst=1000, overall_rate=5000.0
+)
 
 
 @dataclass
@@ -69,6 +78,9 @@ class Journey:
 
     async def act(self, user: User, deliver: Callable[[], object]) -> list[SentMessage]:
         """One thing the user does (deliver queues its update); what the bot did in reaction."""
+        ready = getattr(self.emulator, "ready", None)
+        if ready is not None:
+            await ready(user, self.settle)
         mark = self.emulator.mark()
         deliver()
         await self.settle()
@@ -166,11 +178,16 @@ def settings(database_url: str, flood_limit: int) -> Settings:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every journey plays on Telegram (through its emulator) and on the stub platform,
-    which has no Telegram in it; a test about Telegram itself says so (`telegram_only`)."""
+    """Every journey plays on Telegram (through its emulator), on the stub platform, which
+    has no Telegram in it, and on WeCom (through its emulator); a test about Telegram itself
+    says so (`telegram_only`), and one whose expectations are still Telegram's shapes says
+    that (`not_yet_on_wecom`)."""
     if "platform" in metafunc.fixturenames:
-        telegram_only = metafunc.definition.get_closest_marker("telegram_only") is not None
-        metafunc.parametrize("platform", ["telegram"] if telegram_only else PLATFORMS)
+        marked = metafunc.definition.get_closest_marker
+        platforms = ["telegram"] if marked("telegram_only") else PLATFORMS
+        if marked("not_yet_on_wecom"):
+            platforms = [p for p in platforms if p != "wecom"]
+        metafunc.parametrize("platform", platforms)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -202,19 +219,37 @@ async def journey(
     settings = settings.model_copy(
         update={"coordinator_ids": frozenset({(platform, str(COORDINATOR_ID))})}
     )
+    wecom: WeComEmulator | None = None
     if platform == "stub":
         stub = StubPlatform()
         bot = LocalBot(settings, lambda _db: [StubChannel(stub)], clock)
         played: Any = stub
+    elif platform == "wecom":
+        wecom = WeComEmulator(clock=clock, per_member_minute=None)
+        await wecom.start()
+        played = WeComPeople(wecom)
+        bot = LocalBot(settings, lambda db: [wecom_on(wecom, db)], clock)
     else:
         bot = LocalBot(settings, lambda _db: [telegram_on(emulator)], clock)
         played = emulator
     await bot.start()
     assert bot.core is not None
+    if wecom is not None:
+        wecom.callback_url = f"http://127.0.0.1:{bot.port}/wecom"
     bot.core.scheduler.pause()  # jobs run when a test says so, at the test's time
     yield Journey(emulator=played, bot=bot, db=db, clock=clock)
     await bot.stop()
+    if wecom is not None:
+        await wecom.stop()
     playing("telegram")
+
+
+def wecom_on(wecom: WeComEmulator, db: Database) -> WeComChannel:
+    """A WeCom channel for the emulator's app, paced like an emulator that enforces nothing."""
+    app = WeComApp(
+        wecom.corp_id, wecom.agent_id, wecom.secret, wecom.token, wecom.aes_key, wecom.base_url
+    )
+    return WeComChannel(app, db, capabilities=WECOM_QUICK, per_member_minute=None)
 
 
 async def spawn_bot(

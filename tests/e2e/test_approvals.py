@@ -3,6 +3,7 @@ specialist is told in their own language; others pressing the buttons change not
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
 
@@ -26,6 +27,7 @@ async def audit_trail(j: Journey) -> list[tuple[str, int | None]]:
         return [(event.action, event.target_id) for event in rows.scalars()]
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_approve_then_suspend_and_reinstate(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员")
@@ -59,6 +61,7 @@ async def test_approve_then_suspend_and_reinstate(journey: Journey) -> None:
     ]
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_reject_with_a_reason_button_and_with_a_typed_reason(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员")
@@ -108,6 +111,7 @@ async def test_reject_with_a_reason_button_and_with_a_typed_reason(journey: Jour
     assert reply.text.startswith("我没有理解")
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_resubmitted_profile_goes_back_to_the_coordinators(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员")
@@ -129,6 +133,7 @@ async def test_a_resubmitted_profile_goes_back_to_the_coordinators(journey: Jour
     assert card.text.startswith("🆕 新的专家登记") and "补充：二十年" in card.text
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_buttons_pressed_by_someone_else_change_nothing(journey: Journey) -> None:
     j = journey
     li = await specialist_user(j, 5020, "李工", "zh-hans")
@@ -143,6 +148,7 @@ async def test_buttons_pressed_by_someone_else_change_nothing(journey: Journey) 
     assert await audit_trail(j) == []
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_two_coordinators_pressing_approve_apply_it_once(journey: Journey) -> None:
     j = journey
     first = j.user(COORDINATOR_ID, "协调员甲")

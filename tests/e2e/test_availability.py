@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from storage.dialogues import load_dialogue
 from storage.models import SpecialistStatus
 from tests.e2e.conftest import COORDINATOR_ID, Journey
@@ -22,6 +24,7 @@ from tests.e2e.specialist_helpers import (
 QUESTION = "月度确认\n这个月您仍然可以为企业提供服务吗？点一下即可回复。"
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_pause_resume_and_change_capacity_and_days(journey: Journey) -> None:
     j = journey
     wu = await specialist_user(j, 6001, "吴工", "zh-hans")
@@ -56,6 +59,7 @@ async def test_pause_resume_and_change_capacity_and_days(journey: Journey) -> No
     assert (await stored(j, 6001)).capacity == 4
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_pause_until_a_typed_date_survives_a_restart(journey: Journey) -> None:
     j = journey
     zheng = await specialist_user(j, 6010, "Zheng", "en")
@@ -87,6 +91,7 @@ async def test_the_check_runs_daily_at_ten_in_the_bot_timezone(journey: Journey)
     assert (shanghai.hour, shanghai.minute) == (10, 0)
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_monthly_check_asks_once_and_marks_the_silent_after_a_week(
     journey: Journey,
 ) -> None:
@@ -159,6 +164,7 @@ async def test_monthly_check_asks_once_and_marks_the_silent_after_a_week(
     assert (lee_now.paused_until, lee_now.not_responding_since) == (dt.date(2026, 5, 8), None)
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_no_longer_available_then_coming_back(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员")

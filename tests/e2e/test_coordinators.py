@@ -90,6 +90,7 @@ async def test_others_are_refused_and_nothing_changes(journey: Journey, command:
     assert await row_counts(j) == before
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_forged_coordinator_buttons_change_nothing(journey: Journey) -> None:
     j = journey
     stranger = j.user(4002, "Stranger", "en")
@@ -173,6 +174,7 @@ async def open_demand(j: Journey, telegram_id: int) -> Demand:
     return await factories.demand(j.db, j.clock.now(), enterprise.id, "激光焊缝气孔")
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_coordinator_proposes_a_specialist_with_match(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "Coordinator", "en")

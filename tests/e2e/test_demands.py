@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -80,6 +81,7 @@ async def filed(j: Journey, telegram_id: int, title: str) -> int:
     return demand.id
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_new_enterprise_registers_then_files_a_demand_in_chinese(journey: Journey) -> None:
     j = journey
     wang = await enterprise_user(j, 4101, "王工", "zh-hans")
@@ -164,6 +166,7 @@ async def test_a_new_enterprise_registers_then_files_a_demand_in_chinese(journey
     assert await load_dialogue(db=j.db, user_id=await user_id(j, 4101)) is None
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_demand_in_english_starts_as_soon_as_possible_in_shanghai_time(
     journey: Journey,
 ) -> None:
@@ -291,6 +294,7 @@ async def test_restart_in_the_middle_and_carry_on(journey: Journey) -> None:
     )
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_bad_input_at_every_kind_of_step_loses_nothing(journey: Journey) -> None:
     j = journey
     zhou = await registered_enterprise(j, 4106, "周工", "zh-hans")
@@ -351,6 +355,7 @@ async def test_bad_input_at_every_kind_of_step_loses_nothing(journey: Journey) -
     assert fields.text.startswith("涉及哪些技术领域")
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_my_demands_shows_counts_then_pause_resume_and_close(journey: Journey) -> None:
     j = journey
     wu = await registered_enterprise(j, 4107, "吴工", "zh-hans")
@@ -410,6 +415,7 @@ async def test_my_demands_shows_counts_then_pause_resume_and_close(journey: Jour
     assert listing.text.splitlines()[0].startswith("我的需求（共 6 个）")
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_editing_a_filed_demand_in_english(journey: Journey) -> None:
     j = journey
     ma = await registered_enterprise(j, 4108, "Ma", "en")
@@ -431,6 +437,7 @@ async def test_editing_a_filed_demand_in_english(journey: Journey) -> None:
     assert (demand.id, demand.urgency, demand.title) == (demand_id, "urgent", title)
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_another_users_demand_id_changes_nothing(journey: Journey) -> None:
     j = journey
     owner = await registered_enterprise(j, 4109, "郑工", "zh-hans")

@@ -79,6 +79,7 @@ def digest_of(j: Journey, chat_id: int, since: int = 0) -> list[SentMessage]:
     return [e.message for e in j.emulator.events(chat_id=chat_id, since=since) if e.message]
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_the_digest_tells_a_known_programme_in_each_coordinators_language(
     journey: Journey,
 ) -> None:
@@ -159,6 +160,7 @@ async def test_the_digest_tells_a_known_programme_in_each_coordinators_language(
     assert len(photos) == 2
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_one_digest_a_day_across_runs_and_a_restart_at_the_scheduled_minute(
     journey: Journey,
 ) -> None:
@@ -189,6 +191,7 @@ async def test_one_digest_a_day_across_runs_and_a_restart_at_the_scheduled_minut
     assert digest_of(j, english.id, mark)[0].text.startswith("📊 Daily digest · 2026-03-04")
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_long_digest_is_split_at_line_boundaries(journey: Journey) -> None:
     j = journey
     english, _ = await coordinators(j)
@@ -233,6 +236,7 @@ async def test_a_long_digest_is_split_at_line_boundaries(journey: Journey) -> No
     assert "\n".join(texts).count("需求") == 10
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_digest_command_sends_now_and_claims_nothing(journey: Journey) -> None:
     j = journey
     english, _ = await coordinators(j)
@@ -248,6 +252,7 @@ async def test_digest_command_sends_now_and_claims_nothing(journey: Journey) -> 
     assert actions == ["coordinator.digest"]
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_stats_for_a_period_by_command_and_button(journey: Journey) -> None:
     j = journey
     english, _ = await coordinators(j)
@@ -390,6 +395,7 @@ def section(lines: list[str], first: str) -> list[str]:
     return lines[start:end]
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_vouchers_units_and_troubled_engagements_in_the_digest_and_stats(
     journey: Journey,
 ) -> None:
@@ -475,6 +481,7 @@ async def test_vouchers_units_and_troubled_engagements_in_the_digest_and_stats(
     assert section(week_lines, "Dispatching units") == units
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_no_to_the_monthly_check_in_reaches_the_next_digest(journey: Journey) -> None:
     j = journey
     english, _ = await coordinators(j)

@@ -4,6 +4,8 @@ of buttons or by words, mobile shared or typed; Back, Cancel and bad input on th
 
 from __future__ import annotations
 
+import pytest
+
 from storage.dialogues import load_dialogue
 from tests.e2e.conftest import Journey
 from tests.e2e.enterprise_steps import (
@@ -15,6 +17,7 @@ from tests.e2e.enterprise_steps import (
 )
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_registration_in_chinese_with_a_wrong_credit_code_and_a_city_elsewhere(
     journey: Journey,
 ) -> None:
@@ -108,6 +111,7 @@ async def test_registration_in_chinese_with_a_wrong_credit_code_and_a_city_elsew
     assert await load_dialogue(db=j.db, user_id=await user_id(j, 3101)) is None
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_registration_in_english_by_typed_city_and_industry_words(journey: Journey) -> None:
     j = journey
     lee = await enterprise_user(j, 3102, "Lee", "en-US")
@@ -155,6 +159,7 @@ async def test_registration_in_english_by_typed_city_and_industry_words(journey:
     )
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_back_twice_then_cancel_keeps_nothing(journey: Journey) -> None:
     j = journey
     zhao = await enterprise_user(j, 3103, "赵工", "zh-hans")
@@ -198,6 +203,7 @@ async def test_restart_in_the_middle_of_registration_loses_nothing(journey: Jour
     assert (dialogue.data["name"], dialogue.data["city"]) == ("盘锦石化助剂有限公司", "yingkou")
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_profile_shows_the_registration_and_edits_one_field(journey: Journey) -> None:
     j = journey
     wang = await registered_enterprise(j, 3105, "王工", "zh-hans")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from sqlalchemy import select
 
 from channels.telegram.emulator.models import SentMessage
@@ -22,6 +23,7 @@ def rows_of(message: SentMessage) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_export_sends_four_csv_files_a_spreadsheet_reads(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员", "zh-hans")
@@ -98,6 +100,7 @@ async def test_export_sends_four_csv_files_a_spreadsheet_reads(journey: Journey)
     }  # fmt: skip
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_an_empty_programme_exports_headers_only(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "Coordinator", "en")

@@ -111,6 +111,7 @@ async def form_journey(journey: Journey) -> Journey:
     return journey
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_whole_form_with_back_skip_edit_and_confirm(form_journey: Journey) -> None:
     j = form_journey
     user = j.user(2001, "张工")
@@ -177,6 +178,7 @@ async def test_a_whole_form_with_back_skip_edit_and_confirm(form_journey: Journe
     assert await load_dialogue(db=j.db, user_id=(await _user_id(j, 2001))) is None
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_restart_mid_form_loses_nothing_and_old_buttons_go_stale(
     form_journey: Journey,
 ) -> None:
@@ -198,6 +200,7 @@ async def test_restart_mid_form_loses_nothing_and_old_buttons_go_stale(
     assert j.answers(user)[-1] == "无法识别的按钮。"
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_cancel_drops_the_draft(form_journey: Journey) -> None:
     j = form_journey
     user = j.user(2003, "赵工")

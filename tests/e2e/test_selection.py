@@ -102,6 +102,7 @@ async def chosen_expert(
     return wang, expert
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_propose_accept_choose_and_contacts_once_both_agree(journey: Journey) -> None:
     j = journey
     wang, demand = await enterprise_with_demand(j, 7001)
@@ -189,6 +190,7 @@ async def test_propose_accept_choose_and_contacts_once_both_agree(journey: Journ
     assert engagement.contacts_shared_at is not None
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_contacts_go_out_at_the_choice_when_both_agreed_before(journey: Journey) -> None:
     j = journey
     wang, expert = await chosen_expert(j, 7012, 7113, "蒋焊")
@@ -201,6 +203,7 @@ async def test_contacts_go_out_at_the_choice_when_both_agreed_before(journey: Jo
     assert ENTERPRISE_PHONE in contacts.text and contacts.buttons == []
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_not_now_keeps_the_engagement_going_without_contacts(journey: Journey) -> None:
     j = journey
     wang, expert = await chosen_expert(j, 7013, 7114, "沈焊")
@@ -235,6 +238,7 @@ async def test_not_now_keeps_the_engagement_going_without_contacts(journey: Jour
     assert f"📞 联系方式：沈焊，{SPECIALIST_PHONE}" in again.text
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_decline_is_respected_and_the_next_round_proposes_another(journey: Journey) -> None:
     j = journey
     _, demand = await enterprise_with_demand(j, 7002)
@@ -285,6 +289,7 @@ async def test_other_reason_takes_an_optional_note(journey: Journey) -> None:
     )
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_reminder_once_then_expiry_on_the_clock(journey: Journey) -> None:
     j = journey
     await enterprise_with_demand(j, 7004)
@@ -325,6 +330,7 @@ async def test_enterprise_that_has_not_chosen_is_reminded(journey: Journey) -> N
     assert "不太合适" in j.emulator.last(expert.id).text
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_buttons_survive_a_restart_and_refuse_stale_and_foreign_presses(
     journey: Journey,
 ) -> None:

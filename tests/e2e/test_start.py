@@ -8,6 +8,7 @@ from tests.e2e.conftest import COORDINATOR_ID, Journey
 from tests.people import get_user
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_new_user_consents_chooses_language_and_role(journey: Journey) -> None:
     wang = journey.user(1001, "王工", "zh-hans")
     [consent] = await journey.send(wang, "/start")
@@ -42,6 +43,7 @@ async def test_new_user_consents_chooses_language_and_role(journey: Journey) -> 
     assert again.text.startswith("Welcome back!")
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_deep_link_skips_the_role_question(journey: Journey) -> None:
     li = journey.user(1002, "Li", "en-US")
     [consent] = await journey.send(li, "/start specialist")
@@ -54,6 +56,7 @@ async def test_deep_link_skips_the_role_question(journey: Journey) -> None:
     assert stored is not None and (stored.role, stored.locale) == ("specialist", "zh_CN")
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_notice_can_be_read_in_the_other_language(journey: Journey) -> None:
     user = journey.user(1003, "Zhao", "zh-hans")
     [consent] = await journey.send(user, "/start")
@@ -66,6 +69,7 @@ async def test_notice_can_be_read_in_the_other_language(journey: Journey) -> Non
     ]
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_declining_keeps_nothing(journey: Journey) -> None:
     user = journey.user(1004, "Sun")
     await journey.send(user, "/start")
@@ -95,6 +99,7 @@ async def test_restart_in_the_middle_of_first_contact(journey: Journey) -> None:
     assert stored is not None and stored.role == "specialist"
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_stale_button_changes_nothing(journey: Journey) -> None:
     user = journey.user(1006, "周工")
     [consent] = await journey.send(user, "/start")
@@ -106,6 +111,7 @@ async def test_a_stale_button_changes_nothing(journey: Journey) -> None:
     assert stored is not None and stored.consent_at is not None
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_forged_button_data_is_answered_and_ignored(journey: Journey) -> None:
     user = journey.user(1007, "吴工")
     [consent] = await journey.send(user, "/start")
@@ -116,6 +122,7 @@ async def test_forged_button_data_is_answered_and_ignored(journey: Journey) -> N
     assert stored is not None and stored.role is None
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_newcomers_first_words_open_the_conversation(journey: Journey) -> None:
     """On platforms without a start button people begin by typing: their first message
     gets the welcome and the notice, as /start would; later text outside a dialogue does
@@ -142,6 +149,7 @@ async def test_unknown_command_and_cancel(journey: Journey) -> None:
     assert reply.text.startswith("我没有理解")
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_coordinator_command_refused_politely_for_others(journey: Journey) -> None:
     user = journey.user(1009, "冯工", "en")
     [reply] = await journey.send(user, "/stats")
@@ -152,6 +160,7 @@ async def test_coordinator_command_refused_politely_for_others(journey: Journey)
     assert "🏭 Enterprises 0 · demands 0 (0 open)" in reply.text
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_language_command_switches_at_any_time(journey: Journey) -> None:
     user = journey.user(1010, "陈工", "zh-hans")
     await journey.send(user, "/language")

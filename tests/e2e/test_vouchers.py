@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from storage.engagements import (
     NewWorkLog,
     add_work_log,
@@ -51,6 +53,7 @@ async def confirmed_work(j: Journey, pair: Engaged, *hours: float, confirm: bool
         assert result == "done"
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_voucher_recorded_in_one_line_and_reported(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员")

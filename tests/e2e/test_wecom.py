@@ -21,6 +21,7 @@ from sqlmodel import col
 from bot.config import Settings
 from bot.runner import BotProcess
 from channels.telegram.emulator.server import BotApiEmulator
+from channels.wecom.channel import WeComChannel
 from channels.wecom.emulator import WeComEmulator
 from handlers import rounds
 from storage.db import Database
@@ -32,7 +33,7 @@ from storage.privacy import record_contact_consent
 from storage.proposals import NewProposal, create_proposals
 from storage.specialists import decide_specialist, save_specialist
 from storage.users import record_consent, set_locale, set_role
-from tests.e2e.conftest import TOKEN, free_port
+from tests.e2e.conftest import TOKEN, WECOM_QUICK, free_port
 from tests.e2e.engagement_steps import CASTING
 from tests.e2e.enterprise_steps import WANG_STEEL
 from tests.e2e.specialist_helpers import PROFILE
@@ -52,15 +53,25 @@ async def wecom() -> AsyncIterator[WeComEmulator]:
 
 @asynccontextmanager
 async def bot_process(
-    database_url: str, wecom: WeComEmulator, telegram: BotApiEmulator | None = None, **env: str
+    database_url: str,
+    wecom: WeComEmulator,
+    telegram: BotApiEmulator | None = None,
+    *,
+    paced: bool = False,
+    **env: str,
 ) -> AsyncIterator[BotProcess]:
-    """The production process for the WeCom emulator's app (and Telegram's, if given)."""
+    """The production process for the WeCom emulator's app (and Telegram's, if given);
+    paced at WeCom's figures only where the test is about pacing (`paced`)."""
     port = free_port()
     env = {**wecom.env(port), "DATABASE_URL": database_url, "WEBHOOK_PORT": str(port), **env}
     if telegram is not None:
         env |= {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": telegram.base_url}
     settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
     process = BotProcess(settings, webhook=False)
+    if not paced:
+        channel = process.core.channels["wecom"]
+        assert isinstance(channel, WeComChannel)
+        channel.capabilities, channel.per_member_minute = WECOM_QUICK, None
     await process.start()
     try:
         yield process
@@ -286,7 +297,7 @@ async def test_a_member_is_never_sent_more_than_wecom_keeps_in_a_minute(
     """Every message counts, notices too (the outbox paces rows, and a notice is not paced
     on platforms where it is a toast): the bot holds back what would go over 30 a minute
     to one member, where WeCom would drop it without a word."""
-    async with bot_process(database_url, wecom, FLOOD_LIMIT="1000") as process:
+    async with bot_process(database_url, wecom, paced=True, FLOOD_LIMIT="1000") as process:
         wecom.add_member("busy")
         await said(process, wecom, "busy", "/start")
         card = wecom.last("busy")

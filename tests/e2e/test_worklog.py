@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -32,6 +33,7 @@ async def logs_of(j: Journey, engagement_id: int) -> list[WorkLog]:
         return list(found.scalars())
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     j = journey
     company = await enterprise(j, 7001, "王经理")
@@ -132,6 +134,7 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     assert "🗓 已确认 3.5 小时，折合 0.44 个服务日 · 待企业确认 0 条" in view.text
 
 
+@pytest.mark.not_yet_on_wecom
 async def test_several_engagements_are_chosen_from_and_a_restart_loses_nothing(
     journey: Journey,
 ) -> None:

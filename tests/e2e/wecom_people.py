@@ -1,0 +1,227 @@
+"""The journeys' people on WeCom: the WeCom emulator behind the questions a journey asks of the
+Bot API emulator (`add_user`, `send_message`, `press_button`, `mark`, `events`, `chat`, ...),
+so the journey suite plays on WeCom with the real WeCom channel, over HTTP both ways, with
+real encryption and signatures.
+
+Each action is what a WeCom member would do for the same intent: a button is clicked on its
+card, or, where the bot offered more choices than a card holds, its number is typed; a phone
+is typed (WeCom has no share-contact button); a photo or voice note is sent as WeCom sends
+media. What the member sees is read from the emulator's chats: texts, cards (their buttons
+gone once greyed), files; a card redrawn through a click's response code is an edit.
+WeCom has no notice on a click: what Telegram shows as a toast arrives as a message, so
+`callback_answers` is always empty here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from channels.wecom.emulator import Message, WeComEmulator
+from tests.e2e.stub import StubAnswer, StubEvent, StubMessage, StubUser
+
+ENGLISH = "English"
+NUMBERED = re.compile(r"^(\d+)\. (.+)$", re.MULTILINE)
+
+
+class WeComPeople:
+    def __init__(self, wecom: WeComEmulator) -> None:
+        self.wecom = wecom
+        self._users: dict[int, StubUser] = {}
+        self._events: list[StubEvent] = []
+        self._ids: dict[str, dict[str, int]] = {}  # member -> WeCom msgid -> message id
+        self._pending: set[asyncio.Task[Any]] = set()
+        self._in_english: set[int] = set()
+        wecom.watchers.append(self._seen)
+
+    # --- people ------------------------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str = "测试",
+        language_code: str | None = "zh-hans",
+        **_: object,
+    ) -> StubUser:
+        """A member of the app's visible range (WeCom tells the bot no language)."""
+        user = StubUser(user_id, first_name, language_code)
+        self._users[user_id] = user
+        self.wecom.add_member(str(user_id), first_name)
+        return user
+
+    @property
+    def users(self) -> list[StubUser]:
+        return list(self._users.values())
+
+    def user(self, user_id: int) -> StubUser:
+        return self._users[user_id]
+
+    def send_message(self, user: StubUser | int, text: str) -> None:
+        self._act(user, lambda member: self.wecom.send_text(member, text))
+
+    def send_contact(self, user: StubUser | int, phone_number: str, **_: object) -> None:
+        self.send_message(user, phone_number)  # typed: WeCom cannot share a contact
+
+    def send_photo(self, user: StubUser | int, **_: object) -> None:
+        self._act(user, lambda member: self.wecom.send_media(member, "image"))
+
+    def send_sticker(self, user: StubUser | int, **_: object) -> None:
+        self.send_photo(user)  # WeCom's stickers arrive as images
+
+    def send_voice(self, user: StubUser | int, **_: object) -> None:
+        self._act(user, lambda member: self.wecom.send_media(member, "voice"))
+
+    async def ready(self, user: StubUser, settle: Callable[[], Awaitable[None]]) -> None:
+        """Before an English speaker's first action: WeCom tells the bot no language, so
+        they ask for English (/language), as such a member would first."""
+        if not self._speaks_english(user.id) or user.id in self._in_english:
+            return
+        self._in_english.add(user.id)
+        self.send_message(user, "/language")
+        await settle()
+        self.press_button(user, ENGLISH)
+        await settle()
+
+    def press_button(self, user: StubUser | int, label: str, message_id: int | None = None) -> None:
+        """Click `label` on the newest card that has it working, or type its number where
+        it was offered as a numbered line."""
+        chat = self._id(user)
+        found = self._find(chat, label, message_id)
+        if found is None and self._speaks_english(chat) and self._find(chat, ENGLISH) is not None:
+            # WeCom tells the bot no language: an English speaker asks for English first.
+            self._act(chat, lambda member: self._in_english_then(member, label))
+            return
+        if found is None:
+            raise LookupError(f"no button {label!r} in chat {chat}")
+        self._act(chat, found)
+
+    def _find(
+        self, chat: int, label: str, message_id: int | None = None
+    ) -> Callable[[str], Awaitable[int]] | None:
+        """How to choose `label`: its click, or its number typed."""
+        for message in reversed(self._chat(chat)):
+            if message_id is not None and self._message_id(chat, message) != message_id:
+                continue
+            if message.kind == "template_card" and not message.greyed:
+                key = dict(message.buttons).get(label)
+                if key is not None:
+                    task = message.task_id or ""
+                    return lambda member: self.wecom.click_key(member, task, key)
+            numbers = {text: n for n, text in NUMBERED.findall(message.text)}
+            if label in numbers:
+                return lambda member: self.wecom.send_text(member, numbers[label])
+        return None
+
+    def _speaks_english(self, chat: int) -> bool:
+        return (self._users[chat].language_code or "").startswith("en")
+
+    async def _in_english_then(self, member: str, label: str) -> int:
+        english = self._find(int(member), ENGLISH)
+        assert english is not None
+        await english(member)
+        await self.wecom.wait_until(lambda: self._find(int(member), label) is not None)
+        found = self._find(int(member), label)
+        assert found is not None
+        return await found(member)
+
+    def press_callback(self, user: StubUser | int, message_id: int, data: str) -> None:
+        """A click carrying `data` as its key, on the card `message_id` (or on one the member's
+        WeCom no longer has)."""
+        chat = self._id(user)
+        cards = [m for m in self._chat(chat) if self._message_id(chat, m) == message_id]
+        task = (cards[0].task_id if cards else None) or "gone"
+        self._act(chat, lambda member: self.wecom.click_key(member, task, data))
+
+    def _id(self, user: StubUser | int) -> int:
+        return user.id if isinstance(user, StubUser) else user
+
+    def _act(self, user: StubUser | int, call: Callable[[str], Any]) -> None:
+        chat = self._id(user)
+        self._events.append(StubEvent(self._seq(), "user_action", chat))
+        task = asyncio.create_task(call(str(chat)))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    # --- what people see ------------------------------------------------------------------------
+
+    def _chat(self, chat: int) -> list[Message]:
+        return self.wecom.chat(str(chat))
+
+    def _message_id(self, chat: int, message: Message) -> int:
+        ids = self._ids.setdefault(str(chat), {})
+        return ids.setdefault(message.msgid, len(ids) + 1)
+
+    def _seen(self, change: str, member: str, message: Message) -> None:
+        if not member.isdigit():
+            return
+        chat = int(member)
+        drawn = self._drawn(chat, message)
+        if change == "updated":
+            drawn = replace(drawn, edited=True)
+        kind = "bot_edit" if change == "updated" else "bot_message"
+        self._events.append(StubEvent(self._seq(), kind, chat, message=drawn))
+
+    def _drawn(self, chat: int, message: Message) -> StubMessage:
+        working = message.kind == "template_card" and not message.greyed
+        buttons = list(message.buttons) if working else []
+        kind = {"file": "document", "image": "photo"}.get(message.kind, "text")
+        return StubMessage(
+            chat,
+            self._message_id(chat, message),
+            kind,  # type: ignore[arg-type]
+            message.text,
+            [label for label, _ in buttons],
+            [key for _, key in buttons],
+            edited=False,
+            document=(message.name, message.media or b"") if kind == "document" else None,
+            photo=message.media if kind == "photo" else None,
+        )
+
+    def mark(self) -> int:
+        return len(self._events)
+
+    def events(self, chat_id: int | None = None, since: int = 0) -> list[StubEvent]:
+        return [e for e in self._events[since:] if chat_id is None or e.chat_id == chat_id]
+
+    def chat(self, chat_id: int) -> list[StubMessage]:
+        return [self._drawn(chat_id, message) for message in self._chat(chat_id)]
+
+    def last(self, chat_id: int) -> StubMessage:
+        return self.chat(chat_id)[-1]
+
+    def callback_answers(self, chat_id: int | None = None) -> list[StubAnswer]:
+        return []
+
+    def visible_commands(self, user: StubUser | int) -> list[tuple[str, str]]:
+        return []  # one menu for the whole app, set in WeCom's console
+
+    def reply_keyboard(self, chat_id: int) -> list[list[str]] | None:
+        return None
+
+    async def wait_for_message(
+        self,
+        chat_id: int,
+        predicate: Callable[[StubMessage], bool] | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 (the emulator's test API)
+        after: int = 0,
+    ) -> StubMessage:
+        async with asyncio.timeout(timeout):
+            while True:
+                for event in self.events(chat_id, after):
+                    if event.message is not None and (
+                        predicate is None or predicate(event.message)
+                    ):
+                        return event.message
+                await asyncio.sleep(0.01)
+
+    async def wait_until_idle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Until every callback was answered (the bot kept what it was sent)."""
+        async with asyncio.timeout(timeout):
+            while self._pending:
+                await asyncio.gather(*self._pending, return_exceptions=True)
+
+    def _seq(self) -> int:
+        return len(self._events) + 1
