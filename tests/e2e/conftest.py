@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import re
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -44,6 +45,8 @@ SETTLE_TIMEOUT = 15.0
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:" + "T" * 35  # shaped like a real token, so Settings accept it
 WEBHOOK_SECRET = "s3cret-" + "x" * 25
+# A tag of the markup the bot sends, seen as characters: a text escaped twice.
+LITERAL_MARKUP = re.compile(r"</?(?:b|i|u|s|a|code|pre|blockquote)(?:\s[^<>]*)?>")
 # Journeys click faster than people: WeCom paced like an emulator that enforces nothing.
 WECOM_QUICK = dataclasses.replace(
     WECOM, per_address_rate=1000.0, per_address_burst=1000, overall_rate=5000.0
@@ -57,6 +60,7 @@ class Journey:
     db: Database
     clock: ManualClock
     users: dict[str, User] = field(default_factory=dict)
+    typed_markup: bool = False  # the test's people type markup, which they must see as typed
 
     def user(self, user_id: int, name: str = "测试", language_code: str | None = "zh-hans") -> User:
         return self.emulator.add_user(user_id=user_id, first_name=name, language_code=language_code)
@@ -74,7 +78,15 @@ class Journey:
         for event in self.emulator.events(chat_id=user.id, since=mark):
             if event.message is not None:
                 seen[event.message.message_id] = event.message
-        return list(seen.values())
+        return self.checked(list(seen.values()))
+
+    def checked(self, messages: list[SentMessage]) -> list[SentMessage]:
+        """What people see never shows markup as characters (a text escaped twice), unless
+        the test typed markup itself (`typed_markup`)."""
+        if not self.typed_markup:
+            for message in messages:
+                assert not LITERAL_MARKUP.search(message.text or ""), message.text
+        return messages
 
     async def act(self, user: User, deliver: Callable[[], object]) -> list[SentMessage]:
         """One thing the user does (deliver queues its update); what the bot did in reaction."""
@@ -129,11 +141,11 @@ class Journey:
         mark = self.emulator.mark()
         await self.bot.run_job(name)
         await self.settle()
-        seen: dict[int, SentMessage] = {}
+        seen: dict[tuple[int, int], SentMessage] = {}
         for event in self.emulator.events(since=mark):
             if event.message is not None:
-                seen[event.message.message_id] = event.message
-        return list(seen.values())
+                seen[event.chat_id, event.message.message_id] = event.message
+        return self.checked(list(seen.values()))
 
     async def restart(self) -> None:
         await self.bot.restart()

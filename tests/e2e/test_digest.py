@@ -525,6 +525,7 @@ async def test_hostile_names_are_shown_as_typed_and_long_lists_are_counted(
     made of HTML: the report is sent (Telegram would refuse broken HTML), names read as
     typed, and each list names its first few and counts the rest."""
     j = journey
+    j.typed_markup = True
     english, _ = await coordinators(j)
     now = j.clock.now()
     engagements = []
