@@ -5,7 +5,7 @@ enterprise.
         nudge: an active engagement with no work logged for 14 days ─> the specialist:
                "please log your work" [📝 log work]; again a week later while still silent
         question: from each month's first working day, every active engagement at least
-               14 days old ─> the enterprise: "is the work going well?"
+               14 days old on that day ─> the enterprise: "is the work going well?"
                [👍 yes] [🤏 partly] [👎 no] ─> stored; a "no" goes to the coordinators' digest
                (storage.engagements.troubled_engagements)
 
@@ -72,13 +72,13 @@ async def send_log_nudges(svc: Services) -> int:
         due = await claim_log_nudges(
             db=svc.db, quiet_since=now - QUIET_FOR, nudged_before=now - NUDGE_EVERY, now=now
         )
-        for card in due:
+        for card, silent_since in due:
             reader = reader_for(svc, card.specialist_user)
             text = reader.t(
                 "checkin_e.nudge",
                 title=card.demand.title,
                 other=counterpart(reader, card, "specialist"),
-                days=QUIET_FOR.days,
+                days=(now - silent_since).days,
             )
             button = [(reader.t("engagement.log_work"), pack(LOG, "for", card.id))]
             sent += await send_to(svc, card.specialist_user, text, inline([button]))
@@ -90,11 +90,15 @@ async def ask_enterprises(svc: Services) -> int:
     """This month's "is the work going well?" to each enterprise not yet asked; each claim
     commits with its question, one engagement at a time."""
     today = svc.today()
-    if today < first_working_day(today.year, today.month):
+    first = first_working_day(today.year, today.month)
+    if today < first:
         return 0
     month = f"{today:%Y-%m}"
     now = svc.clock.now()
-    due = await due_for_checkin(db=svc.db, month=month, started_before=now - ASK_AFTER)
+    # Two weeks old by the month's first working day: one begun later waits for next month,
+    # or it would be asked mid-month and again a fortnight later.
+    day_one = dt.datetime.combine(first, dt.time(), svc.timezone)
+    due = await due_for_checkin(db=svc.db, month=month, started_before=day_one - ASK_AFTER)
     asked = 0
     for engagement_id in due:
         async with svc.db.unit_of_work():

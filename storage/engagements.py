@@ -633,9 +633,10 @@ async def record_outcome(
 
 async def claim_log_nudges(
     *, db: Database, quiet_since: dt.datetime, nudged_before: dt.datetime, now: dt.datetime
-) -> list[EngagementCard]:
+) -> list[tuple[EngagementCard, dt.datetime]]:
     """Active engagements begun before `quiet_since` with no work logged since then and not
-    nudged since `nudged_before`, marked nudged now: a run that happens twice nudges once."""
+    nudged since `nudged_before`, marked nudged now: a run that happens twice nudges once.
+    Each with when it went silent: its last log, or its start when nothing was logged."""
     logged = exists().where(
         col(WorkLog.engagement_id) == col(Engagement.id),
         col(WorkLog.created_at) > quiet_since,
@@ -660,7 +661,14 @@ async def claim_log_nudges(
         rows = await session.execute(
             _card_query().where(col(Engagement.id).in_(ids)).order_by(col(Engagement.id))
         )
-        return await _cards(session, rows.all())
+        cards = await _cards(session, rows.all())
+        last_logs = await session.execute(
+            select(col(WorkLog.engagement_id), func.max(col(WorkLog.created_at)))
+            .where(col(WorkLog.engagement_id).in_(ids))
+            .group_by(col(WorkLog.engagement_id))
+        )
+        last: dict[int, dt.datetime] = dict(last_logs.tuples().all())
+        return [(card, last.get(card.id, card.engagement.started_at)) for card in cards]
 
 
 async def due_for_checkin(*, db: Database, month: str, started_before: dt.datetime) -> list[int]:

@@ -240,11 +240,14 @@ async def test_weekly_nudge_while_no_work_is_logged(journey: Journey) -> None:
     assert nudged.buttons == ["📝 记录工作"]
     assert j.reactions(company, mark) == []
 
-    # Six days later nothing; on the seventh, again.
+    # Six days later nothing; on the seventh, again, with the real count of silent days.
     j.clock.advance(6 * DAY)
     assert await nudge(j) == 0
     j.clock.advance(DAY)
+    mark = j.emulator.mark()
     assert await nudge(j) == 1
+    [again] = j.reactions(expert, mark)
+    assert "已有 21 天没有工作记录" in again.text
 
     # The button opens the log for that engagement; once work is logged, the nudges stop.
     [ask_date] = await j.press(expert, "📝 记录工作", nudged.message_id)
@@ -270,8 +273,11 @@ async def test_monthly_question_to_the_enterprise_and_a_no_for_the_digest(
     first = await engage(j, company, expert)
     second = await engage(j, english, expert)
 
-    # Engaged on 2 March: too recent for March; asked from April's first working day.
+    # Engaged on 2 March: too recent for March, even once two weeks old mid-March (or it
+    # would be asked again a fortnight later); asked from April's first working day.
     j.clock.set(local(2026, 3, 10))
+    assert await ask(j) == 0
+    j.clock.set(local(2026, 3, 20))
     assert await ask(j) == 0
     j.clock.set(local(2026, 4, 1))
     mark = j.emulator.mark()

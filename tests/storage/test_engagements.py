@@ -288,7 +288,7 @@ async def test_log_nudges_are_claimed_once_a_week_while_nothing_is_logged(
         found = await claim_log_nudges(
             db=db, quiet_since=now - 14 * DAY, nudged_before=now - 7 * DAY, now=now
         )
-        return [c.id for c in found]
+        return [c.id for c, _ in found]
 
     clock.advance(13 * DAY)
     await log(db, busy, clock.now(), 2, None)
@@ -301,7 +301,14 @@ async def test_log_nudges_are_claimed_once_a_week_while_nothing_is_logged(
     clock.advance(DAY)
     assert await nudged() == [quiet.id]  # a week on, still silent
     clock.advance(7 * DAY)  # the busy one's log is now 15 days old
-    assert sorted(await nudged()) == sorted([quiet.id, busy.id])
+    now = clock.now()
+    found = await claim_log_nudges(
+        db=db, quiet_since=now - 14 * DAY, nudged_before=now - 7 * DAY, now=now
+    )
+    # Silent since the last log, or since the start where nothing was logged.
+    assert sorted((c.id, (now - since).days) for c, since in found) == sorted(
+        [(quiet.id, 28), (busy.id, 15)]
+    )
 
 
 async def test_checkins_are_asked_once_and_a_no_is_troubled(
