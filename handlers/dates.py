@@ -1,4 +1,4 @@
-"""Calendar arithmetic for availability: a month later, the first working day of a month."""
+"""Calendar arithmetic: a month later, the first working day of a month, calendar weeks."""
 
 from __future__ import annotations
 
@@ -24,3 +24,9 @@ def first_working_day(year: int, month: int) -> dt.date:
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
     return day
+
+
+def week_starts(today: dt.date, weeks: int) -> list[dt.date]:
+    """The Mondays of the last `weeks` calendar weeks (Monday to Sunday), this one last."""
+    monday = today - dt.timedelta(days=today.weekday())
+    return [monday - dt.timedelta(weeks=weeks - 1 - n) for n in range(weeks)]

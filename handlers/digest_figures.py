@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
+from handlers.dates import week_starts
 from handlers.digest_chart import weekly_chart
 from handlers.services import PlacementTarget, Services
 from storage import stats
@@ -99,5 +100,8 @@ async def gather(svc: Services, *, days: int) -> Figures:
 
 
 async def chart_of(svc: Services) -> bytes:
-    weeks = await stats.weekly_counts(db=svc.db, until=svc.clock.now(), weeks=WEEKS)
+    """Calendar weeks, Monday to Sunday in the bot's time zone, this one the last."""
+    monday = week_starts(svc.today(), WEEKS)[0]
+    first = dt.datetime.combine(monday, dt.time(), svc.timezone)
+    weeks = await stats.weekly_counts(db=svc.db, first=first, weeks=WEEKS)
     return await asyncio.to_thread(weekly_chart, weeks, svc.timezone)

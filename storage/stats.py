@@ -347,17 +347,17 @@ async def shortages(*, db: Database, today: dt.date, limit: int) -> list[Shortag
     return short[:limit]
 
 
-async def weekly_counts(*, db: Database, until: dt.datetime, weeks: int) -> list[Week]:
-    """New demands, proposals sent and engagements started in each of the `weeks` seven-day
-    windows ending at `until`, oldest first: one query per table, a CASE sum per window."""
-    starts = [until - dt.timedelta(weeks=weeks - n) for n in range(weeks)]
+async def weekly_counts(*, db: Database, first: dt.datetime, weeks: int) -> list[Week]:
+    """New demands, proposals sent and engagements started in each of `weeks` weeks from
+    `first` (the oldest week's start), oldest first: one query per table, a CASE sum per
+    week."""
+    starts = [first + dt.timedelta(weeks=n) for n in range(weeks)]
     bounds = [(start, start + dt.timedelta(weeks=1)) for start in starts]
+    end = bounds[-1][1]
 
     async def per_week(session: AsyncSession, column: Any) -> list[int]:
         sums = [func.sum(case((and_(column >= a, column < b), 1), else_=0)) for a, b in bounds]
-        row = (
-            await session.execute(select(*sums).where(column >= starts[0], column < until))
-        ).one()
+        row = (await session.execute(select(*sums).where(column >= starts[0], column < end))).one()
         return [int(n or 0) for n in row]
 
     async with db.transaction() as session:

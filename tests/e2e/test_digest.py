@@ -141,7 +141,8 @@ async def test_the_digest_tells_a_known_programme_in_each_coordinators_language(
         "/stats 30 · /export",
     ]
     assert chart.caption == (
-        "Last 8 weeks, per week: 🟦 new demands · 🟧 proposals sent · 🟩 engagements started"
+        "Last 8 weeks (Monday to Sunday, labelled by their Monday; the last is this week), "
+        "per week: 🟦 new demands · 🟧 proposals sent · 🟩 engagements started"
     )
     png = chart.photo
     assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n")

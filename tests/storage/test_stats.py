@@ -11,7 +11,7 @@ from storage.digests import claim_digest, mark_digest_sent
 from storage.models import DigestSend
 from tests.storage import factories, programme_scenario
 
-D = dt.timedelta(days=1)
+H, D = dt.timedelta(hours=1), dt.timedelta(days=1)
 
 
 async def test_the_last_day_and_the_programme_to_date(db: Database, clock: ManualClock) -> None:
@@ -92,11 +92,13 @@ async def test_fields_short_of_available_specialists(db: Database, clock: Manual
 async def test_weekly_counts_over_eight_weeks(db: Database, clock: ManualClock) -> None:
     now = clock.now()
     await programme_scenario.build(db, now)
-    weeks = await stats.weekly_counts(db=db, until=now, weeks=8)
-    assert [w.start for w in weeks] == [now - (8 - n) * 7 * D for n in range(8)]
-    assert [w.demands for w in weeks] == [0, 0, 0, 1, 0, 1, 3, 1]
-    assert [w.proposals for w in weeks] == [0, 0, 0, 1, 0, 1, 1, 6]
-    assert [w.engagements for w in weeks] == [0, 0, 0, 0, 1, 0, 1, 0]
+    # Calendar weeks from Monday 00:00 in Shanghai: this one began 9 hours ago.
+    this_monday = now - 9 * H
+    weeks = await stats.weekly_counts(db=db, first=this_monday - 7 * 7 * D, weeks=8)
+    assert [w.start for w in weeks] == [this_monday - (7 - n) * 7 * D for n in range(8)]
+    assert [w.demands for w in weeks] == [0, 0, 1, 0, 1, 3, 0, 1]
+    assert [w.proposals for w in weeks] == [0, 0, 1, 0, 1, 1, 3, 3]
+    assert [w.engagements for w in weeks] == [0, 0, 0, 1, 0, 1, 0, 0]
 
 
 async def test_an_empty_programme_counts_zero(db: Database, clock: ManualClock) -> None:
@@ -104,7 +106,8 @@ async def test_an_empty_programme_counts_zero(db: Database, clock: ManualClock) 
     empty = await stats.activity(db=db, since=None, until=now)
     assert empty.proposals == 0 and empty.decline_reasons == ()
     assert await stats.shortages(db=db, today=now.date(), limit=5) == []
-    assert [w.demands for w in await stats.weekly_counts(db=db, until=now, weeks=8)] == [0] * 8
+    weeks = await stats.weekly_counts(db=db, first=now - 8 * 7 * D, weeks=8)
+    assert [w.demands for w in weeks] == [0] * 8
 
 
 async def test_a_digest_is_claimed_once_per_coordinator_and_day(
