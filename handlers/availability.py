@@ -166,7 +166,8 @@ async def on_button(chat: Chat) -> None:
 async def _ask_date(chat: Chat) -> None:
     actor = chat.actor
     cancel = [(actor.t("form.cancel"), pack(FLOW, "cancel"))]
-    await chat.reply(actor.t("availability.ask_date"), inline([cancel]))
+    example = months_after(actor.services.today(), 1)
+    await chat.reply(actor.t("availability.ask_date", example=example), inline([cancel]))
 
 
 async def _end_date_dialogue(actor: Actor) -> None:

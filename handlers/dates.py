@@ -13,6 +13,11 @@ def months_after(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def next_month(today: dt.date) -> dt.date:
+    """The first day of next month: a round date to give as an example of one ahead."""
+    return months_after(today.replace(day=1), 1)
+
+
 def first_working_day(year: int, month: int) -> dt.date:
     """The month's first Monday-to-Friday day.
 

@@ -25,6 +25,7 @@ from handlers.callbacks import pack, pattern
 from handlers.core.chat import Chat
 from handlers.core.router import Router
 from handlers.core.views import Keyboard, Pair, inline
+from handlers.dates import next_month
 from handlers.form import Draft, Field, Form, Option, open_form, render_value, resume_form
 from handlers.i18n import Markup
 from handlers.validators import date_on_or_after, keyword_list, text_between
@@ -213,6 +214,7 @@ FIELDS = (
         parse=parse_start,
         optional=True,
         render=start_text,
+        prompt_params=lambda actor, draft: {"example": next_month(actor.services.today())},
     ),
     Field(
         "expected_outcome",

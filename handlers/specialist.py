@@ -28,7 +28,7 @@ from handlers import approvals, form
 from handlers.actor import Actor
 from handlers.core.chat import Chat
 from handlers.core.router import Router
-from handlers.dates import months_after
+from handlers.dates import months_after, next_month
 from handlers.form import Draft, Field, Form, Option, open_form
 from handlers.i18n import SUPPORTED_LOCALES
 from handlers.specialist_views import (
@@ -327,6 +327,7 @@ FIELDS = (
         "specialist.ask_from",
         "specialist.label_from",
         options=start_options,
+        prompt_params=lambda actor, draft: {"example": next_month(actor.services.today())},
         parse=lambda text, actor, draft: date_on_or_after(
             text, earliest=actor.services.today()
         ).isoformat(),

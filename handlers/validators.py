@@ -62,13 +62,14 @@ _DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})(?:[-/.月](\d{1,2})日?)?月?$")
 def date_on_or_after(value: str, *, earliest: dt.date) -> dt.date:
     """A date as 2026-05-01 (or 2026/5/1, 2026年5月1日); a bare month means its first day."""
     match = _DATE.match(value.strip().replace(" ", ""))
+    example = earliest.isoformat()  # one that would be accepted
     if not match:
-        raise Invalid("invalid.date")
+        raise Invalid("invalid.date", example=example)
     year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3) or 1)
     try:
         date = dt.date(year, month, day)
     except ValueError:
-        raise Invalid("invalid.date") from None
+        raise Invalid("invalid.date", example=example) from None
     if date < earliest:
         raise Invalid("invalid.date_past", earliest=earliest.isoformat())
     return date

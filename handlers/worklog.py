@@ -82,6 +82,11 @@ def parse_date(text: str, actor: Actor, draft: Draft) -> str:
     return day.isoformat()
 
 
+def example(actor: Actor, draft: Draft) -> str:
+    """A day one would type: yesterday, unless the engagement began today."""
+    return max(started(draft), actor.services.today() - dt.timedelta(days=1)).isoformat()
+
+
 def mode_options(actor: Actor, draft: Draft) -> list[Option]:
     return [Option(code, actor.t(msgid)) for code, msgid in MODES.items()]
 
@@ -111,7 +116,10 @@ FIELDS = (
         options=date_options,
         parse=parse_date,
         render=lambda actor, value: str(value),  # a typed day is in no option
-        prompt_params=lambda actor, draft: {"title": draft["title"]},
+        prompt_params=lambda actor, draft: {
+            "title": draft["title"],
+            "example": example(actor, draft),
+        },
     ),
     Field("mode", "log.ask_mode", "log.label_mode", options=mode_options),
     Field(

@@ -66,11 +66,12 @@ async def test_pause_until_a_typed_date_survives_a_restart(journey: Journey) -> 
     await registered(j, zheng, approve=True)
     await j.send(zheng, "/availability")
     [ask] = await j.press(zheng, "📅 Pause until a date…")
-    assert ask.text.startswith("Pause until which day?") and ask.buttons == ["✖ Cancel"]
+    assert ask.text.startswith("Pause until which day? Type a date like 2026-04-02 ")
+    assert ask.buttons == ["✖ Cancel"]
     await j.restart()
 
     [error, again] = await j.send(zheng, "next Friday")
-    assert error.text == "Please type the date like 2026-05-01."
+    assert error.text == "Please type the date like 2026-03-03."  # the earliest accepted
     assert again.text == ask.text
     [error, _] = await j.send(zheng, "2026-03-02")  # today: a pause ends tomorrow at the earliest
     assert error.text == "The date cannot be before 2026-03-03."

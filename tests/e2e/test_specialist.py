@@ -77,7 +77,8 @@ async def test_registration_in_chinese_reaches_the_coordinators(journey: Journey
     [added, _] = await j.send(wang, "沈阳 鞍山")
     assert added.text == "已添加：沈阳, 鞍山"
     await j.press(wang, "✔ 选好了")
-    await j.press(wang, "4")
+    [*_, from_question] = await j.press(wang, "4")
+    assert from_question.text == "从什么时候开始可以服务？（点选，或输入日期，如 2026-04-01）"
     [*_, until_question] = await j.press(wang, "从现在开始")
     assert until_question.buttons[0] == "3 个月（至 2026-06-02）"
     await j.press(wang, "跳过")

@@ -42,7 +42,9 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
 
     # Monday 2 March, the engagement's first day: "yesterday" is not offered.
     [ask_date] = await j.send(expert, "/log")
-    assert ask_date.text.startswith("「铸件气孔问题」的工作记录\n哪一天的工作？")
+    assert ask_date.text == (
+        "「铸件气孔问题」的工作记录\n哪一天的工作？点按钮，或输入日期，如 2026-03-02。"
+    )  # the example is a day the log accepts: the first day, today
     assert ask_date.buttons == ["今天（2026-03-02）", "✖ 取消"]
     [error, again] = await j.send(expert, "2026-03-01")
     assert error.text == "日期不能早于 2026-03-02。"
@@ -105,6 +107,7 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     j.clock.advance(dt.timedelta(days=2))
     [ask_date] = await j.send(expert, "/log")
     assert ask_date.buttons == ["今天（2026-03-04）", "昨天（2026-03-03）", "✖ 取消"]
+    assert ask_date.text.endswith("或输入日期，如 2026-03-03。")
     [error, _] = await j.send(expert, "2026-03-05")
     assert error.text == "日期不能晚于今天。"
     await j.send(expert, "2026年3月3日")
