@@ -92,12 +92,20 @@ class Field:
 Confirm = Callable[[Chat, Draft], Coroutine[Any, Any, None]]
 
 
+# Every form by its flow, as defined at import: what a dialogue's flow names, when a
+# command in the middle of a form (/language) must ask its question again.
+_FORMS: dict[str, Form] = {}
+
+
 @dataclass(frozen=True)
 class Form:
     flow: str  # dialogue flow name and callback prefix: keep it short
     fields: tuple[Field, ...]
     summary: str  # message id of the summary heading
     confirm: Confirm
+
+    def __post_init__(self) -> None:
+        _FORMS[self.flow] = self
 
     def index(self, name: str) -> int:
         return next(i for i, field in enumerate(self.fields) if field.name == name)
@@ -130,6 +138,14 @@ async def open_form(form: Form, chat: Chat, draft: Draft | None = None) -> None:
 async def resume_form(form: Form, chat: Chat, dialogue: Dialogue) -> None:
     """Ask the question the user is at again (a command in the middle of the form)."""
     await _ask(form, chat, dialogue.step, dict(dialogue.data))
+
+
+async def ask_again(chat: Chat) -> None:
+    """The question of the form the person is in, asked again (in their language now)."""
+    actor = chat.actor
+    dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
+    if dialogue is not None and dialogue.flow in _FORMS:
+        await resume_form(_FORMS[dialogue.flow], chat, dialogue)
 
 
 def _next_step(form: Form, draft: Draft, after: int) -> str:

@@ -3,6 +3,8 @@
     /start ──> consent ──agree──> language ──> role ──> welcome
                  │  └─ notice in the other language      (skipped for a deep
                  └─decline──> nothing kept                link role or a coordinator)
+    /start again ──> welcome back [🔄 switch side] ──> role: each side keeps its own
+                                                     registration, opened where it was
 
 The step lives in the `dialogues` table, so buttons sent before a restart
 still work afterwards, and /start resumes the step the user was at.
@@ -18,6 +20,7 @@ from handlers.callbacks import pack, pattern
 from handlers.core.chat import Chat
 from handlers.core.router import Router
 from handlers.core.views import Keyboard, column, inline
+from handlers.form import ask_again
 from handlers.i18n import SUPPORTED_LOCALES, Markup
 from handlers.menus import set_chat_menu
 from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
@@ -29,7 +32,9 @@ CONSENT, LANGUAGE, ROLE = "consent", "language", "role"
 ROLES = tuple(role.value for role in Role)
 LOCALES = "|".join(SUPPORTED_LOCALES)
 
-START_BUTTON = pattern(FLOW, "agree|decline|notice|lang|role", rf"{LOCALES}|enterprise|specialist")
+START_BUTTON = pattern(
+    FLOW, "agree|decline|notice|lang|role|switch", rf"{LOCALES}|enterprise|specialist"
+)
 LANGUAGE_BUTTON = pattern("lang", "set", LOCALES)
 
 
@@ -81,7 +86,9 @@ async def start(chat: Chat) -> None:
     elif actor.user.role is None and not actor.is_coordinator:
         step = ROLE
     else:
-        await chat.reply(actor.t("start.welcome_back") + "\n\n" + help_text(actor))
+        switch = [(actor.t("start.switch"), pack(FLOW, "switch"))]
+        text = actor.t("start.welcome_back") + "\n\n" + help_text(actor)
+        await chat.reply(text, inline([switch]))
         return
     await _save(actor, step, {"role": deep_role} if deep_role else {})
     await send_step(chat, actor, step)
@@ -92,6 +99,9 @@ async def on_button(chat: Chat) -> None:
     assert chat.match is not None
     action, arg = chat.match["action"], chat.match["arg"]
     actor = chat.actor
+    if action == "switch":
+        await _switch(chat, actor)
+        return
     dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
     expected = {
         "agree": CONSENT,
@@ -145,6 +155,17 @@ async def on_button(chat: Chat) -> None:
     await chat.notice(actor.t("button.unknown"))
 
 
+async def _switch(chat: Chat, actor: Actor) -> None:
+    """The side question again, for someone who agreed already (from /start's welcome)."""
+    if actor.user.consent_at is None:
+        await chat.notice(actor.t("button.stale"))
+        return
+    await chat.notice()
+    await chat.strip()
+    await _save(actor, ROLE, {})
+    await send_step(chat, actor, ROLE)
+
+
 async def _save(actor: Actor, step: str, data: dict[str, object]) -> None:
     await save_dialogue(
         db=actor.services.db,
@@ -180,8 +201,10 @@ async def _finish(chat: Chat, actor: Actor, role: str | None) -> None:
 
 def help_text(actor: Actor) -> Markup:
     """What this user can do, by role."""
-    role = actor.user.role or "none"
-    parts = [actor.t(f"help.{role}"), actor.t("help.common")]
+    role = actor.user.role
+    # A coordinator needs no side: their commands, not "choose a side".
+    parts = [] if role is None and actor.is_coordinator else [actor.t(f"help.{role or 'none'}")]
+    parts.append(actor.t("help.common"))
     if actor.is_coordinator:
         parts.append(actor.t("help.coordinator"))
     return Markup("\n\n".join(parts))
@@ -216,6 +239,7 @@ async def on_language_button(chat: Chat) -> None:
     )
     if actor.user.role or actor.is_coordinator:
         await set_chat_menu(chat, role=actor.user.role, is_coordinator=actor.is_coordinator)
+    await ask_again(chat)  # in the middle of a form: its question, in the new language
 
 
 async def cancel_command(chat: Chat) -> None:

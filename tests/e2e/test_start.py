@@ -182,3 +182,63 @@ async def test_a_press_answered_too_late_still_does_what_it_asked(journey: Journ
     assert journey.answers(wang) == []
     stored = await get_user(db=journey.db, telegram_id=1021)
     assert stored is not None and stored.consent_at is not None
+
+
+async def test_a_specialist_reaches_the_enterprise_side_from_start_and_back(
+    journey: Journey,
+) -> None:
+    """No dead end: /new_demand tells a specialist where to go, /start offers the side
+    question, and each side keeps its own registration when the person switches back."""
+    j = journey
+    li = j.user(1021, "李工", "zh-hans")
+    await j.send(li, "/start specialist")
+    await j.press(li, "✅ 同意")
+    await j.press(li, "中文")
+    [told] = await j.send(li, "/new_demand")
+    assert told.text == "这个命令供企业使用。如果您代表企业，请发送 /start 并点“🔄 切换身份”。"
+
+    welcome = await j.send(li, "/start")  # on WeCom, the text and then its card
+    assert welcome[0].text.startswith("欢迎回来！") and welcome[-1].buttons == ["🔄 切换身份"]
+    [*_, sides] = await j.press(li, "🔄 切换身份")
+    assert sides.text == "您是哪一方？"
+    reactions = await j.press(li, "🏭 企业（提出技术需求）")
+    assert reactions[-1].text == "企业名称是什么？（2–100 个字）"
+    stored = await get_user(db=j.db, telegram_id=1021)
+    assert stored is not None and stored.role == "enterprise"
+
+    await j.send(li, "/cancel")
+    await j.send(li, "/start")
+    await j.press(li, "🔄 切换身份")
+    reactions = await j.press(li, "🎓 科技特派员（提供技术服务）")
+    assert reactions[-1].text == "请输入您的姓名："  # the specialist form, where it was left
+    stored = await get_user(db=j.db, telegram_id=1021)
+    assert stored is not None and stored.role == "specialist"
+
+
+async def test_a_coordinator_needs_no_side(journey: Journey) -> None:
+    j = journey
+    boss = j.user(COORDINATOR_ID, "协调员", "zh-hans")
+    await j.send(boss, "/start")
+    await j.press(boss, "✅ 同意")
+    reactions = await j.press(boss, "English")
+    texts = "\n".join(m.text for m in reactions)
+    assert "/pending" in texts and "not chosen a side" not in texts
+    welcome = await j.send(boss, "/start")  # on WeCom, the text and then its card
+    assert welcome[0].text.startswith("Welcome back!") and "/pending" in welcome[0].text
+    assert "not chosen a side" not in welcome[0].text
+
+
+async def test_language_in_the_middle_of_a_form_asks_its_question_again(
+    journey: Journey,
+) -> None:
+    j = journey
+    wang = j.user(1031, "王工", "zh-hans")
+    await j.send(wang, "/start enterprise")
+    await j.press(wang, "✅ 同意")
+    reactions = await j.press(wang, "中文")
+    assert reactions[-1].text == "企业名称是什么？（2–100 个字）"
+    await j.send(wang, "/language")
+    reactions = await j.press(wang, "English")
+    assert reactions[-1].text == "What is the enterprise's name? (2–100 characters)"
+    [*_, asked] = await j.send(wang, "Anshan Precision Steel Co.")
+    assert asked.text.startswith("Unified social credit code")
