@@ -315,6 +315,9 @@ async def on_input(form: Form, chat: Chat, dialogue: Dialogue) -> None:
         await chat.reply(actor.t(invalid.msgid, **invalid.params))
         await _ask(form, chat, dialogue.step, draft)
         return
+    if isinstance(value, Option):  # a label typed loosely: say how it was read
+        await chat.reply(Markup("→ ") + value.label)
+        value = value.value
     if _suggestions(value) and not field.multi:
         await _offer(form, chat, field, draft, value)
         return
@@ -328,7 +331,8 @@ async def on_input(form: Form, chat: Chat, dialogue: Dialogue) -> None:
 
 
 async def _typed_value(field: Field, chat: Chat, actor: Actor, draft: Draft) -> Any:
-    """The value of a typed answer; a list of Options means suggestions to choose from."""
+    """The value of a typed answer; a list of Options means suggestions to choose from, one
+    Option the button a typed answer stands for."""
     contact = chat.contact
     if field.contact and contact is not None:
         if not contact.own:
@@ -347,7 +351,34 @@ async def _typed_value(field: Field, chat: Chat, actor: Actor, draft: Draft) -> 
         if not found:
             raise Invalid("invalid.no_match")
         return found
-    raise Invalid("invalid.use_buttons")
+    option = _close_option(field.options(actor, draft) if field.options else [], text)
+    if option is None:
+        raise Invalid("invalid.use_buttons")
+    return [option] if field.multi else option
+
+
+def _bare(text: str) -> str:
+    """Letters and digits only, case folded: what is left of a label without its emoji."""
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def _close_option(options: Sequence[Option], typed: str) -> Option | None:
+    """The one option a typed answer to a button question stands for: its label without
+    emoji or spaces, a little more ("小型企业" for "小型"), or a part of it ("maybe")."""
+    wanted = _bare(typed)
+    if not wanted:
+        return None
+    for matches in (
+        lambda label: label == wanted,
+        lambda label: label in wanted and len(wanted) <= len(label) + 4,
+        lambda label: len(wanted) >= 2 and wanted in label,
+    ):
+        found = [o for o in options if _bare(o.label) and matches(_bare(o.label))]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            return None  # ambiguous: the buttons decide
+    return None
 
 
 def _suggestions(value: Any) -> bool:

@@ -64,10 +64,15 @@ async def test_registration_in_chinese_with_a_wrong_credit_code_and_a_city_elsew
     assert reactions[0].text.endswith("→ 制造业 › 黑色金属冶炼和压延加工业")
     assert reactions[-1].text == "企业规模？"
 
-    error, again = await j.send(wang, "小型企业")
+    # A label typed is its button, straight after the question came.
+    [chosen, *_] = await j.send(wang, "中型")
+    assert chosen.text.endswith("→ 中型")
+    await j.press(wang, "◀ 上一步")
+    error, again = await j.send(wang, "特别大")
     assert error.text == "请点按钮选择。"
     assert again.buttons[:4] == ["微型", "小型", "中型", "大型"]
-    await j.press(wang, "小型")
+    chosen = (await j.send(wang, "小型企业"))[0]  # a close variant of a label, too
+    assert chosen.text.endswith("→ 小型")
     [*_, hint, phone_question] = await j.send(wang, "王建国")
     assert hint.text == "可以点下面的按钮分享手机号，也可以直接输入。"
     assert "只有在您和专家双方都同意对接后，专家才能看到联系方式" in phone_question.text
