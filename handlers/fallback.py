@@ -6,6 +6,8 @@ from __future__ import annotations
 from handlers.core.chat import Chat
 from handlers.core.router import Router
 
+SHOWN = 6  # button labels named at most
+
 
 async def unknown_command(chat: Chat) -> None:
     """A command the bot does not have: say so and point to /help."""
@@ -18,8 +20,15 @@ async def unknown_button(chat: Chat) -> None:
 
 
 async def no_dialogue(chat: Chat) -> None:
-    """Something typed while no dialogue waits for it."""
-    await chat.reply(chat.actor.t("dialogue.none"))
+    """Something typed while no dialogue waits for it: where the newest message with buttons
+    (a proposal, a question) waits for a press, its buttons are named."""
+    actor = chat.actor
+    choices = actor.identity.choices or {}
+    labels = [label for label, _ in choices.get("buttons", [])][:SHOWN]
+    if labels:
+        await chat.reply(actor.t("dialogue.use_buttons", buttons=actor.t("list.sep").join(labels)))
+        return
+    await chat.reply(actor.t("dialogue.none"))
 
 
 def register(router: Router) -> None:

@@ -246,6 +246,8 @@ async def cancel_command(chat: Chat) -> None:
     """/cancel: leave whatever dialogue the user is in; its draft is dropped."""
     actor = chat.actor
     ended = await end_dialogue(db=actor.services.db, user_id=actor.user_id)
+    if ended:
+        await chat.drop_choices()  # the dialogue's question: its buttons are stale now
     await chat.reply(actor.t("cancel.done") if ended else actor.t("cancel.nothing"))
 
 

@@ -174,6 +174,16 @@ class Chat:
             self._click_used = True
         return body.handle
 
+    async def drop_choices(self) -> None:
+        """The newest buttons stop answering typed replies, and lose their buttons where the
+        platform can change them now: the dialogue they belonged to has ended."""
+        ref = self.target.choices_ref
+        if ref is None:
+            return
+        await self.strip(ref)
+        await self.services.outbox.forget_choices(self.target)
+        self._choices(None)
+
     def _choices(self, ref: str | None) -> None:
         self.target = Target(
             self.target.platform,

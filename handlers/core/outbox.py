@@ -181,6 +181,11 @@ class Outbox:
         )
         return dataclasses.replace(view, keyboard=keyboard)
 
+    async def forget_choices(self, target: Target) -> None:
+        """Typed replies no longer stand for any buttons."""
+        if target.identity_id is not None:
+            await set_choices(db=self.db, identity_id=target.identity_id, choices=None)
+
     async def _remember_choices(self, target: Target, ref: str, view: View) -> None:
         if target.identity_id is None:
             return

@@ -121,6 +121,10 @@ async def test_propose_accept_choose_and_contacts_once_both_agree(journey: Journ
     assert card.text.startswith("📋 对接邀请") and "铝合金焊缝有气孔" in card.text
     assert card.buttons == ["✅ 接受", "❌ 婉拒", "📄 详情"]
     assert "匹配原因" in card.text and ENTERPRISE_PHONE not in card.text
+    [pointed] = await j.send(li, "好的，我愿意接这个")  # words, not a press: the buttons named
+    assert pointed.text == (
+        "这里请点按钮回答（也可以输入按钮上的文字）：✅ 接受、❌ 婉拒、📄 详情。需要帮助请发送 /help。"
+    )
     assert not any(
         m.text.startswith("📋") for m in j.emulator.chat(chef.id)
     )  # the fermentation expert is not asked
