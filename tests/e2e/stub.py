@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -94,19 +94,67 @@ class StubStats:
     sent: dict[str, int] = field(default_factory=dict)
 
 
-class StubPlatform:
+class ChatLog:
+    """What people did and what the bot showed them, in order, as a journey reads it; and
+    the people's actions still being handed to the bot."""
+
+    def __init__(self) -> None:
+        self._events: list[StubEvent] = []
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    def mark(self) -> int:
+        return len(self._events)
+
+    def events(self, chat_id: int | None = None, since: int = 0) -> list[StubEvent]:
+        return [e for e in self._events[since:] if chat_id is None or e.chat_id == chat_id]
+
+    async def wait_for_message(
+        self,
+        chat_id: int,
+        predicate: Callable[[StubMessage], bool] | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 (the emulator's test API)
+        after: int = 0,
+    ) -> StubMessage:
+        """The first message sent or changed in the chat after event `after` that matches."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for event in self.events(chat_id, after):
+                    if event.message is not None and (
+                        predicate is None or predicate(event.message)
+                    ):
+                        return event.message
+                await asyncio.sleep(0.01)
+
+    async def wait_until_idle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Until every action was handed to the bot (kept in its inbox)."""
+        async with asyncio.timeout(timeout):
+            while self._pending:
+                await asyncio.gather(*self._pending, return_exceptions=True)
+
+    def _pend(self, action: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(action)
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def _seq(self) -> int:
+        return len(self._events) + 1
+
+    def _log(self, event: StubEvent) -> None:
+        self._events.append(event)
+
+
+class StubPlatform(ChatLog):
     def __init__(self, capabilities: Capabilities = TELEGRAM_LIKE) -> None:
+        super().__init__()
         self.capabilities = capabilities
         self.stats = StubStats()
         self._users: dict[int, StubUser] = {}
         self._messages: dict[int, dict[int, StubMessage]] = {}
-        self._events: list[StubEvent] = []
         self._answers: list[StubAnswer] = []
         self._menus: dict[int, list[tuple[str, str]]] = {}
         self._blocked: set[int] = set()
         self._keyboards: dict[int, list[list[str]] | None] = {}
         self._event_ids = itertools.count(1)
-        self._pending: set[asyncio.Task[Any]] = set()
         self.accept: Accept | None = None
 
     # --- people ------------------------------------------------------------------------------
@@ -177,17 +225,9 @@ class StubPlatform:
         event = Event(f"e{next(self._event_ids)}", sender, body)
         self._log(StubEvent(self._seq(), "user_action", chat))
         assert self.accept is not None, "the bot is not running"
-        task = asyncio.create_task(self.accept(event))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._pend(self.accept(event))
 
     # --- what people see ------------------------------------------------------------------------
-
-    def mark(self) -> int:
-        return len(self._events)
-
-    def events(self, chat_id: int | None = None, since: int = 0) -> list[StubEvent]:
-        return [e for e in self._events[since:] if chat_id is None or e.chat_id == chat_id]
 
     def chat(self, chat_id: int) -> list[StubMessage]:
         return list(self._messages.get(chat_id, {}).values())
@@ -204,35 +244,6 @@ class StubPlatform:
     def reply_keyboard(self, chat_id: int) -> list[list[str]] | None:
         """The keyboard under the input field (a share-phone button), if one is up."""
         return self._keyboards.get(chat_id)
-
-    async def wait_for_message(
-        self,
-        chat_id: int,
-        predicate: Callable[[StubMessage], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 (the emulator's test API)
-        after: int = 0,
-    ) -> StubMessage:
-        """The first message sent or changed in the chat after event `after` that matches."""
-        async with asyncio.timeout(timeout):
-            while True:
-                for event in self.events(chat_id, after):
-                    if event.message is not None and (
-                        predicate is None or predicate(event.message)
-                    ):
-                        return event.message
-                await asyncio.sleep(0.01)
-
-    async def wait_until_idle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Until every action was handed to the bot (kept in its inbox)."""
-        async with asyncio.timeout(timeout):
-            while self._pending:
-                await asyncio.gather(*self._pending, return_exceptions=True)
-
-    def _seq(self) -> int:
-        return len(self._events) + 1
-
-    def _log(self, event: StubEvent) -> None:
-        self._events.append(event)
 
     # --- the bot's side -----------------------------------------------------------------------
 

@@ -14,26 +14,24 @@ WeCom has no notice on a click: what Telegram shows as a toast arrives as a mess
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
 from channels.wecom.emulator import Message, WeComEmulator
-from tests.e2e.stub import StubAnswer, StubEvent, StubMessage, StubUser
+from tests.e2e.stub import ChatLog, StubAnswer, StubEvent, StubMessage, StubUser
 
 ENGLISH = "English"
 NUMBERED = re.compile(r"^(\d+)\. (.+)$", re.MULTILINE)
 
 
-class WeComPeople:
+class WeComPeople(ChatLog):
     def __init__(self, wecom: WeComEmulator) -> None:
+        super().__init__()
         self.wecom = wecom
         self._users: dict[int, StubUser] = {}
-        self._events: list[StubEvent] = []
         self._ids: dict[str, dict[str, int]] = {}  # member -> WeCom msgid -> message id
-        self._pending: set[asyncio.Task[Any]] = set()
         self._in_english: set[int] = set()
         wecom.watchers.append(self._seen)
 
@@ -140,10 +138,8 @@ class WeComPeople:
 
     def _act(self, user: StubUser | int, call: Callable[[str], Any]) -> None:
         chat = self._id(user)
-        self._events.append(StubEvent(self._seq(), "user_action", chat))
-        task = asyncio.create_task(call(str(chat)))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._log(StubEvent(self._seq(), "user_action", chat))
+        self._pend(call(str(chat)))
 
     # --- what people see ------------------------------------------------------------------------
 
@@ -162,7 +158,7 @@ class WeComPeople:
         if change == "updated":
             drawn = replace(drawn, edited=True)
         kind = "bot_edit" if change == "updated" else "bot_message"
-        self._events.append(StubEvent(self._seq(), kind, chat, message=drawn))
+        self._log(StubEvent(self._seq(), kind, chat, message=drawn))
 
     def _drawn(self, chat: int, message: Message) -> StubMessage:
         working = message.kind == "template_card" and not message.greyed
@@ -180,12 +176,6 @@ class WeComPeople:
             photo=message.media if kind == "photo" else None,
         )
 
-    def mark(self) -> int:
-        return len(self._events)
-
-    def events(self, chat_id: int | None = None, since: int = 0) -> list[StubEvent]:
-        return [e for e in self._events[since:] if chat_id is None or e.chat_id == chat_id]
-
     def chat(self, chat_id: int) -> list[StubMessage]:
         return [self._drawn(chat_id, message) for message in self._chat(chat_id)]
 
@@ -200,28 +190,3 @@ class WeComPeople:
 
     def reply_keyboard(self, chat_id: int) -> list[list[str]] | None:
         return None
-
-    async def wait_for_message(
-        self,
-        chat_id: int,
-        predicate: Callable[[StubMessage], bool] | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 (the emulator's test API)
-        after: int = 0,
-    ) -> StubMessage:
-        async with asyncio.timeout(timeout):
-            while True:
-                for event in self.events(chat_id, after):
-                    if event.message is not None and (
-                        predicate is None or predicate(event.message)
-                    ):
-                        return event.message
-                await asyncio.sleep(0.01)
-
-    async def wait_until_idle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Until every callback was answered (the bot kept what it was sent)."""
-        async with asyncio.timeout(timeout):
-            while self._pending:
-                await asyncio.gather(*self._pending, return_exceptions=True)
-
-    def _seq(self) -> int:
-        return len(self._events) + 1
