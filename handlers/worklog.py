@@ -5,6 +5,8 @@
          ─> [on site] [remote] ─> hours (0.5-24, buttons or typed) ─> what was done
          ─> summary ─confirm─> stored as pending ─> the enterprise: [✅ confirm] [❌ dispute]
                                                        └─> the specialist is told either way
+    dispute ─> the specialist and the coordinators told at once; the enterprise asked why
+            ─> a typed reason (kept, and sent to both) or [skip]
 
 Only confirmed entries count towards service days (hours / 8) and vouchers. The form
 is the guided-form engine's, so every step has Back and Cancel and a restart loses
@@ -20,9 +22,10 @@ import unicodedata
 from handlers import form
 from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
+from handlers.coordinators import coordinator_audience, tell_coordinators
 from handlers.core.chat import Chat
 from handlers.core.router import Router
-from handlers.core.views import Keyboard, column, inline
+from handlers.core.views import Keyboard, View, column, inline
 from handlers.engagement_views import (
     LOG,
     LOG_STATUSES,
@@ -36,9 +39,10 @@ from handlers.engagement_views import (
 )
 from handlers.form import Draft, Field, Form, Option, open_form, resume_form
 from handlers.i18n import Markup
+from handlers.services import Services
 from handlers.specialist_views import Reader
 from handlers.validators import Invalid, date_on_or_after, text_between
-from storage.dialogues import load_dialogue
+from storage.dialogues import end_dialogue, load_dialogue, save_dialogue
 from storage.engagements import (
     EngagementCard,
     NewWorkLog,
@@ -46,8 +50,9 @@ from storage.engagements import (
     decide_work_log,
     engagement_for,
     list_engagements,
+    record_dispute_reason,
 )
-from storage.models import Dialogue, EngagementStatus, Role
+from storage.models import Dialogue, EngagementStatus, Role, WorkLog
 
 FLOW = "wl"
 SUMMARY_MIN, SUMMARY_MAX = 5, 500
@@ -56,6 +61,9 @@ HOUR_CHOICES = ("1", "2", "4", "8")
 CHOICES_SHOWN = 10  # engagements offered by /log; more is unusual for one specialist
 PICK = pattern(LOG, "for", r"\d{1,9}")
 DECIDE = pattern("wlc", "ok|no", r"\d{1,9}")
+WHY = "wlw"  # the optional reason after a dispute
+SKIP_WHY = pattern(WHY, "skip", r"\d{1,9}")
+REASON_MIN, REASON_MAX = 2, 300
 _HOURS = re.compile(r"^(\d{1,2}(?:[.,]\d{1,2})?)\s*(?:h|hrs?|hours?|个?小时|钟头)?$", re.IGNORECASE)
 
 
@@ -278,6 +286,84 @@ async def on_decide(chat: Chat) -> None:
     msgid = "log.told_confirmed" if confirm else "log.told_disputed"
     told = reader.t(msgid, title=card.demand.title, name=card.enterprise.name)
     await send_to(svc, card.specialist_user, Markup("\n".join([told, log_line(reader, entry)])))
+    if not confirm:
+        await _alert_coordinators(svc, card, entry)
+        await _ask_why(chat, entry)
+
+
+async def _alert_coordinators(svc: Services, card: EngagementCard, entry: WorkLog) -> None:
+    for coordinator in await coordinator_audience(svc):
+        reader = coordinator.reader
+        text = reader.t(
+            "log.dispute_alert",
+            id=card.id,
+            title=card.demand.title,
+            enterprise=card.enterprise.name,
+            specialist=card.specialist.name,
+            line=log_line(reader, entry),
+        )
+        await svc.outbox.send(coordinator.target, View(text))
+
+
+async def _ask_why(chat: Chat, entry: WorkLog) -> None:
+    """The optional reason for a dispute, typed next (or skipped)."""
+    actor = chat.actor
+    assert entry.id is not None
+    await save_dialogue(
+        db=actor.services.db,
+        user_id=actor.user_id,
+        flow=WHY,
+        step="reason",
+        data={"log": entry.id},
+        now=actor.services.clock.now(),
+    )
+    skip = [(actor.t("log.dispute_skip"), pack(WHY, "skip", entry.id))]
+    await chat.reply(actor.t("log.dispute_why"), inline([skip]))
+
+
+async def on_reason(chat: Chat, dialogue: Dialogue) -> None:
+    """The reason typed after a dispute: kept once, sent to the specialist and coordinators."""
+    actor = chat.actor
+    svc = actor.services
+    try:
+        reason = text_between(chat.text or "", low=REASON_MIN, high=REASON_MAX)
+    except Invalid as invalid:
+        await chat.reply(actor.t(invalid.msgid, **invalid.params))
+        await _ask_why_again(chat, int(dialogue.data["log"]))
+        return
+    await end_dialogue(db=svc.db, user_id=actor.user_id)
+    kept = await record_dispute_reason(
+        db=svc.db, log_id=int(dialogue.data["log"]), owner_user_id=actor.user_id, reason=reason
+    )
+    if kept is None:  # not a disputed entry of theirs any more, or its reason was given
+        await chat.reply(actor.t("button.stale"))
+        return
+    await chat.drop_choices()
+    _, card = kept
+    reader = reader_for(svc, card.specialist_user)
+    await send_to(svc, card.specialist_user, reader.t("log.dispute_reason_told", reason=reason))
+    await tell_coordinators(svc, "log.dispute_alert_reason", id=card.id, reason=reason)
+    await chat.reply(actor.t("log.dispute_forwarded"))
+
+
+async def _ask_why_again(chat: Chat, log_id: int) -> None:
+    actor = chat.actor
+    skip = [(actor.t("log.dispute_skip"), pack(WHY, "skip", log_id))]
+    await chat.reply(actor.t("log.dispute_why"), inline([skip]))
+
+
+async def on_skip(chat: Chat) -> None:
+    """No reason after all: the dialogue ends (a second tap, or a forged one, changes nothing)."""
+    actor = chat.actor
+    dialogue = await load_dialogue(db=actor.services.db, user_id=actor.user_id)
+    match = chat.match
+    assert match is not None
+    if dialogue is None or dialogue.flow != WHY or str(dialogue.data.get("log")) != match["arg"]:
+        await chat.notice(actor.t("button.stale"))
+        return
+    await end_dialogue(db=actor.services.db, user_id=actor.user_id)
+    await chat.notice()
+    await chat.annotate(actor.t("log.dispute_skipped"))
 
 
 async def on_input(chat: Chat, dialogue: Dialogue) -> None:
@@ -290,3 +376,5 @@ def register(router: Router) -> None:
     router.button(DECIDE, on_decide)
     form.register(WORK_LOG, router)
     router.dialogue(FLOW, on_input)
+    router.button(SKIP_WHY, on_skip)
+    router.dialogue(WHY, on_reason)

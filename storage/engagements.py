@@ -464,6 +464,32 @@ async def decide_work_log(
         return "done", log, await _card(session, log.engagement_id)
 
 
+async def record_dispute_reason(
+    *, db: Database, log_id: int, owner_user_id: int, reason: str
+) -> tuple[WorkLog, EngagementCard] | None:
+    """Why the enterprise disputed its entry, kept once; None when the entry is not a
+    disputed one of theirs, or its reason was given already."""
+    async with db.transaction() as session:
+        log = await session.get(WorkLog, log_id)
+        card = await _card(session, log.engagement_id) if log else None
+        if log is None or card is None or card.owner.id != owner_user_id:
+            return None
+        kept = await session.execute(
+            update(WorkLog)
+            .where(
+                col(WorkLog.id) == log_id,
+                col(WorkLog.status) == WorkLogStatus.DISPUTED,
+                col(WorkLog.dispute_reason).is_(None),
+            )
+            .values(dispute_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+        if not kept.rowcount:  # type: ignore[attr-defined]
+            return None
+        await session.refresh(log)
+        return log, card
+
+
 # --- completion and cancellation --------------------------------------------------------
 
 

@@ -278,6 +278,7 @@ class WorkLog(SQLModel, table=True):
     status: str = Field(default=WorkLogStatus.PENDING, max_length=16)
     created_at: dt.datetime = Field(sa_column=aware(nullable=False))
     decided_at: dt.datetime | None = Field(default=None, sa_column=aware())
+    dispute_reason: str | None = Field(default=None, max_length=300)  # the enterprise's words
 
 
 class EngagementCheckin(SQLModel, table=True):

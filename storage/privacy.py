@@ -62,7 +62,7 @@ PERSONAL: dict[str, frozenset[str]] = {
     ),
     "proposals": frozenset({"reasons", "decline_text"}),
     "engagements": frozenset({"end_reason"}),
-    "work_logs": frozenset({"summary"}),
+    "work_logs": frozenset({"summary", "dispute_reason"}),
     "vouchers": frozenset({"purpose"}),
     "broadcasts": frozenset({"text"}),
 }

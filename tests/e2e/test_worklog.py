@@ -11,7 +11,7 @@ from sqlmodel import col
 
 from storage.dialogues import load_dialogue
 from storage.models import WorkLog
-from tests.e2e.conftest import Journey
+from tests.e2e.conftest import COORDINATOR_ID, Journey
 from tests.e2e.engagement_steps import (
     approved_specialist,
     card,
@@ -39,6 +39,7 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     company = await enterprise(j, 7001, "王经理")
     expert = await approved_specialist(j, 7002, "陈明")
     pair = await engage(j, company, expert)
+    boss = j.emulator.add_user(user_id=COORDINATOR_ID, first_name="协调员", started=True)
 
     # Monday 2 March, the engagement's first day: "yesterday" is not offered.
     [ask_date] = await j.send(expert, "/log")
@@ -118,11 +119,29 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     await j.press(expert, "✅ 确认提交")
     [to_confirm] = j.reactions(company, mark)
     mark = j.emulator.mark()
-    [disputed] = await j.press(company, "❌ 有异议", to_confirm.message_id)
+    [disputed, why] = await j.press(company, "❌ 有异议", to_confirm.message_id)
     assert disputed.text.endswith("已记录：❌ 有异议")
+    assert why.text.startswith("哪里不对？") and why.buttons == ["跳过"]
+    # The specialist and the coordinators know at once, whether or not a reason follows.
     [told] = j.reactions(expert, mark)
     assert told.text.startswith("❌ 鞍山精工钢构有限公司 对您在「铸件气孔问题」的工作记录有异议。")
+    [alerted] = j.reactions(boss, mark)
+    assert alerted.text.startswith(
+        f"❌ 工作记录有异议：对接 #{pair.engagement_id}「铸件气孔问题」，鞍山精工钢构有限公司"
+    )
+    assert "2026-03-03 · 💻 远程 · 2 小时" in alerted.text
+    mark = j.emulator.mark()
+    [asked, thanks] = await j.send(company, "那天我们没有开会")
+    assert asked.message_id == why.message_id and asked.buttons == []  # no Skip left
+    assert thanks.text == "已转告专家和项目协调员。"
+    [reason] = j.reactions(expert, mark)
+    assert reason.text == "企业说明的原因：那天我们没有开会"
+    [reason] = j.reactions(boss, mark)
+    assert reason.text == f"对接 #{pair.engagement_id} 工作记录异议的原因：那天我们没有开会"
+    [reply] = await j.send(company, "还有一句")  # the reason is taken once
+    assert reply.text.startswith("我没有理解")
     first, second = await logs_of(j, pair.engagement_id)
+    assert second.dispute_reason == "那天我们没有开会"
     assert first.status == "confirmed"
     assert (second.work_date, second.mode, second.hours, second.status) == (
         dt.date(2026, 3, 3),
@@ -135,6 +154,24 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     assert (stored.confirmed_hours, stored.pending_logs) == (3.5, 0)
     [view] = await j.send(company, "/engagements")
     assert "🗓 已确认 3.5 小时，折合 0.44 个服务日 · 待企业确认 0 条" in view.text
+
+    # A third entry disputed without a reason: Skip ends the question, once.
+    await j.send(expert, "/log")
+    await j.press(expert, "今天（2026-03-04）")
+    await j.press(expert, "🏭 现场")
+    await j.press(expert, "1 小时")
+    await j.send(expert, "现场查看新模具试模情况")
+    mark = j.emulator.mark()
+    await j.press(expert, "✅ 确认提交")
+    [to_confirm] = j.reactions(company, mark)
+    [*_, why] = await j.press(company, "❌ 有异议", to_confirm.message_id)
+    [skipped] = await j.press(company, "跳过", why.message_id)
+    assert skipped.text.endswith("好的。需要时可以直接联系项目协调员。") and skipped.buttons == []
+    await j.press_data(company, why.message_id, why.callback_data[0])
+    assert j.answers(company)[-1] == "这个按钮已失效。"
+    [reply] = await j.send(company, "补充一句")
+    assert reply.text.startswith("我没有理解")
+    assert (await logs_of(j, pair.engagement_id))[2].dispute_reason is None
 
 
 @pytest.mark.not_yet_on_wecom
