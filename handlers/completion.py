@@ -5,6 +5,7 @@
         confirm ─> completed, both sides get [⭐ rate]
     [⭐ rate] ─> enterprise: rating of the specialist ─> problem solved? ─> results (any)
               specialist: rating of the enterprise
+              ─> a comment (optional)
               ─> summary ─confirm─> stored once (a second form finds it recorded)
 
 Buttons carry the engagement id; storage finds it only for the pressing user's
@@ -31,6 +32,7 @@ from handlers.engagement_views import (
 )
 from handlers.engagements import engagement_view, show
 from handlers.form import Draft, Field, Form, Option, open_form
+from handlers.validators import text_between
 from storage.engagements import (
     Change,
     EngagementCard,
@@ -81,6 +83,15 @@ RATING = Field(
     options=rating_options,
     prompt_params=named,
 )
+COMMENT_MAX = 300
+COMMENT = Field(
+    "comment",
+    "completion.ask_comment",
+    "completion.label_comment",
+    parse=lambda text, actor, draft: text_between(text, low=2, high=COMMENT_MAX),
+    optional=True,
+    prompt_params=lambda actor, draft: {"name": draft["name"], "high": COMMENT_MAX},
+)
 
 
 async def confirm_outcome(chat: Chat, draft: Draft) -> None:
@@ -94,6 +105,7 @@ async def confirm_outcome(chat: Chat, draft: Draft) -> None:
         outcome=draft["outcome"],
         results=draft.get("results") or [],
         now=svc.clock.now(),
+        comment=draft.get("comment"),
     )
     await _thank(chat, change)
 
@@ -107,6 +119,7 @@ async def confirm_rating(chat: Chat, draft: Draft) -> None:
         user_id=actor.user_id,
         rating=int(draft["rating"]),
         now=svc.clock.now(),
+        comment=draft.get("comment"),
     )
     await _thank(chat, change)
 
@@ -134,12 +147,16 @@ OUTCOME = Form(
             multi=True,
             optional=True,
         ),
+        COMMENT,
     ),
     summary="completion.summary",
     confirm=confirm_outcome,
 )
 RATING_FORM = Form(
-    flow=RATING_FLOW, fields=(RATING,), summary="completion.summary", confirm=confirm_rating
+    flow=RATING_FLOW,
+    fields=(RATING, COMMENT),
+    summary="completion.summary",
+    confirm=confirm_rating,
 )
 FORMS = {OUTCOME_FLOW: OUTCOME, RATING_FLOW: RATING_FORM}
 

@@ -148,14 +148,15 @@ def completion_text(reader: Reader, card: EngagementCard, side: Side) -> Markup 
     if e.status != EngagementStatus.COMPLETED:
         return None
     lines = []
-    if e.rating_of_specialist is not None:
-        lines.append(
-            reader.t("completion.rating_of_specialist", stars=stars(e.rating_of_specialist))
-        )
-    if e.rating_of_enterprise is not None:
-        lines.append(
-            reader.t("completion.rating_of_enterprise", stars=stars(e.rating_of_enterprise))
-        )
+    for msgid, rating, comment in (
+        ("completion.rating_of_specialist", e.rating_of_specialist, e.comment_on_specialist),
+        ("completion.rating_of_enterprise", e.rating_of_enterprise, e.comment_on_enterprise),
+    ):
+        if rating is not None:
+            shown = stars(rating)
+            if comment:
+                shown = reader.t("completion.with_comment", stars=shown, comment=comment)
+            lines.append(reader.t(msgid, stars=shown))
     if e.outcome:
         results = ", ".join(reader.t(RESULTS[r]) for r in e.results or [] if r in RESULTS)
         lines.append(

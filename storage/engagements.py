@@ -607,9 +607,16 @@ async def cancel_engagement(
 
 
 async def rate_enterprise(
-    *, db: Database, engagement_id: int, user_id: int, rating: int, now: dt.datetime
+    *,
+    db: Database,
+    engagement_id: int,
+    user_id: int,
+    rating: int,
+    now: dt.datetime,
+    comment: str | None = None,
 ) -> Change:
-    """The specialist rates the enterprise once the engagement is completed; once only."""
+    """The specialist rates the enterprise (and may say why) once the engagement is
+    completed; once only."""
     if not 1 <= rating <= 5:
         raise ValueError(f"a rating is 1-5, not {rating}")
 
@@ -620,6 +627,7 @@ async def rate_enterprise(
             col(Engagement.status) == EngagementStatus.COMPLETED,
             col(Engagement.rating_of_enterprise).is_(None),
             rating_of_enterprise=rating,
+            comment_on_enterprise=comment,
         )
 
     return await _change(db, engagement_id, user_id, now, "engagement.rated", decide)
@@ -634,8 +642,10 @@ async def record_outcome(
     outcome: str,
     results: Sequence[str],
     now: dt.datetime,
+    comment: str | None = None,
 ) -> Change:
-    """The enterprise rates the specialist and says what came of the work; once only."""
+    """The enterprise rates the specialist (and may say why) and says what came of the
+    work; once only."""
     if not 1 <= rating <= 5 or outcome not in OUTCOMES or not set(results) <= set(RESULTS):
         raise ValueError(f"not an outcome: {rating}, {outcome}, {results}")
 
@@ -646,6 +656,7 @@ async def record_outcome(
             col(Engagement.status) == EngagementStatus.COMPLETED,
             col(Engagement.outcome).is_(None),
             rating_of_specialist=rating,
+            comment_on_specialist=comment,
             outcome=outcome,
             results=[r for r in RESULTS if r in results],
             outcome_at=now,

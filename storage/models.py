@@ -256,6 +256,8 @@ class Engagement(SQLModel, table=True):
     log_nudged_at: dt.datetime | None = Field(default=None, sa_column=aware())  # "please log"
     rating_of_specialist: int | None = None  # 1-5, given by the enterprise once completed
     rating_of_enterprise: int | None = None  # 1-5, given by the specialist once completed
+    comment_on_specialist: str | None = Field(default=None, max_length=300)  # with the rating
+    comment_on_enterprise: str | None = Field(default=None, max_length=300)
     outcome: str | None = Field(default=None, max_length=16)  # solved, partly, not_solved
     # Any of new_product, patent, rd_platform, trained; None until the enterprise records them.
     results: list[str] | None = Field(default=None, sa_column=json_column(nullable=True))

@@ -61,7 +61,7 @@ PERSONAL: dict[str, frozenset[str]] = {
         {"name", "institution", "title", "expertise", "keywords", "team", "phone", "status_reason"}
     ),
     "proposals": frozenset({"reasons", "decline_text"}),
-    "engagements": frozenset({"end_reason"}),
+    "engagements": frozenset({"end_reason", "comment_on_specialist", "comment_on_enterprise"}),
     "work_logs": frozenset({"summary", "dispute_reason"}),
     "vouchers": frozenset({"purpose"}),
     "broadcasts": frozenset({"text"}),

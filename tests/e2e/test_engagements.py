@@ -148,12 +148,15 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     await j.press(company, "🔸 部分解决")
     await j.press(company, "专利")
     await j.press(company, "培养了人才")
-    summary = last(await j.press(company, "✔ 选好了"))
+    comment = last(await j.press(company, "✔ 选好了"))
+    assert comment.text.startswith("想说几句吗？") and "跳过" in comment.buttons
+    summary = last(await j.send(company, "陈老师很负责，每周到厂"))
     assert summary.text.splitlines() == [
         "请核对您的评价",
         "评分：⭐⭐⭐⭐⭐",
         "结果：🔸 部分解决",
         "成果：专利, 培养了人才",
+        "评语：陈老师很负责，每周到厂",
     ]
     [*_, thanks] = await j.press(company, "✅ 确认提交")
     assert thanks.text == "谢谢，您的评价已记录。"
@@ -163,6 +166,7 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     await j.press(expert, "1. 铸件气孔问题")
     await j.press(expert, "⭐ 评价与反馈")
     await j.press(expert, "⭐⭐⭐⭐")
+    await j.press(expert, "跳过")  # no comment
     [*_, thanks] = await j.press(expert, "✅ 确认提交")
     assert thanks.text == "谢谢，您的评价已记录。"
     await j.press_data(expert, rate.message_id, f"cmp:rate:{pair.engagement_id}")
@@ -175,10 +179,14 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
         4,
     )
     assert (final.outcome, final.results) == ("partly", ["patent", "trained"])
+    assert (final.comment_on_specialist, final.comment_on_enterprise) == (
+        "陈老师很负责，每周到厂",
+        None,
+    )
     [listing] = await j.send(company, "/engagements")
     [view] = await j.press(company, "1. 铸件气孔问题", listing.message_id)
-    assert "企业对专家的评分：⭐⭐⭐⭐⭐" in view.text
-    assert "专家对企业的评分：⭐⭐⭐⭐" in view.text
+    assert "企业对专家的评分：⭐⭐⭐⭐⭐ · “陈老师很负责，每周到厂”" in view.text
+    assert "专家对企业的评分：⭐⭐⭐⭐\n" in view.text
     assert "结果：🔸 部分解决 · 成果：专利, 培养了人才" in view.text
     assert view.buttons == ["‹ 全部对接"]
 
