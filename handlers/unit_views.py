@@ -11,6 +11,7 @@ from handlers.specialist_views import Reader
 from storage.engagements import UnitFigures
 
 NAME_SHOWN = 40
+PARTS_SHOWN = 3  # schools or departments named after a unit; more are '…'
 
 
 def units_heading(reader: Reader, units: Sequence[UnitFigures]) -> Markup:
@@ -29,10 +30,17 @@ def unit_text(reader: Reader, rank: int, unit: UnitFigures) -> Markup:
         if unit.average_rating is not None
         else reader.t("units.no_rating")
     )
+    name = shorten(unit.institution, NAME_SHOWN)
+    if unit.parts:  # the schools and departments counted in, without the unit's own name
+        parts = [p.removeprefix(unit.institution).strip() or p for p in unit.parts]
+        shown = reader.t("list.sep").join(shorten(p, NAME_SHOWN) for p in parts[:PARTS_SHOWN])
+        if len(parts) > PARTS_SHOWN:
+            shown += "…"
+        name = reader.t("units.with_parts", unit=name, parts=shown)
     return reader.t(
         "units.line",
         rank=rank,
-        institution=shorten(unit.institution, NAME_SHOWN),
+        institution=name,
         specialists=unit.specialists,
         dispatched=unit.dispatched,
         active=unit.active,

@@ -32,6 +32,7 @@ from sqlmodel import col
 
 from storage.audit import audit
 from storage.db import Database
+from storage.institutions import dispatching_unit
 from storage.models import (
     Demand,
     DemandStatus,
@@ -1008,10 +1009,27 @@ class UnitFigures:
     service_days: float  # confirmed hours / 8
     average_rating: float | None  # the enterprises' ratings of its specialists, 1-5
     ratings: int
+    parts: tuple[str, ...] = ()  # schools, departments, labs counted in, as typed
+
+    def __add__(self, other: UnitFigures) -> UnitFigures:
+        ratings = self.ratings + other.ratings
+        rated = [(u.average_rating, u.ratings) for u in (self, other) if u.average_rating]
+        return UnitFigures(
+            institution=self.institution,
+            specialists=self.specialists + other.specialists,
+            dispatched=self.dispatched + other.dispatched,
+            active=self.active + other.active,
+            completed=self.completed + other.completed,
+            service_days=self.service_days + other.service_days,
+            average_rating=sum(a * n for a, n in rated) / ratings if ratings else None,
+            ratings=ratings,
+            parts=tuple(sorted({*self.parts, *other.parts})),
+        )
 
 
 async def unit_figures(*, db: Database) -> list[UnitFigures]:
-    """Per institution, as its specialists spelled it; most confirmed service days first."""
+    """Per dispatching unit (a school or department counts for its university or
+    institute: storage.institutions); most confirmed service days first."""
     institution = col(Specialist.institution)
     served = col(Engagement.status).in_([EngagementStatus.ACTIVE, EngagementStatus.COMPLETED])
     async with db.transaction() as session:
@@ -1065,11 +1083,18 @@ async def unit_figures(*, db: Database) -> list[UnitFigures]:
                 average_rating=float(average) if average is not None else None,
                 ratings=int(rated),
             )
+    units: dict[str, UnitFigures] = {}
+    for name, spelled in figures.items():
+        unit = dispatching_unit(name)
+        counted = dataclasses.replace(
+            spelled,
+            institution=unit,
+            service_days=float(hours.get(name) or 0) / HOURS_PER_DAY,
+            parts=() if name == unit else (name,),
+        )
+        units[unit] = units[unit] + counted if unit in units else counted
     return sorted(
-        (
-            dataclasses.replace(unit, service_days=float(hours.get(name) or 0) / HOURS_PER_DAY)
-            for name, unit in figures.items()
-        ),
+        units.values(),
         key=lambda u: (-u.service_days, -u.dispatched, -u.specialists, u.institution),
     )
 

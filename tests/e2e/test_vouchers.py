@@ -154,7 +154,7 @@ async def test_units_against_a_known_scenario(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员")
     chen = await approved_specialist(j, 7221, "陈明")
-    li = await approved_specialist(j, 7222, "李华")
+    li = await approved_specialist(j, 7222, "李华", institution="大连理工大学材料科学与工程学院")
     await approved_specialist(j, 7223, "赵强")  # in the pool, never dispatched
     zhou = await approved_specialist(j, 7224, "周工", institution="中国科学院金属研究所")
     one = await engage(j, await enterprise(j, 7231, "甲"), chen)
@@ -172,7 +172,8 @@ async def test_units_against_a_known_scenario(journey: Journey) -> None:
     await j.press(one.enterprise, "⭐ 评价与反馈")
     await j.press(one.enterprise, "⭐⭐⭐⭐")
     await j.press(one.enterprise, "✅ 已解决")
-    await j.press(one.enterprise, "跳过")
+    await j.press(one.enterprise, "跳过")  # no other results
+    await j.press(one.enterprise, "跳过")  # no comment
     await j.press(one.enterprise, "✅ 确认提交")
 
     [refused] = await j.send(chen, "/units")
@@ -182,6 +183,6 @@ async def test_units_against_a_known_scenario(journey: Journey) -> None:
         "派出单位：2 家，派出专家 3 人，确认服务 6 个服务日（8 个确认小时计 1 个服务日）。",
         "1. 中国科学院金属研究所\n👤 通过审核 1 人 · 已派出 1 人\n"
         "🤝 进行中 1 · 已完成 0 · 🗓 3.5 个服务日 · ⭐ 暂无评分",
-        "2. 大连理工大学\n👤 通过审核 3 人 · 已派出 2 人\n"
+        "2. 大连理工大学（含材料科学与工程学院）\n👤 通过审核 3 人 · 已派出 2 人\n"
         "🤝 进行中 1 · 已完成 1 · 🗓 2.5 个服务日 · ⭐ 4.0（1 个评分）",
     ]

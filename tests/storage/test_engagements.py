@@ -396,9 +396,12 @@ async def test_units_add_up_a_known_scenario(db: Database, clock: ManualClock) -
     now = clock.now()
     dlut = [await factories.specialist(db, now, f"大工{i}") for i in range(3)]
     neu = await factories.specialist(db, now, "东大一")
+    school = await factories.specialist(db, now, "大工材料")
     async with db.transaction() as session:
         neu = await session.merge(neu)
         neu.institution = "东北大学"
+        school = await session.merge(school)
+        school.institution = "大连理工大学材料科学与工程学院"  # counts for its university
     one = await card_of(db, await engage(db, now, dlut[0], enterprise_name="甲"))
     two = await card_of(db, await engage(db, now, dlut[0], enterprise_name="乙"))
     three = await card_of(db, await engage(db, now, dlut[1], enterprise_name="丙"))
@@ -408,7 +411,9 @@ async def test_units_add_up_a_known_scenario(db: Database, clock: ManualClock) -
     await log(db, three, now, 12, True)
     await log(db, three, now, 24, False)
     await log(db, four, now, 2, True)
-    for card, rating in ((one, 4), (three, 5)):
+    five = await card_of(db, await engage(db, now, school, enterprise_name="戊"))
+    await log(db, five, now, 8, True)
+    for card, rating in ((one, 4), (three, 5), (five, 3)):
         await propose_completion(db=db, engagement_id=card.id, user_id=card.owner.id, now=now)
         await answer_completion(
             db=db, engagement_id=card.id, user_id=card.specialist_user.id, agree=True, now=now
@@ -427,9 +432,10 @@ async def test_units_add_up_a_known_scenario(db: Database, clock: ManualClock) -
     )
     units = {u.institution: u for u in await unit_figures(db=db)}
     dalian = units["大连理工大学"]
-    assert (dalian.specialists, dalian.dispatched, dalian.active, dalian.completed) == (3, 2, 1, 2)
-    assert dalian.service_days == 3.0  # (8 + 4 + 12) / 8; the disputed 24 h do not count
-    assert (dalian.average_rating, dalian.ratings) == (4.5, 2)
+    assert (dalian.specialists, dalian.dispatched, dalian.active, dalian.completed) == (4, 3, 1, 3)
+    assert dalian.service_days == 4.0  # (8 + 4 + 12 + 8) / 8; the disputed 24 h do not count
+    assert (dalian.average_rating, dalian.ratings) == (4.0, 3)  # (4 + 5 + 3) / 3
+    assert dalian.parts == ("大连理工大学材料科学与工程学院",)
     northeast = units["东北大学"]
     assert (northeast.dispatched, northeast.active, northeast.completed) == (0, 0, 0)
     assert northeast.service_days == 0.25 and northeast.average_rating is None
