@@ -5,9 +5,10 @@ writes first (a round, a reminder), so readers are built from the stored user.""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
-from handlers.i18n import Markup
+from handlers.i18n import Markup, escape
 from handlers.services import Services
 from handlers.specialist_views import (
     TITLES,
@@ -24,6 +25,8 @@ from storage.models import User
 from storage.proposals import ProposalContext
 
 PROBLEM_SHOWN = 400  # characters of the description in the card; Details shows it all
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
 DECLINE_REASONS = ("not_my_field", "no_time", "too_far", "other")
 
 
@@ -54,12 +57,24 @@ def deadline_text(svc: Services, proposed_at: dt.datetime, hours: float) -> str:
     )
 
 
+def written_in(text: str) -> str:
+    """The language people's own words are in, as a locale: Chinese when Han characters
+    make at least a fifth of the letters (English words sit in Chinese text often)."""
+    han, latin = len(_HAN.findall(text)), len(_LATIN.findall(text))
+    return "zh_CN" if han and han * 5 >= han + latin else "en"
+
+
 def proposal_card(reader: Reader, ctx: ProposalContext) -> Markup:
-    """The demand as a specialist sees it before agreeing: no enterprise contact details."""
+    """The demand as a specialist sees it before agreeing: no enterprise contact details.
+    Its own words stay as written, marked when they are not in the reader's language."""
     demand = ctx.demand
     problem = demand.description
     if len(problem) > PROBLEM_SHOWN:
         problem = problem[: PROBLEM_SHOWN - 1] + "…"
+    language = written_in(f"{demand.title} {demand.description}")
+    if language != reader.locale:
+        note = reader.t(f"proposal.written_in_{language}")
+        problem = Markup("\n".join([escape(problem), note]))  # both already markup
     return reader.t(
         "proposal.card",
         ref=ctx.proposal.id,

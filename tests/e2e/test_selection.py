@@ -429,3 +429,33 @@ async def test_my_matches_lists_open_proposals_then_engagements(journey: Journey
     [proposals_now, engagements] = await j.send(expert, "/my_matches")
     assert "目前没有待处理的邀请" in proposals_now.text
     assert "铝合金焊缝有气孔" in engagements.text and engagements.buttons
+
+
+async def test_a_demand_in_english_is_marked_so_for_a_chinese_reader(journey: Journey) -> None:
+    """The demand's own words stay as the enterprise wrote them; the card says which
+    language they are in when it is not the reader's, and the rest is the reader's."""
+    j = journey
+    user = await registered_enterprise(j, 7301, "Wang", "en")
+    await j.send(user, "/help")
+    english = DemandDetails(
+        title="Pores in aluminium welds",
+        description="Laser welded aluminium parts show pores in the weld seam and fail the "
+        "X-ray inspection; we need an expert to find the cause in our process.",
+        kind="technology",
+        fields=("460",),
+        keywords=("welding", "aluminium", "焊接"),
+        work_mode="either",
+        urgency="normal",
+        desired_start=None,
+        expected_outcome="Pores within the standard",
+        voucher_interest=False,
+    )
+    await create_demand(
+        db=j.db, owner_user_id=await user_id(j, 7301), details=english, now=j.clock.now()
+    )
+    li = await welding_expert(j, 7302, "李焊")
+    await coordinator_round(j)
+    # (On WeCom the card's text comes first, as a message of its own.)
+    [card] = [m for m in j.emulator.chat(li.id) if "Pores in aluminium welds" in m.text]
+    assert card.text.startswith("📋 对接邀请")
+    assert "🌐 需求原文为英文" in card.text and "匹配原因：" in card.text
