@@ -61,6 +61,7 @@ class Journey:
     clock: ManualClock
     users: dict[str, User] = field(default_factory=dict)
     typed_markup: bool = False  # the test's people type markup, which they must see as typed
+    _before: dict[int, str] = field(default_factory=dict)  # the actor's chat before an act
 
     def user(self, user_id: int, name: str = "测试", language_code: str | None = "zh-hans") -> User:
         return self.emulator.add_user(user_id=user_id, first_name=name, language_code=language_code)
@@ -80,6 +81,12 @@ class Journey:
                 seen[event.message.message_id] = event.message
         return self.checked(list(seen.values()))
 
+    def news(self, reactions: list[SentMessage]) -> list[SentMessage]:
+        """Of the acting person's reactions, what they get to read: new messages, and
+        messages whose text changed. A message that only lost its buttons is not news
+        (on WeCom, a clicked card whose answer follows as a message of its own)."""
+        return [m for m in reactions if self._before.get(m.message_id) != m.text]
+
     def checked(self, messages: list[SentMessage]) -> list[SentMessage]:
         """What people see never shows markup as characters (a text escaped twice), unless
         the test typed markup itself (`typed_markup`)."""
@@ -93,6 +100,7 @@ class Journey:
         ready = getattr(self.emulator, "ready", None)
         if ready is not None:
             await ready(user, self.settle)
+        self._before = {m.message_id: m.text for m in self.emulator.chat(user.id)}
         mark = self.emulator.mark()
         deliver()
         await self.settle()

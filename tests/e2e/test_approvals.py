@@ -111,7 +111,6 @@ async def test_reject_with_a_reason_button_and_with_a_typed_reason(journey: Jour
     assert reply.text.startswith("我没有理解")
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_a_resubmitted_profile_goes_back_to_the_coordinators(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员")

@@ -174,7 +174,6 @@ async def open_demand(j: Journey, telegram_id: int) -> Demand:
     return await factories.demand(j.db, j.clock.now(), enterprise.id, "激光焊缝气孔")
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_a_coordinator_proposes_a_specialist_with_match(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "Coordinator", "en")

@@ -253,7 +253,6 @@ async def test_digest_command_sends_now_and_claims_nothing(journey: Journey) -> 
     assert actions == ["coordinator.digest"]
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_stats_for_a_period_by_command_and_button(journey: Journey) -> None:
     j = journey
     english, _ = await coordinators(j)

@@ -245,7 +245,6 @@ async def test_a_specialist_withdrawing_consent_ends_the_engagement_and_reopens_
     )
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_delete_me_erases_everything_personal_and_tells_the_other_side(
     journey: Journey,
 ) -> None:

@@ -43,7 +43,6 @@ async def test_new_user_consents_chooses_language_and_role(journey: Journey) -> 
     assert again.text.startswith("Welcome back!")
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_deep_link_skips_the_role_question(journey: Journey) -> None:
     li = journey.user(1002, "Li", "en-US")
     [consent] = await journey.send(li, "/start specialist")
@@ -122,7 +121,6 @@ async def test_forged_button_data_is_answered_and_ignored(journey: Journey) -> N
     assert stored is not None and stored.role is None
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_a_newcomers_first_words_open_the_conversation(journey: Journey) -> None:
     """On platforms without a start button people begin by typing: their first message
     gets the welcome and the notice, as /start would; later text outside a dialogue does
@@ -154,7 +152,6 @@ async def test_unknown_command_and_cancel(journey: Journey, platform: str) -> No
     assert reply.text.startswith("我没有理解")
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_coordinator_command_refused_politely_for_others(journey: Journey) -> None:
     user = journey.user(1009, "冯工", "en")
     [reply] = await journey.send(user, "/stats")

@@ -32,6 +32,9 @@ class WeComPeople(ChatLog):
         self.wecom = wecom
         self._users: dict[int, StubUser] = {}
         self._ids: dict[str, dict[str, int]] = {}  # member -> WeCom msgid -> message id
+        # A card that carries the buttons of the text before it (a text longer than a card
+        # shows comes first, then a card titled with its first line): read as one message.
+        self._leads: dict[str, Message] = {}  # the card's msgid -> that text
         self._in_english: set[int] = set()
         wecom.watchers.append(self._seen)
 
@@ -129,8 +132,8 @@ class WeComPeople(ChatLog):
         """A click carrying `data` as its key, on the card `message_id` (or on one the member's
         WeCom no longer has)."""
         chat = self._id(user)
-        cards = [m for m in self._chat(chat) if self._message_id(chat, m) == message_id]
-        task = (cards[0].task_id if cards else None) or "gone"
+        found = [m for m in self._chat(chat) if self._message_id(chat, m) == message_id]
+        task = next((m.task_id for m in found if m.task_id), None) or "gone"
         self._act(chat, lambda member: self.wecom.click_key(member, task, data))
 
     def _id(self, user: StubUser | int) -> int:
@@ -148,12 +151,19 @@ class WeComPeople(ChatLog):
 
     def _message_id(self, chat: int, message: Message) -> int:
         ids = self._ids.setdefault(str(chat), {})
-        return ids.setdefault(message.msgid, len(ids) + 1)
+        lead = self._leads.get(message.msgid)
+        if lead is not None:
+            return ids[lead.msgid]
+        return ids.setdefault(message.msgid, len(set(ids.values())) + 1)
 
     def _seen(self, change: str, member: str, message: Message) -> None:
         if not member.isdigit():
             return
         chat = int(member)
+        if change == "sent" and message.kind == "template_card":
+            before = self._chat(chat)[:-1]
+            if before and before[-1].kind == "text" and _carries(before[-1].text, message.text):
+                self._leads[message.msgid] = before[-1]
         drawn = self._drawn(chat, message)
         if change == "updated":
             drawn = replace(drawn, edited=True)
@@ -161,6 +171,9 @@ class WeComPeople(ChatLog):
         self._log(StubEvent(self._seq(), kind, chat, message=drawn))
 
     def _drawn(self, chat: int, message: Message) -> StubMessage:
+        lead = self._leads.get(message.msgid)
+        if lead is not None and _carries(lead.text, message.text):
+            message = replace(message, text=lead.text)
         working = message.kind == "template_card" and not message.greyed
         buttons = list(message.buttons) if working else []
         kind = {"file": "document", "image": "photo"}.get(message.kind, "text")
@@ -177,7 +190,8 @@ class WeComPeople(ChatLog):
         )
 
     def chat(self, chat_id: int) -> list[StubMessage]:
-        return [self._drawn(chat_id, message) for message in self._chat(chat_id)]
+        led = {lead.msgid for lead in self._leads.values()}
+        return [self._drawn(chat_id, m) for m in self._chat(chat_id) if m.msgid not in led]
 
     def last(self, chat_id: int) -> StubMessage:
         return self.chat(chat_id)[-1]
@@ -190,3 +204,10 @@ class WeComPeople(ChatLog):
 
     def reply_keyboard(self, chat_id: int) -> list[list[str]] | None:
         return None
+
+
+def _carries(text: str, title: str) -> bool:
+    """Whether a card titled `title` carries the buttons of `text`: its first line, whole
+    or cut short."""
+    first = text.partition("\n")[0]
+    return title == first or (title.endswith("…") and first.startswith(title[:-1]))
