@@ -287,8 +287,17 @@ async def on_decide(chat: Chat) -> None:
     told = reader.t(msgid, title=card.demand.title, name=card.enterprise.name)
     await send_to(svc, card.specialist_user, Markup("\n".join([told, log_line(reader, entry)])))
     if not confirm:
+        assert entry.id is not None
         await _alert_coordinators(svc, card, entry)
-        await _ask_why(chat, entry)
+        await save_dialogue(
+            db=svc.db,
+            user_id=actor.user_id,
+            flow=WHY,
+            step="reason",
+            data={"log": entry.id},
+            now=svc.clock.now(),
+        )
+        await _ask_why(chat, entry.id)
 
 
 async def _alert_coordinators(svc: Services, card: EngagementCard, entry: WorkLog) -> None:
@@ -305,19 +314,10 @@ async def _alert_coordinators(svc: Services, card: EngagementCard, entry: WorkLo
         await svc.outbox.send(coordinator.target, View(text))
 
 
-async def _ask_why(chat: Chat, entry: WorkLog) -> None:
+async def _ask_why(chat: Chat, log_id: int) -> None:
     """The optional reason for a dispute, typed next (or skipped)."""
     actor = chat.actor
-    assert entry.id is not None
-    await save_dialogue(
-        db=actor.services.db,
-        user_id=actor.user_id,
-        flow=WHY,
-        step="reason",
-        data={"log": entry.id},
-        now=actor.services.clock.now(),
-    )
-    skip = [(actor.t("log.dispute_skip"), pack(WHY, "skip", entry.id))]
+    skip = [(actor.t("log.dispute_skip"), pack(WHY, "skip", log_id))]
     await chat.reply(actor.t("log.dispute_why"), inline([skip]))
 
 
@@ -329,27 +329,20 @@ async def on_reason(chat: Chat, dialogue: Dialogue) -> None:
         reason = text_between(chat.text or "", low=REASON_MIN, high=REASON_MAX)
     except Invalid as invalid:
         await chat.reply(actor.t(invalid.msgid, **invalid.params))
-        await _ask_why_again(chat, int(dialogue.data["log"]))
+        await _ask_why(chat, int(dialogue.data["log"]))
         return
     await end_dialogue(db=svc.db, user_id=actor.user_id)
-    kept = await record_dispute_reason(
+    await chat.drop_choices()  # the question's Skip: stale now
+    card = await record_dispute_reason(
         db=svc.db, log_id=int(dialogue.data["log"]), owner_user_id=actor.user_id, reason=reason
     )
-    if kept is None:  # not a disputed entry of theirs any more, or its reason was given
+    if card is None:  # not a disputed entry of theirs any more, or its reason was given
         await chat.reply(actor.t("button.stale"))
         return
-    await chat.drop_choices()
-    _, card = kept
     reader = reader_for(svc, card.specialist_user)
     await send_to(svc, card.specialist_user, reader.t("log.dispute_reason_told", reason=reason))
     await tell_coordinators(svc, "log.dispute_alert_reason", id=card.id, reason=reason)
     await chat.reply(actor.t("log.dispute_forwarded"))
-
-
-async def _ask_why_again(chat: Chat, log_id: int) -> None:
-    actor = chat.actor
-    skip = [(actor.t("log.dispute_skip"), pack(WHY, "skip", log_id))]
-    await chat.reply(actor.t("log.dispute_why"), inline([skip]))
 
 
 async def on_skip(chat: Chat) -> None:

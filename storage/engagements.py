@@ -467,7 +467,7 @@ async def decide_work_log(
 
 async def record_dispute_reason(
     *, db: Database, log_id: int, owner_user_id: int, reason: str
-) -> tuple[WorkLog, EngagementCard] | None:
+) -> EngagementCard | None:
     """Why the enterprise disputed its entry, kept once; None when the entry is not a
     disputed one of theirs, or its reason was given already."""
     async with db.transaction() as session:
@@ -485,10 +485,7 @@ async def record_dispute_reason(
             .values(dispute_reason=reason)
             .execution_options(synchronize_session=False)
         )
-        if not kept.rowcount:  # type: ignore[attr-defined]
-            return None
-        await session.refresh(log)
-        return log, card
+        return card if kept.rowcount else None  # type: ignore[attr-defined]
 
 
 # --- completion and cancellation --------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from channels.telegram.emulator.models import SentMessage, User
 from storage.dialogues import load_dialogue
 from storage.models import WorkLog
 from tests.e2e.conftest import COORDINATOR_ID, Journey
@@ -31,6 +32,19 @@ async def logs_of(j: Journey, engagement_id: int) -> list[WorkLog]:
             .order_by(col(WorkLog.id))
         )
         return list(found.scalars())
+
+
+async def submitted(
+    j: Journey, expert: User, company: User, mode: str, hours: str, summary: str
+) -> SentMessage:
+    """The rest of a log after its day, confirmed: what the enterprise is asked to confirm."""
+    await j.press(expert, mode)
+    await j.press(expert, hours)
+    await j.send(expert, summary)
+    mark = j.emulator.mark()
+    await j.press(expert, "✅ 确认提交")
+    [to_confirm] = j.reactions(company, mark)
+    return to_confirm
 
 
 @pytest.mark.not_yet_on_wecom
@@ -112,12 +126,9 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     [error, _] = await j.send(expert, "2026-03-05")
     assert error.text == "日期不能晚于今天。"
     await j.send(expert, "2026年3月3日")
-    await j.press(expert, "💻 远程")
-    await j.press(expert, "2 小时")
-    await j.send(expert, "远程讨论浇注系统改进方案")
-    mark = j.emulator.mark()
-    await j.press(expert, "✅ 确认提交")
-    [to_confirm] = j.reactions(company, mark)
+    to_confirm = await submitted(
+        j, expert, company, "💻 远程", "2 小时", "远程讨论浇注系统改进方案"
+    )
     mark = j.emulator.mark()
     [disputed, why] = await j.press(company, "❌ 有异议", to_confirm.message_id)
     assert disputed.text.endswith("已记录：❌ 有异议")
@@ -158,12 +169,7 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     # A third entry disputed without a reason: Skip ends the question, once.
     await j.send(expert, "/log")
     await j.press(expert, "今天（2026-03-04）")
-    await j.press(expert, "🏭 现场")
-    await j.press(expert, "1 小时")
-    await j.send(expert, "现场查看新模具试模情况")
-    mark = j.emulator.mark()
-    await j.press(expert, "✅ 确认提交")
-    [to_confirm] = j.reactions(company, mark)
+    to_confirm = await submitted(j, expert, company, "🏭 现场", "1 小时", "现场查看新模具试模情况")
     [*_, why] = await j.press(company, "❌ 有异议", to_confirm.message_id)
     [skipped] = await j.press(company, "跳过", why.message_id)
     assert skipped.text.endswith("好的。需要时可以直接联系项目协调员。") and skipped.buttons == []
