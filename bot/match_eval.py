@@ -5,7 +5,9 @@ on its own. Input lines (fields may be missing or empty):
   specialist {"id", "name", "expertise", "keywords": [...], "institution", "city"}
   demand     {"id", "title", "description", "keywords": [...], "city"}
 Output, one line per demand, in input order:
-  {"demand_id", "candidates": [{"specialist_id", "score", "reasons": [...]}]}
+  {"demand_id", "candidates": [{"specialist_id", "score", "reasons": [...], "below_floor"}]}
+``below_floor``: the pair lacks subject evidence, so a round would not propose it.
+Demands are ranked in one batch, and all demands count in how common a word is.
 A broken line or a missing id is reported on stderr with file and line; exit 2.
 """
 
@@ -123,10 +125,11 @@ def main(argv: list[str]) -> int:
     except InputError as error:
         print(f"match-eval: {error}", file=sys.stderr)
         return 2
-    index = SpecialistIndex.build(specialists)
+    index = SpecialistIndex.build(specialists, background=demands)
     out = sys.stdout
-    for demand in demands:
-        candidates = index.rank(demand, top=max(args.top, 0))
+    for demand, candidates in zip(
+        demands, index.rank_all(demands, top=max(args.top, 0)), strict=True
+    ):
         line = {
             "demand_id": demand.id,
             "candidates": [
@@ -134,6 +137,7 @@ def main(argv: list[str]) -> int:
                     "specialist_id": candidate.specialist_id,
                     "score": candidate.score,
                     "reasons": reason_texts(candidate.reasons, args.locale),
+                    "below_floor": not candidate.evident,
                 }
                 for candidate in candidates
             ],

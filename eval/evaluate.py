@@ -48,10 +48,10 @@ def _top(scores: NDArray[np.float64], ids: Sequence[str]) -> list[list[str]]:
 def rank_engine(
     specialists: Sequence[SpecialistProfile], demands: Sequence[DemandProfile]
 ) -> list[list[str]]:
-    index = SpecialistIndex.build(specialists)
+    index = SpecialistIndex.build(specialists, background=demands)
     return [
-        [candidate.specialist_id for candidate in index.rank(demand, top=DEPTH)]
-        for demand in demands
+        [candidate.specialist_id for candidate in ranked]
+        for ranked in index.rank_all(demands, top=DEPTH)
     ]
 
 

@@ -27,6 +27,14 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from matching.features import Analyzer, Features
+from matching.generic import (
+    COMMON_MIN_DOCUMENTS,
+    COMMON_SHARE,
+    GENERIC_WEIGHT,
+    RARE_CHARACTER,
+    RARE_CHARACTER_WEIGHT,
+    generic_keys,
+)
 from matching.text import Bag
 from matching.vectors import Matrix, Vocabulary, counts
 
@@ -51,6 +59,20 @@ def surface_bag(features: Features) -> Bag:
             Bag(concepts.doc, concepts.key | CONCEPT_KEY, concepts.weight * CONCEPT_TF),
         )
     )
+
+
+def _specific(vocabulary: Vocabulary, generic: NDArray[np.int64]) -> sp.csr_matrix:
+    """Diagonal of 1 for surface features that are subject evidence, 0 for the rest:
+    single Chinese characters, generic words and, in a corpus large enough to
+    tell, features of more than COMMON_SHARE of the documents."""
+    keys = vocabulary.keys
+    specific = ~np.isin(keys, generic) & (keys >= 1 << 21)
+    weight = specific.astype(np.float32)
+    if vocabulary.documents >= COMMON_MIN_DOCUMENTS:
+        share = vocabulary.df / vocabulary.documents
+        weight[share > COMMON_SHARE] = 0
+        weight[(keys < 1 << 21) & (share <= RARE_CHARACTER)] = RARE_CHARACTER_WEIGHT
+    return sp.diags(weight, format="csr")
 
 
 def _transposed(matrix: Matrix) -> Matrix:
@@ -91,12 +113,16 @@ class Channels:
     concepts: NDArray[np.float32]
     same_script: NDArray[np.bool_]
     coverage: NDArray[np.float32]
+    evidence: NDArray[np.float32]
+    """The part of the surface cosine that specific features make (``_specific``)."""
 
 
 class Corpus:
     """Sparse TF-IDF matrices of all specialists' texts, built once."""
 
-    def __init__(self, analyzer: Analyzer, texts: Sequence[str]) -> None:
+    def __init__(
+        self, analyzer: Analyzer, texts: Sequence[str], background: Sequence[str] = ()
+    ) -> None:
         self.analyzer = analyzer
         self.size = len(texts)
         surface, concepts, sounds = [], [], []
@@ -108,7 +134,14 @@ class Corpus:
             sounds.append(counts(chunk.sounds, chunk.size))
             has_zh.append(chunk.has_zh)
             has_en.append(chunk.has_en)
-        self.surface, matrix = Vocabulary.fit(surface)
+        others = [
+            counts(surface_bag(chunk), chunk.size)
+            for start in range(0, len(background), CHUNK)
+            if (chunk := analyzer.analyze(background[start : start + CHUNK]))
+        ]
+        generic = np.concatenate((generic_keys(), analyzer.generic_concepts | CONCEPT_KEY))
+        self.surface, matrix = Vocabulary.fit(surface, others, generic, GENERIC_WEIGHT)
+        self.specific = _specific(self.surface, generic)
         del surface
         self.surface_t = _transposed(matrix)
         del matrix
@@ -141,6 +174,7 @@ class Corpus:
             concepts=(demands.concepts @ self.concepts_t).toarray(),
             same_script=same_script,
             coverage=np.broadcast_to(demands.coverage[:, None], same_script.shape),
+            evidence=((demands.surface @ self.specific) @ self.surface_t).toarray(),
         )
 
     def blocks(self, demands: DemandVectors) -> Iterator[tuple[int, Channels]]:

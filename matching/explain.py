@@ -16,6 +16,7 @@ from rapidfuzz import fuzz
 
 from matching.concepts import Concept
 from matching.fuzzy import usable
+from matching.generic import is_generic
 from matching.lookups import Lookups
 from matching.text import WORD, english_tokens, normalise
 from matching.types import DemandProfile, Reason, SpecialistProfile
@@ -90,7 +91,8 @@ class Explainer:
         self, text: str, profile: SpecialistProfile, concepts: Sequence[int]
     ) -> list[str]:
         """Shared glossary concepts, then the specialist's keywords the demand contains
-        (Latin ones allowing a typo), then (if nothing else) phrases or words both use."""
+        (Latin ones allowing a typo), then (if nothing else) phrases or words both use;
+        never a generic word (优化, 工艺, process): it is no reason to meet."""
         profile_text = "。".join((*profile.keywords, profile.expertise))
         terms = [self.canonical(concept) for concept in concepts]
         normalised = normalise(text)
@@ -111,7 +113,7 @@ class Explainer:
             terms = _shared_phrases(normalised, normalise(profile_text))
         if not terms:
             terms = _shared_words(normalised, normalise(profile_text))
-        return terms[:MAX_TERMS]
+        return [term for term in terms if not is_generic(term)][:MAX_TERMS]
 
     def canonical(self, concept: int) -> str:
         """The concept's canonical term: Chinese if it has one (rendering translates)."""

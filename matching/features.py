@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from matching.concepts import Concept, ConceptMatcher
+from matching.generic import generic_concepts
 from matching.pinyin import syllables
 from matching.text import (
     Bag,
@@ -75,6 +76,7 @@ class Analyzer:
 
     def __init__(self, glossary: Sequence[Concept]) -> None:
         self.concepts = ConceptMatcher(glossary)
+        self.generic_concepts = generic_concepts(glossary)
 
     def analyze(self, texts: Sequence[str], *, typos: bool = False) -> Features:
         """Features of each text (empty texts give empty rows).

@@ -23,6 +23,7 @@ from matching.explain import Explainer
 from matching.features import Analyzer
 from matching.fuzzy import keyword_scores, usable
 from matching.lookups import Lookups, from_taxonomy
+from matching.named import has_field, named_fields
 from matching.text import normalise
 from matching.types import Candidate, DemandProfile, MatchConfig, Reason, SpecialistProfile
 
@@ -39,6 +40,13 @@ class Edges:
     demand: NDArray[np.int64]
     specialist: NDArray[np.int64]
     score: NDArray[np.float32]
+    evidence: NDArray[np.float32]
+    """Subject evidence of each pair in units of the floor: 1 or more may be proposed."""
+
+    def taking(self, chosen: NDArray[np.int64]) -> Edges:
+        return Edges(
+            self.demand[chosen], self.specialist[chosen], self.score[chosen], self.evidence[chosen]
+        )
 
 
 def demand_text(demand: DemandProfile) -> str:
@@ -88,17 +96,24 @@ class SpecialistIndex:
         profiles: Sequence[SpecialistProfile],
         glossary: Sequence[Concept],
         lookups: Lookups | None = None,
+        *,
+        background: Sequence[DemandProfile] = (),
     ) -> None:
         self.lookups = lookups or Lookups()
         self.profiles = tuple(profiles)
         self.ids = tuple(profile.id for profile in self.profiles)
         self.position = {sid: column for column, sid in enumerate(self.ids)}
         names = self.lookups.discipline_names
-        self.corpus = Corpus(Analyzer(glossary), [profile_text(p, names) for p in self.profiles])
+        self.corpus = Corpus(
+            Analyzer(glossary),
+            [profile_text(p, names) for p in self.profiles],
+            [demand_text(d) for d in background],
+        )
         self.keywords = [
             [kw for kw in (normalise(k) for k in p.keywords) if usable(kw)] for p in self.profiles
         ]
         self.explainer = Explainer(glossary, self.lookups)
+        self._profiles: dict[int, str] = {}
         own = [self.lookups.city_code(p.city) if p.city else None for p in self.profiles]
         self.city = np.array([code or "" for code in own], dtype=object)
         self.liaoning = np.array(
@@ -110,11 +125,18 @@ class SpecialistIndex:
         cls,
         profiles: Sequence[SpecialistProfile],
         glossary: Sequence[Concept] | None = None,
+        *,
+        background: Sequence[DemandProfile] = (),
     ) -> SpecialistIndex:
-        """Index profiles with the shipped bilingual glossary and taxonomy."""
+        """Index profiles with the shipped bilingual glossary and taxonomy.
+
+        ``background``: the demands that will be ranked (or others like them);
+        their words count in how common a word is, not as documents to rank.
+        """
         from matching import taxonomy  # the data files load only when an index is built
 
-        return cls(profiles, taxonomy.glossary() if glossary is None else glossary, from_taxonomy())
+        chosen = taxonomy.glossary() if glossary is None else glossary
+        return cls(profiles, chosen, from_taxonomy(), background=background)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -133,14 +155,35 @@ class SpecialistIndex:
         may be ranked; the order is score plus the configured preferences.
         """
         mask = None if allowed is None else (lambda _start, _stop: allowed[None, :])
-        scored = self.score_all([demand], per_demand=max(top, config.shortlist), mask=mask)
+        return self.rank_all([demand], top, mask=mask, config=config)[0]
+
+    def rank_all(
+        self,
+        demands: Sequence[DemandProfile],
+        top: int = 3,
+        *,
+        mask: Mask | None = None,
+        config: MatchConfig = DEFAULT_CONFIG,
+    ) -> list[list[Candidate]]:
+        """``rank`` for a batch of demands at once (one pass over the index)."""
+        scored = self.score_all(demands, per_demand=max(top, config.shortlist), mask=mask)
         edges = scored.edges
         value = edges.score + self.preference(scored, config)
-        order = np.lexsort((edges.specialist, -value))[:top]
-        return [
-            Candidate(self.ids[edges.specialist[i]], round(float(edges.score[i]), 4), reasons)
-            for i, reasons in zip(order, self.reasons(scored, order), strict=True)
-        ]
+        order = np.lexsort((edges.specialist, -value, edges.demand))
+        first = np.searchsorted(edges.demand[order], np.arange(len(demands)))
+        rank_in_demand = np.arange(order.size) - np.repeat(first, np.diff(np.r_[first, order.size]))
+        picks = order[rank_in_demand < top]
+        ranked: list[list[Candidate]] = [[] for _ in demands]
+        for i, reasons in zip(picks, self.reasons(scored, picks), strict=True):
+            ranked[edges.demand[i]].append(
+                Candidate(
+                    self.ids[edges.specialist[i]],
+                    round(float(edges.score[i]), 4),
+                    reasons,
+                    bool(edges.evidence[i] >= config.min_evidence),
+                )
+            )
+        return ranked
 
     def preference(self, scored: Scored, config: MatchConfig) -> NDArray[np.float64]:
         """Ordering bonus of each edge: Liaoning institution, same city as the demand."""
@@ -181,12 +224,13 @@ class SpecialistIndex:
             if allowed is not None:
                 raw = np.where(allowed, raw, -1).astype(np.float32)
             rows, columns = _top_per_row(raw, per_demand)
-            found.append(_Found(rows + start, columns, raw[rows, columns]))
-            by_specialist.add(raw, start)
+            evidence = channels.evidence
+            found.append(_Found(rows + start, columns, raw[rows, columns], evidence[rows, columns]))
+            by_specialist.add(raw, evidence, start)
         found.append(by_specialist.found())
         pairs = _Found.union(found, len(self))
-        edges = Edges(pairs.rows, pairs.columns, self._rescore(demands, texts, vectors, pairs))
-        return Scored(demands, texts, vectors, edges)
+        value, evidence = self._rescore(demands, texts, vectors, pairs)
+        return Scored(demands, texts, vectors, Edges(pairs.rows, pairs.columns, value, evidence))
 
     def _rescore(
         self,
@@ -194,11 +238,11 @@ class SpecialistIndex:
         texts: Sequence[str],
         vectors: DemandVectors,
         pairs: _Found,
-    ) -> NDArray[np.float32]:
-        """All channels for the chosen pairs, combined and calibrated."""
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """All channels for the chosen pairs, combined and calibrated; and their evidence."""
         rows, columns = pairs.rows, pairs.columns
         if rows.size == 0:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
         keywords = np.zeros(rows.size, dtype=np.float32)
         field = np.zeros(rows.size, dtype=np.float32)
         has_field = np.zeros(rows.size, dtype=bool)
@@ -219,7 +263,32 @@ class SpecialistIndex:
         raw = score.fine(
             pairs.base, (sounds, both_chinese), (keywords, has_keywords), (field, has_field)
         )
-        return score.calibrate(raw)
+        named = self._named_fields_had(texts, rows, columns)
+        value = score.calibrate(raw * score.named(named))
+        return value, score.evidence(pairs.evidence, field, named)
+
+    def _named_fields_had(
+        self, texts: Sequence[str], rows: NDArray[np.int64], columns: NDArray[np.int64]
+    ) -> NDArray[np.bool_]:
+        """Per pair: whether the specialist has a field the demand names (True if none named)."""
+        had = np.ones(rows.size, dtype=bool)
+        asked = {row: fields for row in np.unique(rows) if (fields := named_fields(texts[row]))}
+        for row, fields in asked.items():
+            pairs = np.flatnonzero(rows == row)
+            found = [
+                any(has_field(field, self._normalised_profile(int(columns[i]))) for field in fields)
+                for i in pairs
+            ]
+            if any(found):
+                had[pairs] = found
+        return had
+
+    def _normalised_profile(self, column: int) -> str:
+        if (text := self._profiles.get(column)) is None:
+            profile = self.profiles[column]
+            text = normalise(profile_text(profile, self.lookups.discipline_names))
+            self._profiles[column] = text
+        return text
 
     def reasons(self, scored: Scored, picks: NDArray[np.int64]) -> list[tuple[Reason, ...]]:
         """Reasons of the picked edges of a scored batch."""
@@ -263,6 +332,7 @@ class _Found:
     rows: NDArray[np.int64]
     columns: NDArray[np.int64]
     base: NDArray[np.float32]
+    evidence: NDArray[np.float32]
 
     @staticmethod
     def union(parts: Sequence[_Found], size: int) -> _Found:
@@ -270,7 +340,12 @@ class _Found:
         rows = np.concatenate([part.rows for part in parts])
         columns = np.concatenate([part.columns for part in parts])
         _, first = np.unique(rows * size + columns, return_index=True)
-        return _Found(rows[first], columns[first], np.concatenate([p.base for p in parts])[first])
+        return _Found(
+            rows[first],
+            columns[first],
+            np.concatenate([p.base for p in parts])[first],
+            np.concatenate([p.evidence for p in parts])[first],
+        )
 
 
 class _ColumnBest:
@@ -279,18 +354,20 @@ class _ColumnBest:
     def __init__(self, size: int, count: int) -> None:
         self.count = count
         self.base = np.full((count, size), -1.0, dtype=np.float32)
+        self.evidence = np.zeros((count, size), dtype=np.float32)
         self.rows = np.zeros((count, size), dtype=np.int64)
 
-    def add(self, base: NDArray[np.float32], start: int) -> None:
+    def add(self, base: NDArray[np.float32], evidence: NDArray[np.float32], start: int) -> None:
         if self.count == 0:
             return
         rows = np.broadcast_to(np.arange(start, start + base.shape[0])[:, None], base.shape)
         both = np.concatenate((self.base, base))
         best = np.argpartition(-both, self.count - 1, axis=0)[: self.count]
         self.base = np.take_along_axis(both, best, axis=0)
+        self.evidence = np.take_along_axis(np.concatenate((self.evidence, evidence)), best, axis=0)
         self.rows = np.take_along_axis(np.concatenate((self.rows, rows)), best, axis=0)
 
     def found(self) -> _Found:
         keep = self.base >= 0
         columns = np.broadcast_to(np.arange(self.base.shape[1]), self.base.shape)
-        return _Found(self.rows[keep], columns[keep], self.base[keep])
+        return _Found(self.rows[keep], columns[keep], self.base[keep], self.evidence[keep])

@@ -13,7 +13,9 @@ the same problem posed as a MIP took 6 s. Should a solution ever come back
 fractional, the MIP solver is asked instead.
 
 Pairs come from each demand's shortlist and each specialist's best demands
-(the index's cheap stage), limited to the programme's minimum score.
+(the index's cheap stage), limited to the programme's minimum score and to
+pairs with subject evidence (the relevance floor): a demand whose only
+candidates share a city or generic words gets nobody, and the digest says so.
 A pair's value is its score plus the configured preferences (Liaoning
 institution, same city), which only break near-ties.
 """
@@ -101,10 +103,10 @@ def plan_round(
         per_specialist=config.max_new_per_specialist * 2,
         mask=eligibility.mask(open_demands),
     )
-    good = np.flatnonzero(scored.edges.score >= config.min_score)
-    edges = Edges(
-        scored.edges.demand[good], scored.edges.specialist[good], scored.edges.score[good]
+    good = np.flatnonzero(
+        (scored.edges.score >= config.min_score) & (scored.edges.evidence >= config.min_evidence)
     )
+    edges = scored.edges.taking(good)
     value = edges.score.astype(np.float64) + index.preference(scored, config)[good]
     chosen = np.flatnonzero(solve(edges, value, demand_slots[wanted], specialist_slots))
     picked = chosen[np.lexsort((-value[chosen], edges.demand[chosen]))]

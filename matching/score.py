@@ -78,3 +78,29 @@ def fine(main: Floats, sounds: Channel, keywords: Channel, field: Channel) -> Fl
 def calibrate(raw: Floats) -> Floats:
     """Monotone map of the raw score onto [0, 1): 1 - exp(-raw / SCALE)."""
     return (1 - np.exp(-np.clip(raw, 0, None) / SCALE)).astype(np.float32)
+
+
+EVIDENCE_FLOOR = 0.03
+"""Specific-feature cosine (``Corpus.evidence``) that is enough subject evidence alone."""
+FIELD_EVIDENCE = 0.5
+"""Share of the floor that a discipline both sides name makes (a shared field is
+subject evidence, but a broad one: it takes some shared specific words too)."""
+
+
+NAMED_FIELD_MISSED = 0.7
+"""Raw score kept by a specialist without the field the demand names."""
+
+
+def evidence(specific: Floats, field: Floats, named: Flags) -> Floats:
+    """Subject evidence in units of the floor: specific words and fields in common;
+    none where the demand names a field the specialist does not have.
+
+    City, remote work and generic words are no evidence (see matching.generic).
+    """
+    found = specific / EVIDENCE_FLOOR + FIELD_EVIDENCE * (field >= 1)
+    return np.where(named, found, 0).astype(np.float32)
+
+
+def named(had: Flags) -> Floats:
+    """Factor of the raw score: 1, or NAMED_FIELD_MISSED without a field the demand names."""
+    return np.where(had, 1, NAMED_FIELD_MISSED).astype(np.float32)

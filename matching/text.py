@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 WORD = re.compile(r"[a-z0-9]+")
-_WORD_UNIGRAM = 1 << 60
+WORD_UNIGRAM = 1 << 60
 _WORD_BIGRAM = 2 << 60
 _LOW60 = (1 << 60) - 1
 
@@ -249,7 +249,7 @@ def word_ngrams(stream: Stream) -> Bag:
     mixed = (w[:-1][pair] * 1_000_003 + w[1:][pair]) & _LOW60
     return Bag.join(
         (
-            Bag.of(stream.doc[word], w[word] | _WORD_UNIGRAM),
+            Bag.of(stream.doc[word], w[word] | WORD_UNIGRAM),
             Bag.of(stream.doc[:-1][pair], mixed | _WORD_BIGRAM),
         )
     )

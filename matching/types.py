@@ -77,11 +77,16 @@ class Reason:
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A specialist proposed for one demand, with a calibrated score in [0, 1]."""
+    """A specialist ranked for one demand, with a calibrated score in [0, 1].
+
+    ``evident``: whether the pair clears the relevance floor (a round proposes
+    only such pairs; a ranking lists the others after them by score).
+    """
 
     specialist_id: str
     score: float
     reasons: tuple[Reason, ...] = ()
+    evident: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +104,17 @@ class MatchConfig:
     """Knobs of ranking and of a round; defaults are the programme's.
 
     ``min_score`` compares across demands because scores are calibrated (see
-    ``matching.score``). ``liaoning_bonus`` and ``same_city_bonus`` only move the
-    order of candidates (and the round's objective); a candidate's score stays
-    the match quality of the texts so it can be compared with ``min_score``.
+    ``matching.score``); ``min_evidence`` is the relevance floor, in units of
+    ``matching.score.evidence``: below it a pair is never proposed, whatever
+    its score (city, remote work and generic words are no evidence).
+    ``liaoning_bonus`` and ``same_city_bonus`` only move the order of candidates
+    (and the round's objective); a candidate's score stays the match quality of
+    the texts so it can be compared with ``min_score``.
     """
 
     top_k: int = 3
     min_score: float = 0.25
+    min_evidence: float = 1.0
     max_new_per_specialist: int = 3
     liaoning_bonus: float = 0.03
     same_city_bonus: float = 0.01

@@ -56,23 +56,49 @@ def counts(bag: Bag, rows: int) -> tuple[Matrix, NDArray[np.int64]]:
 class Vocabulary:
     """Sorted feature keys of one channel with their inverse document frequencies."""
 
-    def __init__(self, keys: NDArray[np.int64], df: NDArray[np.int64], documents: int) -> None:
+    def __init__(
+        self,
+        keys: NDArray[np.int64],
+        df: NDArray[np.int64],
+        documents: int,
+        damped: NDArray[np.int64] | None = None,
+        damping: float = 1.0,
+    ) -> None:
         self.keys = keys
+        self.df = df
+        self.documents = documents
         self.idf = (np.log((documents + 1) / (df + 1)) + 1).astype(np.float32)
+        if damped is not None:
+            self.idf[np.isin(keys, damped)] *= damping
         self.unseen_idf = float(np.log(documents + 1) + 1)
 
     @staticmethod
-    def fit(parts: Sequence[tuple[Matrix, NDArray[np.int64]]]) -> tuple[Vocabulary, Matrix]:
-        """Vocabulary of chunks counted by ``counts``, and their TF-IDF rows stacked."""
-        keys, _ = _distinct(np.concatenate([part_keys for _, part_keys in parts]))
+    def fit(
+        parts: Sequence[tuple[Matrix, NDArray[np.int64]]],
+        background: Sequence[tuple[Matrix, NDArray[np.int64]]] = (),
+        damped: NDArray[np.int64] | None = None,
+        damping: float = 1.0,
+    ) -> tuple[Vocabulary, Matrix]:
+        """Vocabulary of chunks counted by ``counts``, and their TF-IDF rows stacked.
+
+        ``background`` documents (the demands) count in the document
+        frequencies only: a word every demand uses (问题, 希望, improve) is
+        then as common as it really is, although few profiles use it.
+        The idf of ``damped`` keys is multiplied by ``damping``.
+        """
+        everything = [*parts, *background]
+        keys, _ = _distinct(np.concatenate([part_keys for _, part_keys in everything]))
         stacked = []
-        for matrix, part_keys in parts:
+        for matrix, part_keys in everything:
             matrix.indices = np.searchsorted(keys, part_keys)[matrix.indices].astype(np.int32)
             stacked.append(sp.csr_matrix(matrix, shape=(matrix.shape[0], keys.size)))
-        tf = sp.vstack(stacked, format="csr", dtype=np.float32)
+        df = np.zeros(keys.size, dtype=np.int64)
+        for matrix in stacked:
+            df += np.bincount(matrix.indices, minlength=keys.size)
+        documents = sum(matrix.shape[0] for matrix in stacked)
+        tf = sp.vstack(stacked[: len(parts)], format="csr", dtype=np.float32)
         del stacked
-        df = np.bincount(tf.indices, minlength=keys.size)
-        vocabulary = Vocabulary(keys, df, tf.shape[0])
+        vocabulary = Vocabulary(keys, df, documents, damped, damping)
         vocabulary._weigh(tf, np.zeros(tf.shape[0]))
         return vocabulary, tf
 

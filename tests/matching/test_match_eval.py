@@ -61,6 +61,8 @@ def test_ranks_every_demand_with_scores_and_reasons(
     assert 0 <= first[1]["score"] <= first[0]["score"] <= 1
     assert first[0]["reasons"][0].startswith("共同术语：焊")
     assert lines[1]["candidates"][0]["specialist_id"] == "s3"
+    # The rice breeder shares nothing with a weld crack: listed, but below the floor.
+    assert [c["below_floor"] for c in first] == [False, True]
 
 
 def test_output_keeps_chinese_readable_and_reasons_follow_the_locale(

@@ -33,6 +33,7 @@ def test_assignment_beats_greedy_where_greedy_takes_the_contested_specialist() -
         demand=np.array([0, 0, 1, 1]),
         specialist=np.array([0, 1, 0, 1]),
         score=np.array([0.9, 0.8, 0.85, 0.1], dtype=np.float32),
+        evidence=np.ones(4, dtype=np.float32),
     )
     greedy_total = sum(edges.score[greedy(edges, [1, 1], [1, 1])])
     chosen = solve(edges, edges.score.astype(float), np.array([1, 1]), np.array([1, 1]))
@@ -44,7 +45,12 @@ def test_solution_respects_both_sides_limits() -> None:
     rng = np.random.default_rng(7)
     demand = np.repeat(np.arange(30), 8)
     specialist = np.concatenate([rng.permutation(10)[:8] for _ in range(30)])
-    edges = Edges(demand, specialist, rng.random(demand.size).astype(np.float32))
+    edges = Edges(
+        demand,
+        specialist,
+        rng.random(demand.size).astype(np.float32),
+        np.ones(demand.size, dtype=np.float32),
+    )
     demand_slots = rng.integers(0, 4, 30)
     specialist_slots = rng.integers(0, 3, 10)
     chosen = solve(edges, edges.score.astype(float), demand_slots, specialist_slots)
@@ -74,7 +80,7 @@ def test_round_honours_declines_capacity_and_the_per_round_limit(
     index: SpecialistIndex,
 ) -> None:
     demands = [DemandProfile(id=f"d{i}", title="焊接工艺", description="焊接") for i in range(4)]
-    config = MatchConfig(top_k=1, min_score=0.0, max_new_per_specialist=2)
+    config = MatchConfig(top_k=1, min_score=0.0, min_evidence=0.0, max_new_per_specialist=2)
     proposals = plan_round(
         index,
         demands,
