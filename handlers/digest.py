@@ -11,8 +11,9 @@ programme to date, placements against PLACEMENT_TARGETS (overall, per city, per
 dispatching institution), engagements now with those an enterprise said are not going
 well in the period (monthly check-in answered "no"), innovation vouchers granted and
 usable (in all, then the largest cities, units, enterprises and engagements), the busiest
-dispatching units (all of them: /units), what is stuck (each with an id to act on) and the
-fields that need recruiting. The figures are gathered once per run (handlers.digest_figures)
+dispatching units (all of them: /units), what is stuck (each with an id to act on: first
+the demands no specialist suits yet, with the fields they need) and the fields that need
+recruiting. The figures are gathered once per run (handlers.digest_figures)
 and rendered here in each coordinator's language.
 """
 
@@ -34,6 +35,7 @@ from handlers.services import Services
 from handlers.specialist_views import Reader
 from handlers.unit_views import NAME_SHOWN, unit_text, units_heading
 from matching import taxonomy
+from matching.named import named_fields
 from storage import stats
 from storage.coordinators import record_action
 from storage.digests import claim_digest, mark_digest_sent
@@ -214,9 +216,36 @@ def _units(reader: Reader, figures: Figures) -> list[str]:
     return [*lines, reader.t("report.units_all", count=len(units))]
 
 
+def _needs(reader: Reader, demand: stats.UnsuitedDemand) -> Markup:
+    """The fields an unsuited demand needs: its disciplines, else the fields its text
+    names, else its keywords."""
+    names = [_field(reader, code) for code in demand.fields]
+    names = names or list(named_fields(f"{demand.title}。{demand.description}"))
+    names = names or demand.keywords[:3]
+    return Markup(reader.t("list.sep").join(names)) or reader.t("report.none_yet")
+
+
+def _unsuited(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
+    if not figures.unsuited.total:
+        return []
+    lines = ["", reader.t("report.unsuited", count=figures.unsuited.total)]
+    lines += [
+        reader.t(
+            "report.unsuited_line",
+            id=d.demand_id,
+            title=d.title,
+            enterprise=d.enterprise,
+            needs=_needs(reader, d),
+            date=f"{d.since.astimezone(timezone):%Y-%m-%d}",
+        )
+        for d in figures.unsuited.items
+    ]
+    return lines + _more(reader, len(figures.unsuited.items), figures.unsuited.total)
+
+
 def _stuck(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
     now = figures.now
-    lines: list[str] = []
+    lines: list[str] = _unsuited(reader, figures, timezone)
     if figures.stale.total:
         lines += ["", reader.t("report.stale", days=STALE_AFTER.days, count=figures.stale.total)]
         lines += [

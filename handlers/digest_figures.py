@@ -50,6 +50,7 @@ class Figures:
     targets: tuple[tuple[PlacementTarget, int], ...]  # each with the placements it counts
     by_city: stats.Tally
     by_institution: stats.Tally
+    unsuited: stats.Listed[stats.UnsuitedDemand]  # no specialist with subject evidence yet
     stale: stats.Listed[stats.StaleDemand]
     undecided: stats.Listed[stats.UndecidedChoice]
     silent: stats.Listed[stats.Silent]
@@ -86,6 +87,7 @@ async def gather(svc: Services, *, days: int) -> Figures:
         targets=tuple(targets),
         by_city=await stats.placements_by_city(db=db, limit=TALLIED),
         by_institution=await stats.placements_by_institution(db=db, limit=TALLIED),
+        unsuited=await stats.unsuited_demands(db=db, limit=LISTED),
         stale=await stats.stale_demands(db=db, created_before=now - STALE_AFTER, limit=LISTED),
         undecided=await stats.undecided_choices(
             db=db, accepted_before=now - UNDECIDED_AFTER, limit=LISTED

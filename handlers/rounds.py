@@ -39,7 +39,7 @@ from storage.proposals import (
     expire_stale_proposals,
     proposal_context,
 )
-from storage.rounds import RoundRows, round_rows
+from storage.rounds import RoundRows, mark_unsuited, round_rows
 
 log = logging.getLogger(__name__)
 CONFIG = MatchConfig()
@@ -92,37 +92,53 @@ def specialist_state(specialist: Specialist, load: int) -> SpecialistState:
     )
 
 
-def plan(rows: RoundRows, today: dt.date) -> list[NewProposal]:
+@dataclass(frozen=True)
+class Planned:
+    proposals: list[NewProposal]
+    unsuited: list[int]  # demands nobody suits (see matching.round.RoundPlan)
+
+
+def plan(rows: RoundRows, today: dt.date) -> Planned:
     """The engine's choice for this round (CPU work: run it off the event loop)."""
-    index = SpecialistIndex.build([specialist_profile(s) for s in rows.specialists])
+    demands = [demand_profile(d, e) for d, e in rows.demands]
+    index = SpecialistIndex.build(
+        [specialist_profile(s) for s in rows.specialists], background=demands
+    )
     chosen = plan_round(
         index,
-        [demand_profile(d, e) for d, e in rows.demands],
+        demands,
         {str(s.id): specialist_state(s, rows.load.get(s.id or 0, 0)) for s in rows.specialists},
         today=today,
         open_pairs={(str(d), str(s)) for d, s in rows.open_pairs},
         declined={(str(d), str(s)) for d, s in rows.tried_pairs},
         config=CONFIG,
     )
-    return [
+    proposals = [
         NewProposal(
             int(p.demand_id),
             int(p.specialist_id),
             p.score,
             [{"kind": r.kind, "values": list(r.values)} for r in p.reasons],
         )
-        for p in chosen
+        for p in chosen.proposals
     ]
+    return Planned(proposals, [int(d) for d in chosen.unsuited])
 
 
 async def run_round(svc: Services) -> RoundReport:
-    """Plan, store and send one round."""
+    """Plan, store and send one round; mark the demands nobody suits for the digest."""
     rows = await round_rows(db=svc.db)
+    now = svc.clock.now()
+    considered = [d.id for d, _ in rows.demands if d.id is not None]
     if rows.demands and rows.specialists:
         planned = await asyncio.to_thread(plan, rows, svc.today())
-        created = await create_proposals(db=svc.db, proposals=planned, now=svc.clock.now())
+        created = await create_proposals(db=svc.db, proposals=planned.proposals, now=now)
+        unsuited = planned.unsuited
     else:
         created = []
+        proposed = {d for d, _ in rows.open_pairs}
+        unsuited = [d for d in considered if d not in proposed]
+    await mark_unsuited(db=svc.db, considered=considered, unsuited=unsuited, now=now)
     await deliver(svc)
     log.info("round: %d proposals for %d demands", len(created), len(rows.demands))
     return RoundReport(len(created), len(rows.demands), len(rows.specialists))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -73,6 +74,18 @@ def solve(
     return np.asarray(x > 0.5)
 
 
+@dataclass(frozen=True, slots=True)
+class RoundPlan:
+    """A round's choice, and the demands nobody suits.
+
+    ``unsuited``: demands with no proposal open for which no eligible
+    specialist has subject evidence: what a programme officer recruits for.
+    """
+
+    proposals: list[Proposal]
+    unsuited: tuple[str, ...]
+
+
 def plan_round(
     index: SpecialistIndex,
     demands: Sequence[DemandProfile],
@@ -82,7 +95,7 @@ def plan_round(
     open_pairs: Collection[Pair] = (),
     declined: Collection[Pair] = (),
     config: MatchConfig = DEFAULT_CONFIG,
-) -> list[Proposal]:
+) -> RoundPlan:
     """New proposals for the open demands, best total score first per demand.
 
     ``open_pairs`` are proposals still open (they use up the demand's K and
@@ -111,12 +124,21 @@ def plan_round(
     chosen = np.flatnonzero(solve(edges, value, demand_slots[wanted], specialist_slots))
     picked = chosen[np.lexsort((-value[chosen], edges.demand[chosen]))]
     reasons = index.reasons(scored, good[picked])
-    return [
-        Proposal(
-            demand_id=open_demands[edges.demand[i]].id,
-            specialist_id=index.ids[edges.specialist[i]],
-            score=round(float(edges.score[i]), 4),
-            reasons=why,
-        )
-        for i, why in zip(picked, reasons, strict=True)
-    ]
+    evident = np.zeros(len(open_demands), dtype=bool)
+    evident[scored.edges.demand[scored.edges.evidence >= config.min_evidence]] = True
+    return RoundPlan(
+        [
+            Proposal(
+                demand_id=open_demands[edges.demand[i]].id,
+                specialist_id=index.ids[edges.specialist[i]],
+                score=round(float(edges.score[i]), 4),
+                reasons=why,
+            )
+            for i, why in zip(picked, reasons, strict=True)
+        ],
+        tuple(
+            d.id
+            for d, found in zip(open_demands, evident, strict=True)
+            if not (found or already[d.id])
+        ),
+    )

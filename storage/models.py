@@ -155,6 +155,9 @@ class Demand(SQLModel, table=True):
     voucher_interest: bool = False
     status: str = Field(default=DemandStatus.OPEN, max_length=16, index=True)
     close_reason: str | None = Field(default=None, max_length=32)
+    # Since when match rounds find no specialist with subject evidence for it (the digest's
+    # "no suitable specialist yet"); cleared by a round that finds one.
+    unsuited_since: dt.datetime | None = Field(default=None, sa_column=aware())
     created_at: dt.datetime = Field(sa_column=aware(nullable=False))
     updated_at: dt.datetime = Field(sa_column=aware(nullable=False))
 

@@ -1,4 +1,5 @@
-"""What a match round reads: open demands, available specialists, their load, pairs tried.
+"""What a match round reads (open demands, available specialists, their load, pairs
+tried) and the demands it found nobody for.
 
 Read in one transaction so a round sees one consistent picture. Only people
 who consented take part: a demand whose owner withdrew consent is not
@@ -7,9 +8,11 @@ matched, nor is a specialist who did.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlmodel import col
 
 from storage.db import Database
@@ -65,4 +68,25 @@ async def round_rows(*, db: Database) -> RoundRows:
             load=load,
             open_pairs=open_pairs,
             tried_pairs=tried,
+        )
+
+
+async def mark_unsuited(
+    *, db: Database, considered: Collection[int], unsuited: Collection[int], now: dt.datetime
+) -> None:
+    """Record which of a round's demands nobody suits (keeping since when), and clear
+    the mark of the others the round considered."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(Demand)
+            .where(col(Demand.id).in_(list(unsuited)), col(Demand.unsuited_since).is_(None))
+            .values(unsuited_since=now)
+        )
+        await session.execute(
+            update(Demand)
+            .where(
+                col(Demand.id).in_([d for d in considered if d not in unsuited]),
+                col(Demand.unsuited_since).is_not(None),
+            )
+            .values(unsuited_since=None)
         )

@@ -76,6 +76,19 @@ class StaleDemand:
 
 
 @dataclass(frozen=True)
+class UnsuitedDemand:
+    """An open demand no specialist suits yet, with what says which field it needs."""
+
+    demand_id: int
+    title: str
+    description: str
+    enterprise: str
+    fields: list[str]
+    keywords: list[str]
+    since: dt.datetime
+
+
+@dataclass(frozen=True)
 class UndecidedChoice:
     proposal_id: int
     demand_id: int
@@ -228,6 +241,32 @@ async def stale_demands(
             .limit(limit)
         )
         return Listed(tuple(StaleDemand(**row) for row in rows.mappings()), total)
+
+
+async def unsuited_demands(*, db: Database, limit: int) -> Listed[UnsuitedDemand]:
+    """Open demands for which match rounds find no specialist with subject evidence,
+    longest first: whom the programme should recruit."""
+    where = and_(
+        col(Demand.status) == DemandStatus.OPEN.value, col(Demand.unsuited_since).is_not(None)
+    )
+    async with db.transaction() as session:
+        total = await _count(session, Demand, where)
+        rows: Result[Any] = await session.execute(
+            select(
+                col(Demand.id).label("demand_id"),
+                col(Demand.title).label("title"),
+                col(Demand.description).label("description"),
+                col(Enterprise.name).label("enterprise"),
+                col(Demand.fields).label("fields"),
+                col(Demand.keywords).label("keywords"),
+                col(Demand.unsuited_since).label("since"),
+            )
+            .join(Enterprise, col(Enterprise.id) == col(Demand.enterprise_id))
+            .where(where)
+            .order_by(col(Demand.unsuited_since), col(Demand.id))
+            .limit(limit)
+        )
+        return Listed(tuple(UnsuitedDemand(**row) for row in rows.mappings()), total)
 
 
 async def undecided_choices(

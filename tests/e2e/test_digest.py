@@ -16,6 +16,7 @@ from channels.telegram.emulator.models import SentMessage
 from channels.telegram.emulator.telegram_html import utf16_len
 from handlers.digest import DAILY_DIGEST
 from handlers.services import PlacementTarget
+from storage.demands import create_demand
 from storage.models import (
     AuditEvent,
     DigestSend,
@@ -34,6 +35,7 @@ from storage.models import (
 from storage.users import set_locale
 from tests.e2e.conftest import COORDINATOR_ID, Journey
 from tests.e2e.engagement_steps import CASTING, approved_specialist, ask, engage, enterprise
+from tests.e2e.enterprise_steps import user_id
 from tests.e2e.specialist_helpers import local
 from tests.people import by_account, touch_user
 from tests.storage import factories, programme_scenario
@@ -159,6 +161,57 @@ async def test_the_digest_tells_a_known_programme_in_each_coordinators_language(
     assert zh_chart.photo == png  # the same chart for both
     photos = [e for e in j.emulator.events() if e.kind == "bot_message" and e.message.photo]
     assert len(photos) == 2
+
+
+@pytest.mark.not_yet_on_wecom
+async def test_a_demand_nobody_suits_is_listed_for_recruiting_until_someone_does(
+    journey: Journey,
+) -> None:
+    j = journey
+    english, chinese = await coordinators(j)
+    company = await enterprise(j, 8101, "王工")
+    herbs = dataclasses.replace(
+        CASTING,
+        title="黄芪提取得率低",
+        description="中药提取工艺放大到中试时黄芪提取得率下降，想请制药工程专家帮忙优化参数。",
+        fields=(),
+        keywords=(),
+    )
+    demand = await create_demand(
+        db=j.db, owner_user_id=await user_id(j, company.id), details=herbs, now=j.clock.now()
+    )
+    assert demand is not None
+    # A laser-welding professor shares only 工艺 and 优化 with it: no proposal.
+    welder = await approved_specialist(j, 8201, "王建国")
+    await j.send(english, "/match_now")
+    assert not [e for e in j.emulator.events(chat_id=welder.id) if e.message]
+
+    [text, _] = await j.send(english, "/digest")
+    lines = text.text.splitlines()
+    at = lines.index("🔍 Demands no specialist suits yet: 1 (recruit for these)")
+    assert (
+        lines[at + 1]
+        == f"#{demand.id} 黄芪提取得率低 · 鞍山精工钢构有限公司 · needs: 制药工程 · since 2026-03-02"
+    )
+    [zh_text, _] = await j.send(chinese, "/digest")
+    assert (
+        f"#{demand.id} 黄芪提取得率低 · 鞍山精工钢构有限公司 · 需要：制药工程 · 自 2026-03-02"
+        in zh_text.text
+    )
+
+    pharmacist = await approved_specialist(
+        j,
+        8202,
+        "石慧敏",
+        expertise="制药工程与中药提取工艺放大，连续化提取浓缩。",
+        keywords=["中药提取", "制药工程"],
+    )
+    await j.send(english, "/match_now")
+    [proposal] = [e.message for e in j.emulator.events(chat_id=pharmacist.id) if e.message]
+    assert "黄芪提取得率低" in proposal.text
+    [text, _] = await j.send(english, "/digest")
+    assert "suits yet" not in text.text
+    assert "✅ Nothing is stuck." in text.text
 
 
 @pytest.mark.not_yet_on_wecom

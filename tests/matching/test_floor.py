@@ -61,12 +61,14 @@ SPECIALISTS = (
 STATES = {s.id: SpecialistState(capacity=3) for s in SPECIALISTS}
 
 
-def proposed(*demands: DemandProfile) -> dict[str, set[str]]:
+def proposed(*demands: DemandProfile) -> tuple[dict[str, set[str]], tuple[str, ...]]:
+    """Who each demand is proposed, and the demands nobody suits."""
     index = SpecialistIndex.build(SPECIALISTS, background=demands)
     chosen: dict[str, set[str]] = {d.id: set() for d in demands}
-    for proposal in plan_round(index, demands, STATES, today=TODAY, config=CONFIG):
+    plan = plan_round(index, demands, STATES, today=TODAY, config=CONFIG)
+    for proposal in plan.proposals:
         chosen[proposal.demand_id].add(proposal.specialist_id)
-    return chosen
+    return chosen, plan.unsuited
 
 
 def test_shared_generic_words_and_a_city_make_no_proposal() -> None:
@@ -88,11 +90,12 @@ def test_shared_generic_words_and_a_city_make_no_proposal() -> None:
         description="黄芪提取工艺放大到中试时得率下降，想优化提取和浓缩参数。",
         city="沈阳",
     )
-    chosen = proposed(bricks, heat, herbs)
+    chosen, unsuited = proposed(bricks, heat, herbs)
     assert chosen["bricks"] == {"refractory"}
     assert chosen["heat"] == {"heat"}
     # Nobody here extracts herbs: the moulding expert's 工艺 and 优化 are not enough.
     assert chosen["herbs"] == set()
+    assert unsuited == ("herbs",)
 
 
 def test_a_proposal_names_its_subject_evidence_not_generic_words() -> None:
@@ -111,6 +114,16 @@ def test_a_demand_of_generic_words_only_gets_nobody_whatever_its_score() -> None
     generic = DemandProfile(id="g", title="工艺优化", description="技术研究，分析系统，提高质量")
     index = SpecialistIndex.build(SPECIALISTS)
     anyone = MatchConfig(top_k=3, min_score=0.0, min_evidence=0.0)
-    assert plan_round(index, [generic], STATES, today=TODAY, config=anyone)
+    assert plan_round(index, [generic], STATES, today=TODAY, config=anyone).proposals
     floor = MatchConfig(top_k=3, min_score=0.0)
-    assert plan_round(index, [generic], STATES, today=TODAY, config=floor) == []
+    plan = plan_round(index, [generic], STATES, today=TODAY, config=floor)
+    assert (plan.proposals, plan.unsuited) == ([], ("g",))
+
+
+def test_a_demand_with_a_proposal_open_is_not_unsuited() -> None:
+    herbs = DemandProfile(id="herbs", title="中药提取工艺放大", description="黄芪提取得率下降。")
+    index = SpecialistIndex.build(SPECIALISTS)
+    plan = plan_round(
+        index, [herbs], STATES, today=TODAY, open_pairs=[("herbs", "moulding")], config=CONFIG
+    )
+    assert (plan.proposals, plan.unsuited) == ([], ())

@@ -67,11 +67,11 @@ def states(index: SpecialistIndex, **overrides: SpecialistState) -> dict[str, Sp
 def test_round_proposes_up_to_k_minus_open_candidates(index: SpecialistIndex) -> None:
     demand = DemandProfile(id="d", title="焊接 无损检测 腐蚀", description="焊缝探伤，生锈")
     config = MatchConfig(top_k=3, min_score=0.0)
-    fresh = plan_round(index, [demand], states(index), today=TODAY, config=config)
+    fresh = plan_round(index, [demand], states(index), today=TODAY, config=config).proposals
     assert len(fresh) == 3
     again = plan_round(
         index, [demand], states(index), today=TODAY, open_pairs=[("d", "weld")], config=config
-    )
+    ).proposals
     assert len(again) == 2
     assert "weld" not in {p.specialist_id for p in again}
 
@@ -89,7 +89,7 @@ def test_round_honours_declines_capacity_and_the_per_round_limit(
         declined=[("d0", "weld")],
         config=config,
     )
-    chosen = [(p.demand_id, p.specialist_id) for p in proposals]
+    chosen = [(p.demand_id, p.specialist_id) for p in proposals.proposals]
     assert ("d0", "weld") not in chosen
     assert sum(1 for _, s in chosen if s == "weld") == 2
     assert all(s != "ndt" for _, s in chosen)
@@ -99,4 +99,4 @@ def test_round_honours_declines_capacity_and_the_per_round_limit(
 def test_round_drops_pairs_below_the_minimum_score(index: SpecialistIndex) -> None:
     demand = DemandProfile(id="d", title="市场营销", description="销售渠道")
     config = MatchConfig(min_score=0.3)
-    assert plan_round(index, [demand], states(index), today=TODAY, config=config) == []
+    assert plan_round(index, [demand], states(index), today=TODAY, config=config).proposals == []

@@ -9,6 +9,7 @@ from storage.clock import ManualClock
 from storage.db import Database
 from storage.digests import claim_digest, mark_digest_sent
 from storage.models import DigestSend
+from storage.rounds import mark_unsuited
 from tests.storage import factories, programme_scenario
 
 H, D = dt.timedelta(hours=1), dt.timedelta(days=1)
@@ -124,3 +125,26 @@ async def test_a_digest_is_claimed_once_per_coordinator_and_day(
     async with db.transaction() as session:
         row = await session.get(DigestSend, 1)
     assert row is not None and row.sent_at == clock.now()
+
+
+async def test_unsuited_demands_keep_their_first_round_until_one_finds_someone(
+    db: Database, clock: ManualClock
+) -> None:
+    now = clock.now()
+    enterprise = await factories.enterprise(db, now - 30 * D)
+    herbs, bricks, welds = [
+        (await factories.demand(db, now - 9 * D, enterprise.id, title)).id
+        for title in ("黄芪提取", "镁碳砖", "焊缝开裂")
+    ]
+    assert herbs is not None and bricks is not None and welds is not None
+    everyone = [herbs, bricks, welds]
+    await mark_unsuited(db=db, considered=everyone, unsuited=[herbs, bricks], now=now - 2 * D)
+    await mark_unsuited(db=db, considered=everyone, unsuited=[herbs], now=now - D)
+    listed = await stats.unsuited_demands(db=db, limit=10)
+    assert listed.total == 1
+    assert [(d.demand_id, d.title, d.since) for d in listed.items] == [
+        (herbs, "黄芪提取", now - 2 * D)
+    ]
+    # A round that did not consider a demand (closed, or its owner withdrew) leaves it be.
+    await mark_unsuited(db=db, considered=[bricks], unsuited=[], now=now)
+    assert (await stats.unsuited_demands(db=db, limit=10)).total == 1
