@@ -33,6 +33,7 @@ from handlers.flood import FloodGate
 from handlers.i18n import Catalogs
 from handlers.menus import default_menus
 from handlers.services import Deadlines, Services
+from matching import semantic
 from storage.clock import Clock, SystemClock
 from storage.db import Database
 from storage.outbox import Item
@@ -87,6 +88,7 @@ class BotCore:
             placement_targets=settings.placement_targets,
             voucher_daily_rate=settings.voucher_daily_rate,
             retention_days=settings.retention_days,
+            embedder=semantic.load(settings.match_embeddings),
             schedule_round=self._round_soon,
         )
         self.inbox = Inbox(

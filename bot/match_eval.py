@@ -8,6 +8,8 @@ Output, one line per demand, in input order:
   {"demand_id", "candidates": [{"specialist_id", "score", "reasons": [...], "below_floor"}]}
 ``below_floor``: the pair lacks subject evidence, so a round would not propose it.
 Demands are ranked in one batch, and all demands count in how common a word is.
+With the semantic channel (MATCH_EMBEDDINGS, default e5) every text is embedded
+first: about 0.06 s a short text and 0.3 s an abstract on 2 cores.
 A broken line or a missing id is reported on stderr with file and line; exit 2.
 """
 
@@ -15,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from handlers.i18n import SUPPORTED_LOCALES, read_catalogs
+from matching import semantic
 from matching.explain import render
 from matching.index import SpecialistIndex
 from matching.types import DemandProfile, Reason, SpecialistProfile
@@ -103,6 +107,11 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--demands", type=Path, required=True)
     parser.add_argument("--top", type=int, default=3)
     parser.add_argument("--locale", choices=SUPPORTED_LOCALES, default="zh_CN")
+    parser.add_argument(
+        "--embeddings",
+        default=os.environ.get("MATCH_EMBEDDINGS", "e5"),
+        help="the semantic channel: e5 (default, MATCH_EMBEDDINGS), a model file, or off",
+    )
     return parser.parse_args(argv)
 
 
@@ -125,7 +134,9 @@ def main(argv: list[str]) -> int:
     except InputError as error:
         print(f"match-eval: {error}", file=sys.stderr)
         return 2
-    index = SpecialistIndex.build(specialists, background=demands)
+    index = SpecialistIndex.build(
+        specialists, background=demands, embedder=semantic.load(args.embeddings)
+    )
     out = sys.stdout
     for demand, candidates in zip(
         demands, index.rank_all(demands, top=max(args.top, 0)), strict=True

@@ -3,7 +3,9 @@
 Reads eval/data/{specialists,demands,labels}.jsonl (the CLI's input format;
 labels are {"demand_id", "relevant": [specialist ids]}) and ranks every
 specialist for every demand three ways:
-- engine: matching.SpecialistIndex, exactly as `python -m bot match-eval` runs it;
+- engine: matching.SpecialistIndex, exactly as `python -m bot match-eval` runs it,
+  with the semantic channel (MATCH_EMBEDDINGS, default e5: vectors are kept in
+  .cache/eval so a rerun does not embed again); "lexical" is the same without it;
 - WRatio: rapidfuzz WRatio between the concatenated texts of both sides;
 - TF-IDF: cosine of character 1-3-gram TF-IDF (scikit-learn), which works for
   Chinese and English alike without segmentation.
@@ -24,7 +26,9 @@ Sets, one table each (missing ones are skipped with a note):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -38,7 +42,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.match_eval import demand_from, read_jsonl, specialist_from
-from matching.index import SpecialistIndex, demand_text
+from matching import semantic
+from matching.index import SpecialistIndex, demand_text, meaning_text
+from matching.semantic import Embedder, Vectors
 from matching.types import DemandProfile, SpecialistProfile
 
 DEPTH = 10
@@ -49,9 +55,13 @@ SETS = (
     HERE / "public" / "csl_discipline",
     HERE / "public" / "stelmakh2023",
 )
+CACHE = HERE.parent / ".cache" / "eval"
+"""Embeddings of each set's texts, by model and digest of the texts (make eval reruns fast)."""
 Ranked = tuple[list[list[str]], float | None]
 """Ids best first per demand, and the share of the top 3 below the floor (if known)."""
 Ranker = Callable[[Sequence[SpecialistProfile], Sequence[DemandProfile]], Ranked]
+Meanings = tuple[Vectors, Vectors] | None
+"""The specialists' and the demands' vectors, or None for the lexical engine alone."""
 
 
 def profile_text(specialist: SpecialistProfile) -> str:
@@ -64,14 +74,38 @@ def _top(scores: NDArray[np.float64], ids: Sequence[str]) -> list[list[str]]:
     return [[ids[column] for column in row] for row in order]
 
 
-def rank_engine(
-    specialists: Sequence[SpecialistProfile], demands: Sequence[DemandProfile]
-) -> Ranked:
-    index = SpecialistIndex.build(specialists, background=demands)
-    ranked = index.rank_all(demands, top=DEPTH)
-    top = [candidate for candidates in ranked for candidate in candidates[:3]]
-    below = sum(not candidate.evident for candidate in top) / max(len(top), 1)
-    return [[candidate.specialist_id for candidate in row] for row in ranked], below
+def embedded(
+    embedder: Embedder, specialists: Sequence[SpecialistProfile], demands: Sequence[DemandProfile]
+) -> tuple[Vectors, Vectors]:
+    """Both sides' vectors, from the cache when these texts were embedded before."""
+    profiles = [meaning_text(s) for s in specialists]
+    queries = [demand_text(d) for d in demands]
+    key = hashlib.sha256(json.dumps([embedder.model, profiles, queries]).encode()).hexdigest()
+    path = CACHE / f"{key}.npz"
+    if path.exists():
+        kept = np.load(path)
+        return kept["profiles"], kept["queries"]
+    vectors = embedder.passages(profiles), embedder.queries(queries)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, profiles=vectors[0], queries=vectors[1])
+    return vectors
+
+
+def engine(meanings: Meanings) -> Ranker:
+    """The engine as match-eval runs it, with the given vectors (None: lexical only)."""
+
+    def rank(specialists: Sequence[SpecialistProfile], demands: Sequence[DemandProfile]) -> Ranked:
+        index = SpecialistIndex.build(
+            specialists, background=demands, meanings=None if meanings is None else meanings[0]
+        )
+        ranked = index.rank_all(
+            demands, top=DEPTH, meanings=None if meanings is None else meanings[1]
+        )
+        top = [candidate for candidates in ranked for candidate in candidates[:3]]
+        below = sum(not candidate.evident for candidate in top) / max(len(top), 1)
+        return [[candidate.specialist_id for candidate in row] for row in ranked], below
+
+    return rank
 
 
 def rank_wratio(
@@ -112,10 +146,7 @@ def _is_chinese(demand: DemandProfile) -> bool:
     return any("\u4e00" <= char <= "\u9fff" for char in demand_text(demand))
 
 
-RANKERS: dict[str, Ranker] = {"engine": rank_engine, "WRatio": rank_wratio, "TF-IDF": rank_tfidf}
-
-
-def table(data: Path) -> None:
+def table(data: Path, embedder: Embedder | None) -> None:
     """Print one set's table: every ranker, overall then per language."""
     specialists = read_jsonl(data / "specialists.jsonl", specialist_from)
     demands = read_jsonl(data / "demands.jsonl", demand_from)
@@ -129,15 +160,18 @@ def table(data: Path) -> None:
     chinese = [_is_chinese(d) for d in demands]
     slices = {"all": [True] * len(demands), "zh": chinese, "en": [not flag for flag in chinese]}
     print(f"\n{len(demands)} demands, {len(specialists)} specialists ({data})")
+    rankers: dict[str, Ranker] = {"engine": engine(None)}
+    if embedder is not None:
+        started = time.perf_counter()
+        meanings = embedded(embedder, specialists, demands)
+        seconds = time.perf_counter() - started
+        print(f"(semantic channel {embedder.model}: vectors in {seconds:.1f} s, or kept)")
+        rankers = {"engine": engine(meanings), "lexical": engine(None)}
+    rankers |= {"WRatio": rank_wratio, "TF-IDF": rank_tfidf}
     print(
         f"{'ranker':<8} {'demands':<10} {'hit@1':>6} {'hit@3':>6} {'MRR@10':>7}"
         f" {'<floor':>7} {'seconds':>8}"
     )
-    rankers: dict[str, Ranker] = {
-        "engine": rank_engine,
-        "WRatio": rank_wratio,
-        "TF-IDF": rank_tfidf,
-    }
     for name, ranker in rankers.items():
         started = time.perf_counter()
         rankings, below = ranker(specialists, demands)
@@ -159,9 +193,10 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, action="append", help="a set's folder (repeatable)")
     args = parser.parse_args(argv)
+    embedder = semantic.load(os.environ.get("MATCH_EMBEDDINGS", "e5"))
     for data in args.data or SETS:
         if (data / "labels.jsonl").exists():
-            table(data)
+            table(data, embedder)
         else:
             print(f"\n({data}: not here; see eval/public/README.md to build it)")
     return 0

@@ -23,13 +23,22 @@ import logging
 from dataclasses import dataclass
 
 from handlers import candidates, proposals
+from handlers.meanings import vectors_of
 from handlers.notify import notify
 from handlers.proposal_views import reader_for
 from handlers.services import Services
-from matching.index import SpecialistIndex
+from matching.index import SpecialistIndex, demand_text, meaning_text
 from matching.round import plan_round
+from matching.semantic import Vectors
 from matching.types import DemandProfile, MatchConfig, SpecialistProfile, SpecialistState
-from storage.models import Demand, Enterprise, Specialist, SpecialistStatus
+from storage.models import (
+    Demand,
+    DemandMeaning,
+    Enterprise,
+    Specialist,
+    SpecialistMeaning,
+    SpecialistStatus,
+)
 from storage.proposals import (
     NewProposal,
     claim_choice_reminders,
@@ -98,11 +107,21 @@ class Planned:
     unsuited: list[int]  # demands nobody suits (see matching.round.RoundPlan)
 
 
-def plan(rows: RoundRows, today: dt.date) -> Planned:
+@dataclass(frozen=True)
+class Meanings:
+    """The semantic channel's vectors of a round's specialists and demands, in row order."""
+
+    specialists: Vectors
+    demands: Vectors
+
+
+def plan(rows: RoundRows, today: dt.date, meanings: Meanings | None = None) -> Planned:
     """The engine's choice for this round (CPU work: run it off the event loop)."""
     demands = [demand_profile(d, e) for d, e in rows.demands]
     index = SpecialistIndex.build(
-        [specialist_profile(s) for s in rows.specialists], background=demands
+        [specialist_profile(s) for s in rows.specialists],
+        background=demands,
+        meanings=meanings.specialists if meanings else None,
     )
     chosen = plan_round(
         index,
@@ -112,6 +131,7 @@ def plan(rows: RoundRows, today: dt.date) -> Planned:
         open_pairs={(str(d), str(s)) for d, s in rows.open_pairs},
         declined={(str(d), str(s)) for d, s in rows.tried_pairs},
         config=CONFIG,
+        meanings=meanings.demands if meanings else None,
     )
     proposals = [
         NewProposal(
@@ -131,7 +151,8 @@ async def run_round(svc: Services) -> RoundReport:
     now = svc.clock.now()
     considered = [d.id for d, _ in rows.demands if d.id is not None]
     if rows.demands and rows.specialists:
-        planned = await asyncio.to_thread(plan, rows, svc.today())
+        meanings = await meanings_of(svc, rows)
+        planned = await asyncio.to_thread(plan, rows, svc.today(), meanings)
         created = await create_proposals(db=svc.db, proposals=planned.proposals, now=now)
         unsuited = planned.unsuited
     else:
@@ -142,6 +163,22 @@ async def run_round(svc: Services) -> RoundReport:
     await deliver(svc)
     log.info("round: %d proposals for %d demands", len(created), len(rows.demands))
     return RoundReport(len(created), len(rows.demands), len(rows.specialists))
+
+
+async def meanings_of(svc: Services, rows: RoundRows) -> Meanings | None:
+    """The round's vectors (None without the semantic channel), embedding only texts
+    that are new or changed since they were kept."""
+    if (embedder := svc.embedder) is None:
+        return None
+    specialists = {s.id or 0: meaning_text(specialist_profile(s)) for s in rows.specialists}
+    demands = {d.id or 0: demand_text(demand_profile(d, e)) for d, e in rows.demands}
+    model = embedder.model
+    return Meanings(
+        await vectors_of(
+            svc.db, SpecialistMeaning, specialists, model=model, embed=embedder.passages
+        ),
+        await vectors_of(svc.db, DemandMeaning, demands, model=model, embed=embedder.queries),
+    )
 
 
 async def deliver(svc: Services) -> int:

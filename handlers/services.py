@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from handlers.core.outbox import Outbox
 from handlers.i18n import Catalogs
+from matching.semantic import Embedder
 from storage.clock import Clock
 from storage.db import Database
 
@@ -42,6 +43,7 @@ class Services:
     placement_targets: tuple[PlacementTarget, ...] = ()  # the earliest first
     voucher_daily_rate: int = 1000  # VOUCHER_DAILY_RATE: yuan per confirmed service day
     retention_days: int = 730  # RETENTION_DAYS: personal data of silent users is erased
+    embedder: Embedder | None = None  # MATCH_EMBEDDINGS: the engine's semantic channel
     # Set by the assembly: start a match round soon (after a demand is filed).
     schedule_round: Callable[[], None] = lambda: None
 

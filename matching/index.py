@@ -24,6 +24,7 @@ from matching.features import Analyzer
 from matching.fuzzy import keyword_scores, usable
 from matching.lookups import Lookups, from_taxonomy
 from matching.named import has_field, named_fields
+from matching.semantic import Embedder, Vectors
 from matching.text import normalise
 from matching.types import Candidate, DemandProfile, MatchConfig, Reason, SpecialistProfile
 
@@ -66,6 +67,13 @@ def profile_text(
     return "。".join(part for part in parts if part)
 
 
+def meaning_text(profile: SpecialistProfile) -> str:
+    """The text a specialist's meaning is embedded from: what they wrote of their work."""
+    return "。".join(
+        part for part in (profile.expertise, *profile.keywords, profile.institution) if part
+    )
+
+
 def field_similarity(fields: Sequence[str], disciplines: Sequence[str]) -> float:
     """1 for a shared discipline code, 0.5 for codes under the same first-level discipline."""
     best = 0.0
@@ -98,6 +106,8 @@ class SpecialistIndex:
         lookups: Lookups | None = None,
         *,
         background: Sequence[DemandProfile] = (),
+        embedder: Embedder | None = None,
+        meanings: Vectors | None = None,
     ) -> None:
         self.lookups = lookups or Lookups()
         self.profiles = tuple(profiles)
@@ -114,6 +124,11 @@ class SpecialistIndex:
         ]
         self.explainer = Explainer(glossary, self.lookups)
         self._profiles: dict[int, str] = {}
+        self.embedder = embedder
+        if meanings is None and embedder is not None:
+            meanings = embedder.passages([meaning_text(p) for p in self.profiles])
+        self.meanings = meanings
+        """Unit vectors of the profiles' meaning (None: lexical only), as stored or embedded."""
         own = [self.lookups.city_code(p.city) if p.city else None for p in self.profiles]
         self.city = np.array([code or "" for code in own], dtype=object)
         self.liaoning = np.array(
@@ -127,16 +142,27 @@ class SpecialistIndex:
         glossary: Sequence[Concept] | None = None,
         *,
         background: Sequence[DemandProfile] = (),
+        embedder: Embedder | None = None,
+        meanings: Vectors | None = None,
     ) -> SpecialistIndex:
         """Index profiles with the shipped bilingual glossary and taxonomy.
 
         ``background``: the demands that will be ranked (or others like them);
         their words count in how common a word is, not as documents to rank.
+        ``embedder`` adds the semantic channel; ``meanings`` are the profiles'
+        vectors if they were embedded already (when they were stored).
         """
         from matching import taxonomy  # the data files load only when an index is built
 
         chosen = taxonomy.glossary() if glossary is None else glossary
-        return cls(profiles, chosen, from_taxonomy(), background=background)
+        return cls(
+            profiles,
+            chosen,
+            from_taxonomy(),
+            background=background,
+            embedder=embedder,
+            meanings=meanings,
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -164,9 +190,12 @@ class SpecialistIndex:
         *,
         mask: Mask | None = None,
         config: MatchConfig = DEFAULT_CONFIG,
+        meanings: Vectors | None = None,
     ) -> list[list[Candidate]]:
         """``rank`` for a batch of demands at once (one pass over the index)."""
-        scored = self.score_all(demands, per_demand=max(top, config.shortlist), mask=mask)
+        scored = self.score_all(
+            demands, per_demand=max(top, config.shortlist), mask=mask, meanings=meanings
+        )
         edges = scored.edges
         value = edges.score + self.preference(scored, config)
         order = np.lexsort((edges.specialist, -value, edges.demand))
@@ -205,21 +234,27 @@ class SpecialistIndex:
         per_demand: int = 30,
         per_specialist: int = 0,
         mask: Mask | None = None,
+        meanings: Vectors | None = None,
     ) -> Scored:
         """Calibrated scores of each demand's shortlist (and each specialist's, if asked).
 
         The shortlist of a demand is its ``per_demand`` best allowed specialists
         by the cheap score; ``per_specialist`` adds each specialist's best
         demands, which an assignment needs when specialists are the scarce side.
+        ``meanings``: the demands' vectors if they were embedded already.
         """
         texts = [demand_text(demand) for demand in demands]
         vectors = self.corpus.vectorise(texts)
+        queries = self._queries(texts, meanings)
         found: list[_Found] = []
         by_specialist = _ColumnBest(len(self), per_specialist)
         for start, channels in self.corpus.blocks(vectors):
             raw = score.base(
                 channels.surface, channels.concepts, channels.same_script, channels.coverage
             )
+            if queries is not None and self.meanings is not None:
+                cosine = queries[start : start + raw.shape[0]] @ self.meanings.T
+                raw = score.with_meaning(raw, (cosine, channels.same_script))
             allowed = None if mask is None else mask(start, start + raw.shape[0])
             if allowed is not None:
                 raw = np.where(allowed, raw, -1).astype(np.float32)
@@ -229,14 +264,25 @@ class SpecialistIndex:
             by_specialist.add(raw, evidence, start)
         found.append(by_specialist.found())
         pairs = _Found.union(found, len(self))
-        value, evidence = self._rescore(demands, texts, vectors, pairs)
+        value, evidence = self._rescore(demands, texts, vectors, queries, pairs)
         return Scored(demands, texts, vectors, Edges(pairs.rows, pairs.columns, value, evidence))
+
+    def _queries(self, texts: Sequence[str], meanings: Vectors | None) -> Vectors | None:
+        """The demands' vectors, embedded now unless given; None for a lexical index."""
+        if self.meanings is None:
+            return None
+        if meanings is not None:
+            return meanings
+        if self.embedder is None:
+            raise ValueError("an index with meanings needs an embedder or the demands' meanings")
+        return self.embedder.queries(texts)
 
     def _rescore(
         self,
         demands: Sequence[DemandProfile],
         texts: Sequence[str],
         vectors: DemandVectors,
+        queries: Vectors | None,
         pairs: _Found,
     ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """All channels for the chosen pairs, combined and calibrated; and their evidence."""
@@ -263,9 +309,14 @@ class SpecialistIndex:
         raw = score.fine(
             pairs.base, (sounds, both_chinese), (keywords, has_keywords), (field, has_field)
         )
+        meaning = None
+        if queries is not None and self.meanings is not None:
+            cosine = np.einsum("ij,ij->i", queries[rows], self.meanings[columns])
+            meaning = (cosine, self.corpus.same_script(vectors, rows, columns))
+            raw = score.with_meaning(raw, meaning)
         named = self._named_fields_had(texts, rows, columns)
         value = score.calibrate(raw * score.named(named))
-        return value, score.evidence(pairs.evidence, field, named)
+        return value, score.evidence(pairs.evidence, field, named, meaning)
 
     def _named_fields_had(
         self, texts: Sequence[str], rows: NDArray[np.int64], columns: NDArray[np.int64]

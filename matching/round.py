@@ -34,6 +34,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from matching.index import DEFAULT_CONFIG, Edges, SpecialistIndex
 from matching.rules import Eligibility, Pair, new_slots
+from matching.semantic import Vectors
 from matching.types import DemandProfile, MatchConfig, Proposal, SpecialistState
 
 
@@ -95,11 +96,14 @@ def plan_round(
     open_pairs: Collection[Pair] = (),
     declined: Collection[Pair] = (),
     config: MatchConfig = DEFAULT_CONFIG,
+    meanings: Vectors | None = None,
 ) -> RoundPlan:
     """New proposals for the open demands, best total score first per demand.
 
     ``open_pairs`` are proposals still open (they use up the demand's K and
     are not proposed again); ``declined`` pairs are never proposed again.
+    ``meanings``: the demands' vectors, if the index has the semantic channel
+    and they were embedded already.
     """
     eligibility = Eligibility(index, states, today, excluded={*open_pairs, *declined})
     already = Counter(demand_id for demand_id, _ in open_pairs)
@@ -115,6 +119,7 @@ def plan_round(
         per_demand=config.shortlist,
         per_specialist=config.max_new_per_specialist * 2,
         mask=eligibility.mask(open_demands),
+        meanings=None if meanings is None else meanings[wanted],
     )
     good = np.flatnonzero(
         (scored.edges.score >= config.min_score) & (scored.edges.evidence >= config.min_evidence)

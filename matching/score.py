@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from matching import semantic
+
 Floats = NDArray[np.float32]
 Flags = NDArray[np.bool_]
 Channel = tuple[Floats, Flags]
@@ -49,6 +51,8 @@ KEYWORDS = 0.15
 """Weight of the rapidfuzz keyword channel beside the main evidence (weight 1)."""
 FIELD = 0.15
 """Weight of the discipline channel beside the main evidence (weight 1)."""
+MEANING = 0.1
+"""Raw score a pair close in meaning gains (closeness 1); chosen on eval/data."""
 SCALE = 0.25
 """Raw score that calibrates to 1 - 1/e (about 0.63): the median of right pairs."""
 
@@ -91,14 +95,24 @@ NAMED_FIELD_MISSED = 0.7
 """Raw score kept by a specialist without the field the demand names."""
 
 
-def evidence(specific: Floats, field: Floats, named: Flags) -> Floats:
-    """Subject evidence in units of the floor: specific words and fields in common;
-    none where the demand names a field the specialist does not have.
+def evidence(
+    specific: Floats, field: Floats, named: Flags, meaning: Channel | None = None
+) -> Floats:
+    """Subject evidence in units of the floor: specific words, fields and meaning in
+    common; none where the demand names a field the specialist does not have.
 
     City, remote work and generic words are no evidence (see matching.generic).
     """
     found = specific / EVIDENCE_FLOOR + FIELD_EVIDENCE * (field >= 1)
+    if meaning is not None:
+        found = found + semantic.evidence(*meaning)
     return np.where(named, found, 0).astype(np.float32)
+
+
+def with_meaning(raw: Floats, meaning: Channel) -> Floats:
+    """The raw score with the semantic channel added: the model's cosine of each pair,
+    and whether both texts are in one language (see matching.semantic)."""
+    return (raw + MEANING * semantic.closeness(*meaning)).astype(np.float32)
 
 
 def named(had: Flags) -> Floats:

@@ -480,3 +480,24 @@ class PlatformToken(SQLModel, table=True):
     platform: str = Field(max_length=16, primary_key=True)
     value: str = Field(max_length=512)
     expires_at: dt.datetime = Field(sa_column=aware(nullable=False))
+
+
+class _Meaning(SQLModel):
+    """A text's vector from the matching engine's sentence-embedding model (see
+    matching.semantic), kept so a round embeds only what is new or changed."""
+
+    model: str = Field(max_length=64)  # which model made it: another model's is stale
+    digest: str = Field(max_length=40)  # sha1 of the text embedded: a changed text is stale
+    vector: bytes = Field(sa_type=LargeBinary)  # float32, unit length
+
+
+class SpecialistMeaning(_Meaning, table=True):
+    __tablename__ = "specialist_meanings"
+
+    specialist_id: int = Field(foreign_key="specialists.id", primary_key=True)
+
+
+class DemandMeaning(_Meaning, table=True):
+    __tablename__ = "demand_meanings"
+
+    demand_id: int = Field(foreign_key="demands.id", primary_key=True)

@@ -65,6 +65,9 @@ PERSONAL: dict[str, frozenset[str]] = {
     "work_logs": frozenset({"summary", "dispute_reason"}),
     "vouchers": frozenset({"purpose"}),
     "broadcasts": frozenset({"text"}),
+    # a vector of what they wrote, and the digest of that text
+    "specialist_meanings": frozenset({"vector", "digest"}),
+    "demand_meanings": frozenset({"vector", "digest"}),
 }
 # Text, JSON and Telegram-id columns that are codes, states or taxonomy ids: kept for figures.
 NOT_PERSONAL: dict[str, frozenset[str]] = {
@@ -87,6 +90,8 @@ NOT_PERSONAL: dict[str, frozenset[str]] = {
     "audit_events": frozenset({"action", "target_type", "detail"}),  # ids and codes only
     "digest_sends": frozenset(),
     "broadcasts": frozenset({"audience", "city", "status"}),
+    "specialist_meanings": frozenset({"model"}),
+    "demand_meanings": frozenset({"model"}),
 }
 # Tables no user's row leads to, and which hold nothing about a person.
 NO_PERSONAL_DATA = frozenset({"job_runs", "platform_tokens"})  # a platform token is the bot's
@@ -100,10 +105,13 @@ SHARED = frozenset(
     {("proposals", "reasons"), ("engagements", "end_reason"), ("vouchers", "purpose")}
 )
 # Working state with no value for figures: a user's rows are deleted rather than blanked.
-DISCARDED = frozenset({"dialogues", "identities", "outbox", "buttons"})
+DISCARDED = frozenset(
+    {"dialogues", "identities", "outbox", "buttons", "specialist_meanings", "demand_meanings"}
+)
 # Working state not exported by /mydata: copies of messages the bot sent them (which they
-# have in their chat) and the tokens of the buttons on those messages.
-NOT_EXPORTED = frozenset({"outbox", "buttons"})
+# have in their chat), the tokens of the buttons on those messages, and the matching
+# engine's vectors of their texts (numbers, not what they wrote).
+NOT_EXPORTED = frozenset({"outbox", "buttons", "specialist_meanings", "demand_meanings"})
 ERASED = "erased"  # close_reason of demands and end_reason of engagements ended by an erasure
 WITHDRAWN = "consent_withdrawn"  # end_reason of engagements ended by a withdrawn consent
 CHUNK = 500  # ids per IN (...) list

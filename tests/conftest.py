@@ -22,6 +22,10 @@ from storage.db import Database
 from storage.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+# The engine's semantic channel is measured by make eval and tested on its own
+# (tests/matching/test_semantic.py); journeys keep the lexical engine, whose
+# proposals the tests spell out, and bot processes they start inherit this.
+os.environ.setdefault("MATCH_EMBEDDINGS", "off")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
