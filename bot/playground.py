@@ -4,7 +4,8 @@
 chat client for a few personas (an enterprise, a specialist, a coordinator and
 any added there, on Telegram's emulator; an enterprise on the WeCom emulator's,
 whose callbacks reach the bot encrypted as WeCom's do), with a clock that skips
-ahead (bot/playground_page.py); the Bot API emulator listens on the next port,
+ahead (bot/playground_page.py) and resumes where it was after a restart on the
+same database (bot/playground_clock.py); the Bot API emulator listens on the next port,
 where its /_emulator/ API serves other clients such as curl. When stdin is a
 terminal, the terminal is a chat client too. `--demo` first fills the database
 with a small programme (bot/demo/).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import html
 import logging
 import re
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.demo import load_demo, people
 from bot.local import LocalBot, telegram_on
+from bot.playground_clock import kept_offset
 from bot.playground_page import Persona, PlaygroundPage, WeComPersona
 from channels.telegram.emulator import BotApiEmulator
 from channels.telegram.emulator.models import SentMessage, User
@@ -150,25 +153,30 @@ async def start_playground(
     port = settings.playground_port if port is None else port
     upgrade(settings.database_url)
     demo_people = people() if demo else []
-    if demo:
-        db = Database(settings.database_url)
-        try:
-            added = await load_demo(db=db, now=SystemClock().now())
-        finally:
-            await db.dispose()
-        log.info(
-            "demo programme: %d enterprises, %d demands and %d specialists added "
-            "(nothing is added twice)",
-            added.enterprises,
-            added.demands,
-            added.specialists,
-        )
+    clock = OffsetClock()
+    db = Database(settings.database_url)
+    try:
+        # The simulated time goes on from where the last playground on this database left it.
+        ahead = await kept_offset(db=db, wall=SystemClock().now())
+        if ahead > dt.timedelta():
+            clock.advance(ahead)
+            log.info("simulated time resumes %s ahead of the wall", ahead)
+        if demo:
+            added = await load_demo(db=db, now=clock.now())
+            log.info(
+                "demo programme: %d enterprises, %d demands and %d specialists added "
+                "(nothing is added twice)",
+                added.enterprises,
+                added.demands,
+                added.specialists,
+            )
+    finally:
+        await db.dispose()
     settings = settings.model_copy(
         update={
             "coordinator_ids": settings.coordinator_ids | {("telegram", str(COORDINATOR_PERSONA))}
         }
     )
-    clock = OffsetClock()
     # Update ids go on rising across restarts on the same database, as Telegram's do: the
     # inbox remembers the ids it applied and would take a repeat for a redelivery.
     emulator = BotApiEmulator(clock=clock.now, first_update_id=_rising_update_id())

@@ -18,6 +18,7 @@ the bot's HTML: it builds DOM nodes from the plain text and Telegram's entities
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import ipaddress
 import logging
@@ -31,6 +32,7 @@ from aiohttp import web
 
 from bot.demo import DemoPerson
 from bot.local import LocalBot
+from bot.playground_clock import record_offset
 from bot.skip_ahead import skip_ahead
 from channels.telegram.emulator import BotApiEmulator
 from channels.wecom.emulator import WeComEmulator
@@ -41,6 +43,11 @@ log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent / "playground_web"
 LONG_POLL_SECONDS = 25.0
 MAX_SKIP = dt.timedelta(days=366)
+# What a bot may download from Telegram; the page sends files base64-encoded in JSON.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024
+# What the page sends, as each platform names it.
+WECOM_MEDIA = {"photo": "image", "voice": "voice", "document": "file"}
 # Photos are shown only when their bytes are one of these images, whatever they claim to be.
 IMAGE_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -106,6 +113,8 @@ class PlaygroundPage:
         self.personas = {p.user_id: p for p in personas}
         self.demo_people = {p.telegram_id: p for p in demo_people or []}
         self._next_guest = max(self.personas, default=1000) + 1
+        # Files WeCom members sent: (bot messages before, texts typed before, kind, name).
+        self._wecom_files: dict[str, list[tuple[int, int, str, str]]] = {}
         self._skip_lock = asyncio.Lock()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -127,7 +136,7 @@ class PlaygroundPage:
             await runner.cleanup()
 
     def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[_guard])
+        app = web.Application(middlewares=[_guard], client_max_size=MAX_REQUEST_BYTES)
         app.router.add_get("/", self.index)
         app.router.add_static("/static/", WEB_DIR, show_index=False, follow_symlinks=False)
         app.router.add_get("/api/state", self.state)
@@ -136,11 +145,13 @@ class PlaygroundPage:
         app.router.add_get("/api/chats/{user_id}", self.chat)
         app.router.add_post("/api/chats/{user_id}/message", self.message)
         app.router.add_post("/api/chats/{user_id}/contact", self.contact)
+        app.router.add_post("/api/chats/{user_id}/attachment", self.attachment)
         app.router.add_post("/api/chats/{user_id}/press", self.press)
         app.router.add_get("/api/chats/{user_id}/commands", self.commands)
         app.router.add_get("/api/chats/{user_id}/files/{message_id}", self.file)
         app.router.add_get("/api/wecom/{userid}", self.wecom_chat)
         app.router.add_post("/api/wecom/{userid}/message", self.wecom_message)
+        app.router.add_post("/api/wecom/{userid}/attachment", self.wecom_attachment)
         app.router.add_post("/api/wecom/{userid}/click", self.wecom_click)
         app.router.add_get("/api/clock", self.clock_state)
         app.router.add_post("/api/clock/advance", self.advance)
@@ -280,6 +291,34 @@ class PlaygroundPage:
         self.emulator.send_contact(persona.user_id, phone_number=persona.phone)
         return _ok({"seq": self.emulator.mark()})
 
+    async def attachment(self, request: web.Request) -> web.Response:
+        """A photo, voice note or document, delivered as Telegram delivers them: file ids the
+        bot can fetch, a photo's size, a document's name and type, a voice note's length."""
+        persona = self._persona(request)
+        body = await _json(request)
+        kind = _media_kind(body)
+        data = base64.b64decode(str(body.get("data") or ""), validate=True)
+        if not data:
+            raise ValueError("the file is empty")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise ValueError(f"a file is at most {MAX_UPLOAD_BYTES // 1024 // 1024} MB")
+        caption = str(body.get("caption") or "").strip()[:1024] or None
+        name = str(body.get("name") or "").strip()[:255] or "file"
+        if kind == "photo" and _image_type(data) is None:
+            kind = "document"  # not a picture whatever its name says: Telegram's apps send a file
+        if kind == "photo":
+            self.emulator.send_photo(persona.user_id, data, caption=caption)
+        elif kind == "voice":
+            # The emulator's voice notes carry its own few bytes; the bot reads only the kind.
+            seconds = min(3600, max(1, _int(body.get("duration") or 1, "duration")))
+            self.emulator.send_voice(persona.user_id, duration=seconds)
+        else:
+            mime = str(body.get("mime_type") or "") or None
+            self.emulator.send_document(
+                persona.user_id, name, data, mime_type=mime, caption=caption
+            )
+        return _ok({"seq": self.emulator.mark()})
+
     async def press(self, request: web.Request) -> web.Response:
         persona = self._persona(request)
         body = await _json(request)
@@ -303,10 +342,19 @@ class PlaygroundPage:
         card's buttons read as their replacement once the bot has answered a click)."""
         member = self._member(request)
         assert self.wecom is not None
-        typed = self.wecom.typed.get(member.userid, [])
+        # What the member sent, in order: texts by when typed, files between the texts
+        # typed before and after them.
+        sent = [
+            (at, order, {"from": "member", "text": text})
+            for order, (at, text) in enumerate(self.wecom.typed.get(member.userid, []))
+        ] + [
+            (at, texts - 0.5, {"from": "member", "kind": kind, "name": name})
+            for at, texts, kind, name in self._wecom_files.get(member.userid, [])
+        ]
+        sent.sort(key=lambda entry: (entry[0], entry[1]))
         shown: list[dict[str, Any]] = []
         for position, message in enumerate([*self.wecom.chat(member.userid), None]):
-            shown += [{"from": "member", "text": text} for at, text in typed if at == position]
+            shown += [entry for at, _, entry in sent if at == position]
             if message is not None:
                 shown.append(
                     {
@@ -327,6 +375,24 @@ class PlaygroundPage:
             raise ValueError("a message is needed")
         assert self.wecom is not None
         await self.wecom.send_text(member.userid, text)
+        return _ok({})
+
+    async def wecom_attachment(self, request: web.Request) -> web.Response:
+        """A photo, voice note or file as WeCom delivers them: a media id, no caption."""
+        member = self._member(request)
+        body = await _json(request)
+        kind = _media_kind(body)
+        name = str(body.get("name") or "").strip()[:255]
+        assert self.wecom is not None
+        self._wecom_files.setdefault(member.userid, []).append(
+            (
+                len(self.wecom.chat(member.userid)),
+                len(self.wecom.typed.get(member.userid, [])),
+                kind,
+                name,
+            )
+        )
+        await self.wecom.send_media(member.userid, WECOM_MEDIA[kind])
         return _ok({})
 
     async def wecom_click(self, request: web.Request) -> web.Response:
@@ -390,6 +456,7 @@ class PlaygroundPage:
             raise LookupError("the bot is not running")
         async with self._skip_lock:
             ran = await skip_ahead(core.scheduler, self.clock, delta)
+            await record_offset(db=core.db, clock=self.clock)
         return _ok({"clock": self._clock_json(), "ran": ran})
 
 
@@ -434,6 +501,13 @@ def _image_type(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return None
+
+
+def _media_kind(body: dict[str, Any]) -> str:
+    kind = str(body.get("kind") or "")
+    if kind not in WECOM_MEDIA:
+        raise ValueError("kind must be photo, voice or document")
+    return kind
 
 
 def _ok(result: Any) -> web.Response:

@@ -7,6 +7,7 @@
 
 (function () {
   const LOCALES = ["zh_CN", "en"];
+  const MAX_UPLOAD_BYTES = 20 * 1024 * 1024; // what a bot may download from Telegram
   const ROLE_COLOURS = { enterprise: "c-enterprise", specialist: "c-specialist",
     coordinator: "c-coordinator", guest: "c-guest" };
   const state = {
@@ -98,6 +99,9 @@
     root.querySelectorAll("[data-i18n-aria]").forEach((node) => {
       node.setAttribute("aria-label", t(node.dataset.i18nAria));
     });
+    root.querySelectorAll("[data-i18n-title]").forEach((node) => {
+      node.title = t(node.dataset.i18nTitle);
+    });
     root.querySelectorAll("[data-day]").forEach((node) => {
       node.textContent = formatDay(Number(node.dataset.day));
     });
@@ -105,6 +109,92 @@
     toggle.textContent = state.catalog.toggle;
     toggle.lang = state.catalog.toggle_to === "en" ? "en" : "zh-CN";
     if (state.clock) showClock(state.clock);
+  }
+
+  // ------------------------------------------------------------------ the composer
+
+  // A column's composer: Enter sends and Shift+Enter starts a new line (answers that take
+  // one item a line), as in Telegram's desktop apps; an Enter that only ends an input
+  // method's composition (pinyin) sends nothing. The box grows with its lines. The paper
+  // clip sends a file; with `captions`, the text in the box goes along as its caption.
+  function composer(root, { onText, onFile, toast, captions }) {
+    const form = root.querySelector(".composer");
+    const input = form.querySelector("textarea[name=text]");
+    const picker = form.querySelector(".attach-input");
+    const fit = () => {
+      input.style.height = ""; // one line, as the style sheet says
+      // An empty box stays so even when its placeholder would wrap.
+      if (!input.value || input.scrollHeight <= input.clientHeight) return;
+      input.style.height = `${input.scrollHeight + input.offsetHeight - input.clientHeight}px`;
+    };
+    const take = () => {
+      const text = input.value.trim();
+      input.value = "";
+      fit();
+      return text;
+    };
+    input.addEventListener("input", fit);
+    input.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || event.shiftKey || event.isComposing || event.keyCode === 229) return;
+      event.preventDefault();
+      form.requestSubmit();
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (input.value.trim()) onText(take());
+    });
+    form.querySelector(".attach-button").addEventListener("click", () => picker.click());
+    picker.addEventListener("change", () => {
+      const [file] = picker.files;
+      picker.value = "";
+      if (!file) return;
+      if (file.size > MAX_UPLOAD_BYTES) {
+        toast(t("attach.too_big", { mb: MAX_UPLOAD_BYTES / 1024 / 1024 }));
+        return;
+      }
+      onFile(file, captions ? take() : "");
+    });
+    return input;
+  }
+
+  // How Telegram's apps send a file: pictures as photos, recordings as voice notes,
+  // anything else as a document.
+  function attachmentKind(file) {
+    if (/^image\/(png|jpeg|gif|webp)$/.test(file.type)) return "photo";
+    if (file.type.startsWith("audio/")) return "voice";
+    return "document";
+  }
+
+  async function voiceSeconds(buffer) {
+    try {
+      const audio = await new OfflineAudioContext(1, 1, 8000).decodeAudioData(buffer.slice(0));
+      return Math.max(1, Math.round(audio.duration));
+    } catch (_) {
+      return 1; // a format this browser cannot decode: the bot is told one second
+    }
+  }
+
+  function base64(buffer) {
+    const bytes = new Uint8Array(buffer);
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    }
+    return btoa(binary);
+  }
+
+  // A file the person sent, as their own bubble shows it (the bot has the bytes).
+  function sentFile(kind, name, size, seconds) {
+    const box = el("div", "document sent-file");
+    box.dataset.kind = kind;
+    box.append(el("span", "doc-icon", { photo: "🖼", voice: "🎤" }[kind] || "📄"));
+    const info = el("div", "doc-info");
+    if (kind === "voice") info.append(translated("div", "doc-name", "attach.voice", { seconds: seconds || 1 }));
+    else if (kind === "photo") info.append(translated("div", "doc-name", "attach.photo"));
+    else info.append(el("div", "doc-name", name || "file"));
+    if (size) info.append(el("div", "doc-size", `${Math.max(1, Math.round(size / 1024))} KB`));
+    box.append(info);
+    return box;
   }
 
   // ------------------------------------------------------------------ the clock
@@ -165,14 +255,14 @@
       this.keyboard = root.querySelector(".reply-keyboard");
       this.commands = root.querySelector(".commands");
       this.toast = root.querySelector(".toast");
-      this.input = root.querySelector("input[name=text]");
-      root.querySelector(".composer").addEventListener("submit", (event) => {
-        event.preventDefault();
-        const text = this.input.value.trim();
-        if (!text) return;
-        this.input.value = "";
-        this.hideCommands();
-        this.send(`/api/chats/${persona.user_id}/message`, { text });
+      this.input = composer(root, {
+        onText: (text) => {
+          this.hideCommands();
+          this.send(`/api/chats/${persona.user_id}/message`, { text });
+        },
+        onFile: (file, caption) => this.attach(file, caption),
+        toast: (text) => this.showToast(text, false),
+        captions: true,
       });
       root.querySelector(".menu-button").addEventListener("click", () => this.toggleCommands());
       this.input.addEventListener("input", () => {
@@ -194,6 +284,14 @@
       } catch (error) {
         this.showToast(t("error.action", { reason: error.message }), false);
       }
+    }
+
+    async attach(file, caption) {
+      const kind = attachmentKind(file);
+      const buffer = await file.arrayBuffer();
+      const body = { kind, name: file.name, mime_type: file.type, data: base64(buffer), caption };
+      if (kind === "voice") body.duration = await voiceSeconds(buffer);
+      await this.send(`/api/chats/${this.persona.user_id}/attachment`, body);
     }
 
     // --- events
@@ -244,6 +342,20 @@
         bubble.append(TelegramText.render(payload.text, payload.entities));
       } else if (payload.contact) {
         bubble.append(translated("span", "contact", "message.contact", { phone: payload.contact.phone_number }));
+      } else if (payload.photo || payload.voice || payload.document) {
+        if (payload.photo) {
+          const largest = payload.photo[payload.photo.length - 1] || {};
+          bubble.append(sentFile("photo", "", largest.file_size));
+        } else if (payload.voice) {
+          bubble.append(sentFile("voice", "", 0, payload.voice.duration));
+        } else {
+          bubble.append(sentFile("document", payload.document.file_name, payload.document.file_size));
+        }
+        if (payload.caption) {
+          const caption = el("div", "text");
+          caption.append(TelegramText.render(payload.caption, payload.caption_entities));
+          bubble.append(caption);
+        }
       } else {
         const kind = Object.keys(payload).find((k) => !["message_id", "from", "chat", "date"].includes(k)) || "?";
         bubble.append(translated("span", "other", "message.other", { kind }));
@@ -417,15 +529,15 @@
       this.list = root.querySelector(".messages");
       this.list.append(translated("li", "empty-hint", "wecom.empty"));
       this.toast = root.querySelector(".toast");
-      this.input = root.querySelector("input[name=text]");
-      this.input.dataset.i18nPlaceholder = "wecom.placeholder";
-      root.querySelector(".composer").addEventListener("submit", (event) => {
-        event.preventDefault();
-        const text = this.input.value.trim();
-        if (!text) return;
-        this.input.value = "";
-        this.act(`/api/wecom/${encodeURIComponent(persona.userid)}/message`, { text });
+      const path = `/api/wecom/${encodeURIComponent(persona.userid)}`;
+      // WeCom's messages carry no caption: a file goes alone, the text stays in the box.
+      this.input = composer(root, {
+        onText: (text) => this.act(`${path}/message`, { text }),
+        onFile: (file) => this.act(`${path}/attachment`, { kind: attachmentKind(file), name: file.name }),
+        toast: (text) => this.showToast(text),
+        captions: false,
       });
+      this.input.dataset.i18nPlaceholder = "wecom.placeholder";
       this.tab = el("button", `tab ${ROLE_COLOURS[persona.role] || ROLE_COLOURS.guest}`);
       this.tab.type = "button";
       this.tab.setAttribute("role", "tab");
@@ -441,10 +553,15 @@
         await api(path, body);
         await this.refresh();
       } catch (error) {
-        this.toast.textContent = t("error.action", { reason: error.message });
-        this.toast.hidden = false;
-        setTimeout(() => { this.toast.hidden = true; }, 3500);
+        this.showToast(t("error.action", { reason: error.message }));
       }
+    }
+
+    showToast(text) {
+      this.toast.textContent = text;
+      this.toast.hidden = false;
+      clearTimeout(this.toastTimer);
+      this.toastTimer = setTimeout(() => { this.toast.hidden = true; }, 3500);
     }
 
     async refresh() {
@@ -485,6 +602,8 @@
           }
         }
         bubble.append(buttons);
+      } else if (message.from === "member" && message.kind) {
+        bubble.append(sentFile(message.kind, message.name));
       } else if (message.from === "bot" && message.kind !== "text") {
         bubble.append(translated("span", "other", "message.other", { kind: message.kind }));
       } else {
@@ -525,7 +644,12 @@
       pane.root.classList.toggle("active", on);
       pane.tab.classList.toggle("active", on);
       pane.tab.setAttribute("aria-selected", String(on));
-      if (on) pane.tab.classList.remove("has-unread");
+      if (on) {
+        pane.tab.classList.remove("has-unread");
+        // A hidden column (tabs on a phone) has no height to scroll while messages arrive:
+        // shown, it opens at the newest, as a chat app does.
+        pane.list.scrollTop = pane.list.scrollHeight;
+      }
     }
   }
 

@@ -6,7 +6,10 @@ enterprise registers and files a demand (sharing its phone through the reply
 keyboard), a specialist registers, the coordinator approves them and reads
 /stats, the clock skips a week, the page switches to English, a demo person
 joins, and a phone-sized window shows tabs. Between steps the test waits for the
-bot to finish and the page to draw everything (no sleeps).
+bot to finish and the page to draw everything (no sleeps). Shorter tests check
+the page's details: answers of several lines, a tab on a phone opening at the
+newest message, the add-persona dialog and notices leaving room, files sent with
+the paper clip, and the simulated time after a restart.
 
 Screenshots go to the test's tmp folder; with PLAYGROUND_SCREENSHOT=docs/playground.png
 the README's picture is written too.
@@ -22,14 +25,18 @@ import re
 import shutil
 import subprocess
 import time
+import wave
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from io import BytesIO
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from bot.config import Settings
 from bot.playground import COORDINATOR_PERSONA, Playground, start_playground
@@ -37,8 +44,11 @@ from channels.telegram.channel import TelegramChannel
 from handlers.flood import LIMIT as FLOOD_LIMIT
 from handlers.flood import WINDOW as FLOOD_WINDOW
 from handlers.i18n import Catalogs
+from storage.clock import SystemClock
 from storage.db import Database
-from storage.models import Demand, Enterprise, Specialist, SpecialistStatus, User
+from storage.jobs import claim_job_run
+from storage.migrate import upgrade
+from storage.models import Demand, Enterprise, JobRun, Specialist, SpecialistStatus, User
 from tests.people import by_account
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,15 +121,28 @@ async def browser(chromium: Path) -> AsyncIterator[Any]:
         await launched.close()
 
 
-@pytest.fixture
-async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
-    settings = Settings(
+def playground_settings(database: Path) -> Settings:
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite:///{tmp_path / 'playground.db'}",
+        database_url=f"sqlite:///{database}",
         coordinator_ids=frozenset(),
         default_locale="zh_CN",
     )
-    started = await start_playground(settings, demo=True, port=0)
+
+
+@pytest.fixture
+async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
+    started = await start_playground(
+        playground_settings(tmp_path / "playground.db"), demo=True, port=0
+    )
+    yield started
+    await started.stop()
+
+
+@pytest.fixture
+async def bare_playground(tmp_path: Path) -> AsyncIterator[Playground]:
+    """Without the demo programme: quicker, for what one person does on the page."""
+    started = await start_playground(playground_settings(tmp_path / "playground.db"), port=0)
     yield started
     await started.stop()
 
@@ -175,9 +198,30 @@ class Screen:
     async def send(self, user_id: int, text: str) -> None:
         await self.pace(user_id)
         before = self._user_actions()
-        box = self.pane(user_id).locator("input[name=text]")
+        box = self.pane(user_id).locator("[name=text]")
         await box.fill(text)
         await box.press("Enter")
+        await self.settled(before)
+
+    async def send_lines(self, user_id: int, lines: list[str]) -> None:
+        """Type an answer of several lines as a person does: Shift+Enter between them."""
+        await self.pace(user_id)
+        before = self._user_actions()
+        box = self.pane(user_id).locator("[name=text]")
+        await box.click()
+        for number, line in enumerate(lines):
+            if number:
+                await box.press("Shift+Enter")
+            await box.press_sequentially(line)
+        await box.press("Enter")
+        await self.settled(before)
+
+    async def attach(self, user_id: int, name: str, mime: str, data: bytes) -> None:
+        """Pick a file with the column's paper clip."""
+        await self.pace(user_id)
+        before = self._user_actions()
+        picker = self.pane(user_id).locator(".attach-input")
+        await picker.set_input_files({"name": name, "mimeType": mime, "buffer": data})
         await self.settled(before)
 
     async def press(self, user_id: int, label: str) -> None:
@@ -254,6 +298,8 @@ async def register_enterprise_and_file_a_demand(screen: Screen) -> None:
 
 
 async def register_specialist(screen: Screen) -> None:
+    from playwright.async_api import expect
+
     # Choosing the specialist side at /start began the registration.
     await screen.send(SPECIALIST, "李明华")
     await screen.send(SPECIALIST, "东北大学")
@@ -266,7 +312,8 @@ async def register_specialist(screen: Screen) -> None:
         SPECIALIST, "连铸坯凝固组织与中心偏析控制，电磁搅拌和轻压下工艺，服务过多家钢厂。"
     )
     await screen.send(SPECIALIST, "连铸、中心偏析")
-    await screen.press(SPECIALIST, zh("form.skip"))
+    # The team question takes one member a line: typed as two lines, sent as one answer.
+    await screen.send_lines(SPECIALIST, ["张伟 - 连铸工艺", "刘洋 - 凝固组织模拟"])
     await screen.press(SPECIALIST, zh("specialist.reach_onsite"))
     await screen.press(SPECIALIST, "鞍山")
     await screen.press(SPECIALIST, zh("form.done"))
@@ -275,6 +322,9 @@ async def register_specialist(screen: Screen) -> None:
     await screen.press(SPECIALIST, zh("form.skip"))
     await screen.press(SPECIALIST, "2")
     await screen.reply_button(SPECIALIST, zh("form.share_contact"))
+    summary = screen.last_bot_text(SPECIALIST)
+    await expect(summary).to_contain_text("张伟")
+    await expect(summary).to_contain_text("刘洋")
     await screen.press(SPECIALIST, zh("form.confirm"))
 
 
@@ -284,8 +334,8 @@ async def wecom_member_agrees_and_becomes_an_enterprise(page: Any) -> None:
     from playwright.async_api import expect
 
     pane = page.locator('section[data-persona="wecom:zhaogong"]')
-    await pane.locator("input[name=text]").fill("你好")
-    await pane.locator("input[name=text]").press("Enter")
+    await pane.locator("[name=text]").fill("你好")
+    await pane.locator("[name=text]").press("Enter")
     card = pane.locator(".msg.card").last
     await expect(card.locator(".card-title")).to_have_text(
         zh("start.consent").split("\n")[0], timeout=10_000
@@ -479,3 +529,280 @@ async def test_message_text_becomes_nodes_never_markup(browser: Any) -> None:
         )
         == "<strong>ab<em>c</em></strong>def"
     )
+
+
+# ---------------------------------------------------------------------- the page's details
+
+
+async def opened(
+    browser: Any, playground: Playground, viewport: dict[str, int]
+) -> tuple[Any, list[str]]:
+    """The page, drawn, and the script errors it will raise (none expected)."""
+    from playwright.async_api import expect
+
+    page = await browser.new_page(viewport=viewport)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(playground.page.url)
+    await expect(page.locator("body")).to_have_class(re.compile(r"\bready\b"))
+    return page, errors
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether two boxes share any area; edges that touch (to half a pixel) do not count."""
+    slack = 0.5
+    return (
+        a["x"] + slack < b["x"] + b["width"]
+        and b["x"] + slack < a["x"] + a["width"]
+        and a["y"] + slack < b["y"] + b["height"]
+        and b["y"] + slack < a["y"] + a["height"]
+    )
+
+
+def typed_by(playground: Playground, user_id: int) -> list[dict[str, Any]]:
+    """What the person sent, as the bot received it."""
+    return [e.payload for e in playground.emulator.events(user_id) if e.kind == "user_message"]
+
+
+async def test_the_composer_takes_several_lines(browser: Any, bare_playground: Playground) -> None:
+    """Shift+Enter starts a new line and Enter sends the lines as one message."""
+    from playwright.async_api import expect
+
+    page, errors = await opened(browser, bare_playground, LAPTOP)
+    screen = Screen(page, bare_playground, Path())
+    box = screen.pane(ENTERPRISE).locator("[name=text]")
+    empty = (await box.bounding_box())["height"]
+    await box.click()
+    await box.press_sequentially("张伟 - 连铸工艺")
+    assert (await box.bounding_box())["height"] == empty
+    await box.press("Shift+Enter")
+    await box.press_sequentially("刘洋 - 凝固组织模拟")
+    await box.press("Shift+Enter")
+    await box.press_sequentially("王芳 - 质量检测")
+    await expect(box).to_have_value("张伟 - 连铸工艺\n刘洋 - 凝固组织模拟\n王芳 - 质量检测")
+    assert typed_by(bare_playground, ENTERPRISE) == []  # nothing sent yet
+    assert (await box.bounding_box())["height"] > empty  # the box grows with its lines
+
+    before = screen._user_actions()
+    await box.press("Enter")
+    await screen.settled(before)
+    [sent] = typed_by(bare_playground, ENTERPRISE)
+    assert sent["text"] == "张伟 - 连铸工艺\n刘洋 - 凝固组织模拟\n王芳 - 质量检测"
+    bubble = screen.pane(ENTERPRISE).locator(".msg.from-user .bubble").last
+    assert (await bubble.inner_text()).startswith(sent["text"])
+    await expect(box).to_have_value("")
+    assert (await box.bounding_box())["height"] == empty
+    await expect(screen.last_bot_text(ENTERPRISE)).not_to_be_empty()  # the bot answered
+    assert errors == []
+
+
+async def test_a_tab_opens_at_the_newest_message(browser: Any, bare_playground: Playground) -> None:
+    """On a phone a column hidden behind its tab fills up; opened, it shows the newest."""
+    from playwright.async_api import expect
+
+    page, errors = await opened(browser, bare_playground, PHONE)
+    screen = Screen(page, bare_playground, Path())
+    await expect(screen.pane(ENTERPRISE)).to_be_visible()
+    assert bare_playground.bot.core is not None
+    telegram = bare_playground.bot.core.channels["telegram"]
+    assert isinstance(telegram, TelegramChannel)
+    emulator = bare_playground.emulator
+    emulator.send_message(SPECIALIST, "/start")  # from elsewhere: the bot may write to them now
+    await bare_playground.bot.wait_idle(15)
+    for number in range(1, 31):
+        await telegram.bot.send_message(SPECIALIST, f"第 {number} 条通知")
+    await emulator.wait_until_idle(timeout=15)
+    await expect(page.locator("body")).to_have_attribute("data-seq", str(emulator.mark()))
+    await expect(page.locator(f'#tabs [data-persona="{SPECIALIST}"]')).to_have_class(
+        re.compile("has-unread")
+    )
+
+    await page.locator(f'#tabs [data-persona="{SPECIALIST}"]').click()
+    pane = screen.pane(SPECIALIST)
+    newest = pane.locator(".msg.from-bot").last
+    await expect(newest).to_contain_text("第 30 条通知")
+    await expect(newest).to_be_in_viewport()
+    overflows, below = await pane.locator(".messages").evaluate(
+        "list => [list.scrollHeight > list.clientHeight,"
+        " list.scrollHeight - list.scrollTop - list.clientHeight]"
+    )
+    assert overflows and below < 2  # a long chat, scrolled to its end
+    assert errors == []
+
+
+async def test_the_add_persona_dialog_reads_at_phone_width(
+    browser: Any, playground: Playground
+) -> None:
+    """Heading, labels, fields and buttons each have their own room, in both languages."""
+    from playwright.async_api import expect
+
+    page, errors = await opened(browser, playground, PHONE)
+    for language in ("中文", "English"):
+        await page.locator("#add-persona").click()
+        dialog = page.locator("#persona-dialog")
+        await expect(dialog.locator("#demo-choice")).to_be_visible()  # the longest form
+        parts = await dialog.locator("h2, .or, label > span, input, select, menu button").all()
+        boxes = [await part.bounding_box() for part in parts]
+        assert len(boxes) == 10 and all(boxes), language
+        for (a, box_a), (b, box_b) in combinations(zip(parts, boxes, strict=True), 2):
+            assert not overlap(box_a, box_b), (
+                language,
+                await a.evaluate("n => n.outerHTML.slice(0, 80)"),
+                await b.evaluate("n => n.outerHTML.slice(0, 80)"),
+            )
+        for label in await dialog.locator("label").all():  # each label reads above its field
+            text = await label.locator("span").bounding_box()
+            field = await label.locator("input, select").bounding_box()
+            assert text["y"] + text["height"] <= field["y"] + 0.5
+        await dialog.locator("button[value=cancel]").click()
+        await expect(dialog).to_be_hidden()
+        await page.locator("#lang-toggle").click()
+    assert errors == []
+
+
+async def test_notices_leave_the_input_clear(browser: Any, bare_playground: Playground) -> None:
+    """The clock's notice and a button's answer never cover where one types, on a phone or
+    a laptop."""
+    from playwright.async_api import expect
+
+    page, errors = await opened(browser, bare_playground, PHONE)
+    screen = Screen(page, bare_playground, Path())
+    await screen.send(ENTERPRISE, "/start")
+    consent = next(m for m in bare_playground.emulator.chat(ENTERPRISE) if m.buttons)
+
+    async def clear_of_the_composers(notice: Any) -> None:
+        covering = await notice.bounding_box()
+        for composer in await page.locator("section.pane .composer").all():
+            if await composer.is_visible():
+                assert not overlap(covering, await composer.bounding_box())
+
+    for viewport in (PHONE, LAPTOP):
+        await page.set_viewport_size(viewport)
+        await page.get_by_role("button", name="+1 小时").click()
+        notice = page.locator("#notice")
+        await expect(notice).to_contain_text("时钟已拨到")
+        await clear_of_the_composers(notice)
+        # A button the bot does not know: its answer shows as a toast in the column.
+        before = screen._user_actions()
+        bare_playground.emulator.press_callback(ENTERPRISE, consent.message_id, "no-such-button")
+        await screen.settled(before)
+        toast = screen.pane(ENTERPRISE).locator(".toast")
+        await expect(toast).to_have_text(zh("button.unknown"))
+        await clear_of_the_composers(toast)
+    assert errors == []
+
+
+def voice_note(seconds: int) -> bytes:
+    """A recording as a browser decodes it: silence, as WAV."""
+    out = BytesIO()
+    with wave.open(out, "wb") as recording:
+        recording.setnchannels(1)
+        recording.setsampwidth(2)
+        recording.setframerate(8000)
+        recording.writeframes(b"\0\0" * 8000 * seconds)
+    return out.getvalue()
+
+
+async def test_photos_voice_notes_and_documents_reach_the_bot(
+    browser: Any, bare_playground: Playground
+) -> None:
+    """The paper clip sends files as each platform delivers them, and the bot's answer shows.
+
+    The enterprise's first question wants a name, so each file is answered with the bot's
+    "this step needs text", which the page shows after the person's own bubble.
+    """
+    from playwright.async_api import expect
+
+    page, errors = await opened(browser, bare_playground, LAPTOP)
+    screen = Screen(page, bare_playground, Path())
+    await start_as(screen, ENTERPRISE, "zh_CN", "role.enterprise")
+    pane = screen.pane(ENTERPRISE)
+    mine = pane.locator(".msg.from-user .sent-file")
+    refusals = pane.locator(".msg.from-bot .text", has_text=zh("invalid.not_text"))
+
+    png = await asyncio.to_thread(README_PICTURE.read_bytes)
+    await screen.attach(ENTERPRISE, "车间.png", "image/png", png)
+    photo = typed_by(bare_playground, ENTERPRISE)[-1]["photo"][-1]
+    assert (photo["width"], photo["file_size"]) == (1440, len(png)) and photo["file_id"]
+    await expect(mine.last).to_have_attribute("data-kind", "photo")
+    await expect(mine.last).to_contain_text("照片")
+    await expect(refusals).to_have_count(1)
+
+    await screen.attach(ENTERPRISE, "录音.wav", "audio/wav", voice_note(2))
+    voice = typed_by(bare_playground, ENTERPRISE)[-1]["voice"]
+    assert voice["duration"] == 2 and voice["mime_type"] == "audio/ogg"  # as Telegram's apps record
+    await expect(mine.last).to_contain_text("语音 2 秒")
+    await expect(refusals).to_have_count(2)
+
+    await pane.locator("[name=text]").fill("营业执照扫描件")  # goes along as the caption
+    await screen.attach(ENTERPRISE, "营业执照.pdf", "application/pdf", b"%PDF-1.4\n%%EOF\n")
+    sent = typed_by(bare_playground, ENTERPRISE)[-1]
+    assert sent["caption"] == "营业执照扫描件"
+    assert sent["document"]["file_name"] == "营业执照.pdf"
+    assert sent["document"]["mime_type"] == "application/pdf"
+    await expect(mine.last).to_contain_text("营业执照.pdf")
+    await expect(pane.locator(".msg.from-user").last).to_contain_text("营业执照扫描件")
+    await expect(pane.locator("[name=text]")).to_have_value("")
+    await expect(refusals).to_have_count(3)
+
+    # On WeCom a file arrives as a media id of its kind, with no caption.
+    await wecom_member_agrees_and_becomes_an_enterprise(page)
+    wecom = page.locator('section[data-persona="wecom:zhaogong"]')
+    await wecom.locator(".attach-input").set_input_files(
+        {"name": "车间.png", "mimeType": "image/png", "buffer": png}
+    )
+    await expect(wecom.locator(".msg.from-user .sent-file").last).to_have_attribute(
+        "data-kind", "photo"
+    )
+    answer = wecom.locator(".msg.from-bot").filter(has_text=zh("invalid.not_text"))
+    await expect(answer).to_have_count(1, timeout=10_000)
+    assert errors == []
+
+
+async def test_the_simulated_time_resumes_after_a_restart(browser: Any, tmp_path: Path) -> None:
+    """A day skipped stays skipped when the playground starts again on its database, so
+    nothing it recorded meanwhile lies in the clock's future."""
+    from playwright.async_api import expect
+
+    settings = playground_settings(tmp_path / "playground.db")
+    first = await start_playground(settings, port=0)
+    try:
+        page, errors = await opened(browser, first, LAPTOP)
+        await page.get_by_role("button", name="+1 天").click()
+        await expect(page.locator("#notice")).to_contain_text("时钟已拨到", timeout=30_000)
+        await page.close()
+        assert first.clock.offset == dt.timedelta(days=1) and errors == []
+    finally:
+        await first.stop()
+
+    again = await start_playground(settings, port=0)
+    try:
+        assert again.clock.offset == dt.timedelta(days=1)
+        page, errors = await opened(browser, again, LAPTOP)
+        await expect(page.locator("#clock-offset")).to_have_text("比现实快 1 天")
+        assert errors == []
+        db = Database(settings.database_url)
+        try:
+            async with db.transaction() as session:
+                runs = (await session.execute(select(col(JobRun.started_at)))).scalars().all()
+        finally:
+            await db.dispose()
+        assert runs and max(runs) <= again.clock.now()  # the skipped day's jobs ran
+    finally:
+        await again.stop()
+
+    # A database moved by a playground that kept no offset: the clock starts no earlier
+    # than the latest run it records.
+    older = playground_settings(tmp_path / "older.db")
+    upgrade(older.database_url)
+    ahead = SystemClock().now() + dt.timedelta(days=3)
+    db = Database(older.database_url)
+    try:
+        await claim_job_run(db=db, name="monthly_check", slot=ahead, now=ahead)
+    finally:
+        await db.dispose()
+    resumed = await start_playground(older, port=0)
+    try:
+        assert resumed.clock.now() >= ahead
+    finally:
+        await resumed.stop()
