@@ -36,6 +36,7 @@ from handlers.specialist_views import Reader
 from handlers.unit_views import NAME_SHOWN, unit_text, units_heading
 from matching import taxonomy
 from matching.named import named_fields
+from matching.text import normalise
 from storage import stats
 from storage.coordinators import record_action
 from storage.digests import claim_digest, mark_digest_sent
@@ -220,7 +221,7 @@ def _needs(reader: Reader, demand: stats.UnsuitedDemand) -> Markup:
     """The fields an unsuited demand needs: its disciplines, else the fields its text
     names, else its keywords."""
     names = [_field(reader, code) for code in demand.fields]
-    names = names or list(named_fields(f"{demand.title}。{demand.description}"))
+    names = names or list(named_fields(normalise(f"{demand.title}。{demand.description}")))
     names = names or demand.keywords[:3]
     return Markup(reader.t("list.sep").join(names)) or reader.t("report.none_yet")
 

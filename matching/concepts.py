@@ -42,6 +42,8 @@ _SOUND = 1 << 24
 """Offset of syllable ids in a mixed sequence, above every code point."""
 TYPO_WEIGHT = 0.7
 """Weight of a concept found through a homophone typo (a written term weighs 1)."""
+_SEEN_BITS = np.uint64((1 << 18) - 1)
+"""Low bits of a hash marked in a table's filter (256 KiB of flags a table)."""
 LONGEST_TYPO_TERM = 6
 """Terms up to this many characters are also matched with one homophone typo."""
 
@@ -58,29 +60,42 @@ class Concept(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    """Term hashes, sorted, and the concept of each."""
+    """Term hashes, sorted, and the concept of each; ``seen`` marks the low bits of the
+    hashes, so most windows are ruled out by one gather before any binary search (a
+    round's demands hold millions of windows, a table a few thousand terms)."""
 
     hashes: NDArray[np.uint64]
     concepts: NDArray[np.int64]
+    seen: NDArray[np.bool_]
 
     @staticmethod
     def of(pairs: list[tuple[int, int]]) -> _Table:
         pairs.sort()
-        return _Table(
-            np.array([h for h, _ in pairs], dtype=np.uint64),
-            np.array([c for _, c in pairs], dtype=np.int64),
-        )
+        hashes = np.array([h for h, _ in pairs], dtype=np.uint64)
+        seen = np.zeros(_SEEN_BITS + 1, dtype=bool)
+        seen[hashes & _SEEN_BITS] = True
+        return _Table(hashes, np.array([c for _, c in pairs], dtype=np.int64), seen)
 
     def lookup(self, hashes: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """(window position, concept) of every window hash found in the table."""
         if self.hashes.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        maybe = np.flatnonzero(self.seen[hashes & _SEEN_BITS])
+        position, concept = self._search(hashes[maybe])
+        return maybe[position], concept
+
+    def _search(self, hashes: NDArray[np.uint64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         left = np.searchsorted(self.hashes, hashes)
         hits = np.flatnonzero(self.hashes[np.minimum(left, self.hashes.size - 1)] == hashes)
         left = left[hits]
         counts = np.searchsorted(self.hashes, hashes[hits], side="right") - left
         offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         return np.repeat(hits, counts), self.concepts[np.repeat(left, counts) + offsets]
+
+
+def _hit_keys(hits: NDArray[np.int64]) -> NDArray[np.int64]:
+    """One integer per (start, length, concept) row, to compare hits as sets."""
+    return (hits[:, 0] * 8 + hits[:, 1]) << 24 | hits[:, 2]
 
 
 @cache
@@ -219,13 +234,13 @@ class ConceptMatcher:
                     mixed = window + delta[at : at + window.size] * power
                     position, concept = table.lookup(mixed)
                     hits.add(position, length, concept)
-        exact = {tuple(hit) for hit in np.stack(written.arrays(), axis=1).tolist()}
+        found = np.stack(hits.arrays(), axis=1)
+        found = found[~np.isin(_hit_keys(found), _hit_keys(np.stack(written.arrays(), axis=1)))]
         words = dictionary_words()
         unique = {
             (start, length, concept)
-            for start, length, concept in np.stack(hits.arrays(), axis=1).tolist()
-            if (start, length, concept) not in exact
-            and "".join(map(chr, stream[start : start + length].tolist())) not in words
+            for start, length, concept in found.tolist()
+            if "".join(map(chr, stream[start : start + length].tolist())) not in words
         }
         if not unique:
             nothing = np.zeros(0, np.int64)

@@ -10,7 +10,8 @@ Layout (float32 CSR):
   carry over to short profiles).
 - concepts, transposed (concepts x specialists): glossary concepts alone, the
   only bridge between a Chinese and an English text.
-- sounds (specialists x syllable pairs): pinyin, read only for a shortlist.
+- sounds, transposed (syllable pairs x specialists): pinyin, kept for the
+  shortlisted pairs only.
 
 Stored transposed, a product with demand rows walks only the posting lists of
 the demand's features, which keeps one demand against 100,000 specialists
@@ -38,7 +39,7 @@ from matching.generic import (
 from matching.text import Bag
 from matching.vectors import Matrix, Vocabulary, counts
 
-CHUNK = 20_000
+CHUNK = 5_000
 """Profiles analysed at once while indexing (bounds the peak of intermediate arrays)."""
 BLOCK_CELLS = 4_000_000
 """Demand rows x specialists scored at once: bounds the dense blocks' memory."""
@@ -115,6 +116,8 @@ class Channels:
     coverage: NDArray[np.float32]
     evidence: NDArray[np.float32]
     """The part of the surface cosine that specific features make (``_specific``)."""
+    sounds: NDArray[np.float32]
+    """The pinyin cosine."""
 
 
 class Corpus:
@@ -139,15 +142,17 @@ class Corpus:
             for start in range(0, len(background), CHUNK)
             if (chunk := analyzer.analyze(background[start : start + CHUNK]))
         ]
-        generic = np.concatenate((generic_keys(), analyzer.generic_concepts | CONCEPT_KEY))
-        self.surface, matrix = Vocabulary.fit(surface, others, generic, GENERIC_WEIGHT)
-        self.specific = _specific(self.surface, generic)
-        del surface
-        self.surface_t = _transposed(matrix)
+        # Each fit empties its lists, and each matrix is freed once transposed.
+        self.sound_vocabulary, matrix = Vocabulary.fit(sounds)
+        self.sounds_t = _transposed(matrix)
         del matrix
         self.concept_vocabulary, self.concepts = Vocabulary.fit(concepts)
         self.concepts_t = _transposed(self.concepts)
-        self.sound_vocabulary, self.sounds = Vocabulary.fit(sounds)
+        generic = np.concatenate((generic_keys(), analyzer.generic_concepts | CONCEPT_KEY))
+        self.surface, matrix = Vocabulary.fit(surface, others, generic, GENERIC_WEIGHT)
+        self.specific = _specific(self.surface, generic)
+        self.surface_t = _transposed(matrix)
+        del matrix
         self.has_zh = np.concatenate(has_zh)
         self.has_en = np.concatenate(has_en)
 
@@ -175,6 +180,7 @@ class Corpus:
             same_script=same_script,
             coverage=np.broadcast_to(demands.coverage[:, None], same_script.shape),
             evidence=((demands.surface @ self.specific) @ self.surface_t).toarray(),
+            sounds=(demands.sounds @ self.sounds_t).toarray(),
         )
 
     def blocks(self, demands: DemandVectors) -> Iterator[tuple[int, Channels]]:
@@ -191,15 +197,6 @@ class Corpus:
         return (demands.has_zh[rows] & self.has_zh[columns]) | (
             demands.has_en[rows] & self.has_en[columns]
         )
-
-    def sound_similarity(
-        self, demands: DemandVectors, rows: NDArray[np.int64], columns: NDArray[np.int64]
-    ) -> NDArray[np.float32]:
-        """Pinyin cosine of chosen (demand row, specialist column) pairs."""
-        if rows.size == 0:
-            return np.zeros(0, dtype=np.float32)
-        pairs = demands.sounds[rows].multiply(self.sounds[columns])
-        return np.asarray(pairs.sum(axis=1), dtype=np.float32).ravel()
 
     def shared_concepts(
         self, demands: DemandVectors, rows: NDArray[np.int64], columns: NDArray[np.int64]

@@ -23,7 +23,7 @@ from matching.explain import Explainer
 from matching.features import Analyzer
 from matching.fuzzy import keyword_scores, usable
 from matching.lookups import Lookups, from_taxonomy
-from matching.named import has_field, named_fields
+from matching.named import Field, Profile, named_fields
 from matching.semantic import Embedder, Vectors
 from matching.text import normalise
 from matching.types import Candidate, DemandProfile, MatchConfig, Reason, SpecialistProfile
@@ -123,7 +123,8 @@ class SpecialistIndex:
             [kw for kw in (normalise(k) for k in p.keywords) if usable(kw)] for p in self.profiles
         ]
         self.explainer = Explainer(glossary, self.lookups)
-        self._profiles: dict[int, str] = {}
+        self._profiles: dict[int, Profile] = {}
+        self._fields_had: dict[tuple[str, int], bool] = {}
         self.embedder = embedder
         if meanings is None and embedder is not None:
             meanings = embedder.passages([meaning_text(p) for p in self.profiles])
@@ -259,9 +260,9 @@ class SpecialistIndex:
             if allowed is not None:
                 raw = np.where(allowed, raw, -1).astype(np.float32)
             rows, columns = _top_per_row(raw, per_demand)
-            evidence = channels.evidence
-            found.append(_Found(rows + start, columns, raw[rows, columns], evidence[rows, columns]))
-            by_specialist.add(raw, evidence, start)
+            kept = np.stack((channels.evidence, channels.sounds), axis=-1)
+            found.append(_Found(rows + start, columns, raw[rows, columns], kept[rows, columns]))
+            by_specialist.add(raw, kept, start)
         found.append(by_specialist.found())
         pairs = _Found.union(found, len(self))
         value, evidence = self._rescore(demands, texts, vectors, queries, pairs)
@@ -289,6 +290,7 @@ class SpecialistIndex:
         rows, columns = pairs.rows, pairs.columns
         if rows.size == 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.float32)
+        wordings = {int(row): normalise(texts[row]) for row in np.unique(rows)}
         keywords = np.zeros(rows.size, dtype=np.float32)
         field = np.zeros(rows.size, dtype=np.float32)
         has_field = np.zeros(rows.size, dtype=bool)
@@ -296,7 +298,7 @@ class SpecialistIndex:
         for start, stop in zip(starts, np.r_[starts[1:], rows.size], strict=True):
             row = int(rows[start])
             keywords[start:stop] = keyword_scores(
-                normalise(texts[row]), [self.keywords[c] for c in columns[start:stop]]
+                wordings[row], [self.keywords[c] for c in columns[start:stop]]
             )
             if fields := demands[row].fields:
                 for i in range(start, stop):
@@ -304,7 +306,7 @@ class SpecialistIndex:
                     has_field[i] = bool(disciplines)
                     field[i] = field_similarity(fields, disciplines)
         has_keywords = np.fromiter((bool(self.keywords[c]) for c in columns), bool, rows.size)
-        sounds = self.corpus.sound_similarity(vectors, rows, columns)
+        sounds = pairs.kept[:, _SOUNDS]
         both_chinese = vectors.has_zh[rows] & self.corpus.has_zh[columns]
         raw = score.fine(
             pairs.base, (sounds, both_chinese), (keywords, has_keywords), (field, has_field)
@@ -314,32 +316,37 @@ class SpecialistIndex:
             cosine = np.einsum("ij,ij->i", queries[rows], self.meanings[columns])
             meaning = (cosine, self.corpus.same_script(vectors, rows, columns))
             raw = score.with_meaning(raw, meaning)
-        named = self._named_fields_had(texts, rows, columns)
+        named = self._named_fields_had(wordings, rows, columns)
         value = score.calibrate(raw * score.named(named))
-        return value, score.evidence(pairs.evidence, field, named, meaning)
+        return value, score.evidence(pairs.kept[:, _EVIDENCE], field, named, meaning)
 
     def _named_fields_had(
-        self, texts: Sequence[str], rows: NDArray[np.int64], columns: NDArray[np.int64]
+        self, wordings: dict[int, str], rows: NDArray[np.int64], columns: NDArray[np.int64]
     ) -> NDArray[np.bool_]:
         """Per pair: whether the specialist has a field the demand names (True if none named)."""
         had = np.ones(rows.size, dtype=bool)
-        asked = {row: fields for row in np.unique(rows) if (fields := named_fields(texts[row]))}
-        for row, fields in asked.items():
-            pairs = np.flatnonzero(rows == row)
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # rows come sorted
+        for start, stop in zip(starts, np.r_[starts[1:], rows.size], strict=True):
+            fields = [Field.of(field) for field in named_fields(wordings[int(rows[start])])]
+            if not fields:
+                continue
             found = [
-                any(has_field(field, self._normalised_profile(int(columns[i]))) for field in fields)
-                for i in pairs
+                any(self._has_field(field, int(column)) for field in fields)
+                for column in columns[start:stop]
             ]
             if any(found):
-                had[pairs] = found
+                had[start:stop] = found
         return had
 
-    def _normalised_profile(self, column: int) -> str:
-        if (text := self._profiles.get(column)) is None:
-            profile = self.profiles[column]
-            text = normalise(profile_text(profile, self.lookups.discipline_names))
-            self._profiles[column] = text
-        return text
+    def _has_field(self, field: Field, column: int) -> bool:
+        """Field.in_profile, remembered: demands of a round name the same fields often."""
+        if (had := self._fields_had.get((field.text, column))) is None:
+            if (read := self._profiles.get(column)) is None:
+                profile = self.profiles[column]
+                read = Profile.of(profile_text(profile, self.lookups.discipline_names))
+                self._profiles[column] = read
+            had = self._fields_had[field.text, column] = field.in_profile(read)
+        return had
 
     def reasons(self, scored: Scored, picks: NDArray[np.int64]) -> list[tuple[Reason, ...]]:
         """Reasons of the picked edges of a scored batch."""
@@ -360,6 +367,10 @@ class SpecialistIndex:
         vectors = self.corpus.vectorise([text])
         concepts = self.corpus.shared_concepts(vectors, np.zeros(1, np.int64), np.array([column]))
         return self.explainer.reasons(demand, text, self.profiles[column], concepts[0])
+
+
+_EVIDENCE, _SOUNDS = 0, 1
+_KEPT = 2  # values per pair in _Found.kept
 
 
 def _top_per_row(
@@ -383,7 +394,8 @@ class _Found:
     rows: NDArray[np.int64]
     columns: NDArray[np.int64]
     base: NDArray[np.float32]
-    evidence: NDArray[np.float32]
+    kept: NDArray[np.float32]
+    """Per pair, what the rescoring needs of the cheap stage: evidence, pinyin cosine."""
 
     @staticmethod
     def union(parts: Sequence[_Found], size: int) -> _Found:
@@ -395,7 +407,7 @@ class _Found:
             rows[first],
             columns[first],
             np.concatenate([p.base for p in parts])[first],
-            np.concatenate([p.evidence for p in parts])[first],
+            np.concatenate([p.kept for p in parts])[first],
         )
 
 
@@ -405,20 +417,20 @@ class _ColumnBest:
     def __init__(self, size: int, count: int) -> None:
         self.count = count
         self.base = np.full((count, size), -1.0, dtype=np.float32)
-        self.evidence = np.zeros((count, size), dtype=np.float32)
+        self.kept = np.zeros((count, size, _KEPT), dtype=np.float32)
         self.rows = np.zeros((count, size), dtype=np.int64)
 
-    def add(self, base: NDArray[np.float32], evidence: NDArray[np.float32], start: int) -> None:
+    def add(self, base: NDArray[np.float32], kept: NDArray[np.float32], start: int) -> None:
         if self.count == 0:
             return
         rows = np.broadcast_to(np.arange(start, start + base.shape[0])[:, None], base.shape)
         both = np.concatenate((self.base, base))
         best = np.argpartition(-both, self.count - 1, axis=0)[: self.count]
         self.base = np.take_along_axis(both, best, axis=0)
-        self.evidence = np.take_along_axis(np.concatenate((self.evidence, evidence)), best, axis=0)
+        self.kept = np.take_along_axis(np.concatenate((self.kept, kept)), best[..., None], axis=0)
         self.rows = np.take_along_axis(np.concatenate((self.rows, rows)), best, axis=0)
 
     def found(self) -> _Found:
         keep = self.base >= 0
         columns = np.broadcast_to(np.arange(self.base.shape[1]), self.base.shape)
-        return _Found(self.rows[keep], columns[keep], self.base[keep], self.evidence[keep])
+        return _Found(self.rows[keep], columns[keep], self.base[keep], self.kept[keep])

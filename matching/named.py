@@ -12,6 +12,7 @@ enterprise may have used a word (植保) that no profile writes that way.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from matching.generic import GENERIC_ZH, is_generic
 from matching.text import english_tokens, normalise
@@ -30,9 +31,8 @@ _VAGUE = ("有", "这", "那", "相关", "专业", "经验")
 """Starts of what is not a field: 有经验的专家, 这方面的专家, 相关专家."""
 
 
-def named_fields(text: str) -> tuple[str, ...]:
-    """The fields a demand asks for by name, as written (normalised)."""
-    wording = normalise(text)
+def named_fields(wording: str) -> tuple[str, ...]:
+    """The fields a demand's normalised text asks for by name, as written."""
     fields: list[str] = []
     for pattern in (_ASK_ZH, _ASK_EN):
         for found in pattern.finditer(wording):
@@ -43,13 +43,38 @@ def named_fields(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(fields))
 
 
-def has_field(field: str, profile: str) -> bool:
-    """Whether a profile's normalised text holds a named field (see the module)."""
-    if field in profile:
-        return True
-    tokens = english_tokens(field)
-    if tokens:
-        theirs = {stem for stem, _ in english_tokens(profile)}
-        return all(stem in theirs for stem, _ in tokens)
-    pairs = {field[i : i + 2] for i in range(len(field) - 1)} - set(GENERIC_ZH)
-    return bool(pairs) and sum(pair in profile for pair in pairs) * 2 >= len(pairs)
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A profile's normalised text and English stems, read once for every field asked."""
+
+    text: str
+    stems: frozenset[str]
+
+    @staticmethod
+    def of(text: str) -> Profile:
+        wording = normalise(text)
+        return Profile(wording, frozenset(stem for stem, _ in english_tokens(wording)))
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A named field, read once: as written, its English stems, its specific pairs."""
+
+    text: str
+    stems: frozenset[str]
+    pairs: frozenset[str]
+
+    @staticmethod
+    def of(field: str) -> Field:
+        pairs = {field[i : i + 2] for i in range(len(field) - 1)} - set(GENERIC_ZH)
+        stems = frozenset(stem for stem, _ in english_tokens(field))
+        return Field(field, stems, frozenset(pairs))
+
+    def in_profile(self, profile: Profile) -> bool:
+        """Whether the profile has this field (see the module)."""
+        if self.text in profile.text:
+            return True
+        if self.stems:
+            return self.stems <= profile.stems
+        found = sum(pair in profile.text for pair in self.pairs)
+        return bool(self.pairs) and found * 2 >= len(self.pairs)

@@ -18,7 +18,6 @@ millions of (document, key) entries at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TypeAlias
 
 import numpy as np
@@ -53,6 +52,26 @@ def counts(bag: Bag, rows: int) -> tuple[Matrix, NDArray[np.int64]]:
     return matrix, keys
 
 
+def _stacked(parts: list[tuple[Matrix, NDArray[np.int64]]], keys: NDArray[np.int64]) -> Matrix:
+    """The chunks as one CSR over ``keys``, copied one at a time and freed (``parts`` empties)."""
+    rows = sum(matrix.shape[0] for matrix, _ in parts)
+    nnz = sum(matrix.nnz for matrix, _ in parts)
+    data = np.empty(nnz, dtype=np.float32)
+    indices = np.empty(nnz, dtype=np.int32)
+    indptr = np.zeros(rows + 1, dtype=np.int64)
+    row = at = 0
+    parts.reverse()  # pop from the end, in the original order
+    while parts:
+        matrix, part_keys = parts.pop()
+        count = matrix.nnz
+        data[at : at + count] = matrix.data
+        indices[at : at + count] = np.searchsorted(keys, part_keys)[matrix.indices]
+        indptr[row + 1 : row + matrix.shape[0] + 1] = matrix.indptr[1:] + at
+        row, at = row + matrix.shape[0], at + count
+        del matrix
+    return sp.csr_matrix((data, indices, indptr), shape=(rows, keys.size))
+
+
 class Vocabulary:
     """Sorted feature keys of one channel with their inverse document frequencies."""
 
@@ -74,8 +93,8 @@ class Vocabulary:
 
     @staticmethod
     def fit(
-        parts: Sequence[tuple[Matrix, NDArray[np.int64]]],
-        background: Sequence[tuple[Matrix, NDArray[np.int64]]] = (),
+        parts: list[tuple[Matrix, NDArray[np.int64]]],
+        background: list[tuple[Matrix, NDArray[np.int64]]] | None = None,
         damped: NDArray[np.int64] | None = None,
         damping: float = 1.0,
     ) -> tuple[Vocabulary, Matrix]:
@@ -85,19 +104,18 @@ class Vocabulary:
         frequencies only: a word every demand uses (问题, 希望, improve) is
         then as common as it really is, although few profiles use it.
         The idf of ``damped`` keys is multiplied by ``damping``.
+        Both lists are emptied: each chunk is freed once it is copied, so the
+        peak is the stacked matrix and one chunk, not two copies of everything.
         """
-        everything = [*parts, *background]
-        keys, _ = _distinct(np.concatenate([part_keys for _, part_keys in everything]))
-        stacked = []
-        for matrix, part_keys in everything:
-            matrix.indices = np.searchsorted(keys, part_keys)[matrix.indices].astype(np.int32)
-            stacked.append(sp.csr_matrix(matrix, shape=(matrix.shape[0], keys.size)))
+        others = background if background is not None else []
+        keys, _ = _distinct(np.concatenate([part_keys for _, part_keys in [*parts, *others]]))
         df = np.zeros(keys.size, dtype=np.int64)
-        for matrix in stacked:
-            df += np.bincount(matrix.indices, minlength=keys.size)
-        documents = sum(matrix.shape[0] for matrix in stacked)
-        tf = sp.vstack(stacked[: len(parts)], format="csr", dtype=np.float32)
-        del stacked
+        documents = sum(matrix.shape[0] for matrix, _ in [*parts, *others])
+        while others:
+            matrix, part_keys = others.pop()
+            df += np.bincount(np.searchsorted(keys, part_keys)[matrix.indices], minlength=keys.size)
+        tf = _stacked(parts, keys)
+        df += np.bincount(tf.indices, minlength=keys.size)
         vocabulary = Vocabulary(keys, df, documents, damped, damping)
         vocabulary._weigh(tf, np.zeros(tf.shape[0]))
         return vocabulary, tf
