@@ -190,14 +190,6 @@ class Corpus:
         for start in range(0, rows, step):
             yield start, self.channels(demands.rows(start, min(rows, start + step)))
 
-    def same_script(
-        self, demands: DemandVectors, rows: NDArray[np.int64], columns: NDArray[np.int64]
-    ) -> NDArray[np.bool_]:
-        """Whether chosen (demand row, specialist column) pairs share a script."""
-        return (demands.has_zh[rows] & self.has_zh[columns]) | (
-            demands.has_en[rows] & self.has_en[columns]
-        )
-
     def shared_concepts(
         self, demands: DemandVectors, rows: NDArray[np.int64], columns: NDArray[np.int64]
     ) -> list[list[int]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from matching import score
+from matching import score, semantic
 from matching.concepts import Concept
 from matching.corpus import Corpus, DemandVectors
 from matching.explain import Explainer
@@ -255,7 +255,10 @@ class SpecialistIndex:
             )
             if queries is not None and self.meanings is not None:
                 cosine = queries[start : start + raw.shape[0]] @ self.meanings.T
-                raw = score.with_meaning(raw, (cosine, channels.same_script))
+                raw = score.with_meaning(
+                    raw,
+                    self._meaning(cosine, vectors.has_zh[start : start + raw.shape[0], None], None),
+                )
             allowed = None if mask is None else mask(start, start + raw.shape[0])
             if allowed is not None:
                 raw = np.where(allowed, raw, -1).astype(np.float32)
@@ -267,6 +270,22 @@ class SpecialistIndex:
         pairs = _Found.union(found, len(self))
         value, evidence = self._rescore(demands, texts, vectors, queries, pairs)
         return Scored(demands, texts, vectors, Edges(pairs.rows, pairs.columns, value, evidence))
+
+    def _meaning(
+        self,
+        cosine: NDArray[np.float32],
+        demand_chinese: NDArray[np.bool_],
+        columns: NDArray[np.int64] | None,
+    ) -> score.Meaning:
+        """The semantic channel of pairs (of every specialist when ``columns`` is None)."""
+        chinese = self.corpus.has_zh if columns is None else self.corpus.has_zh[columns]
+        if columns is None:
+            chinese = chinese[None, :]
+        return (
+            cosine.astype(np.float32),
+            semantic.unrelated(demand_chinese, chinese),
+            demand_chinese == chinese,
+        )
 
     def _queries(self, texts: Sequence[str], meanings: Vectors | None) -> Vectors | None:
         """The demands' vectors, embedded now unless given; None for a lexical index."""
@@ -314,7 +333,7 @@ class SpecialistIndex:
         meaning = None
         if queries is not None and self.meanings is not None:
             cosine = np.einsum("ij,ij->i", queries[rows], self.meanings[columns])
-            meaning = (cosine, self.corpus.same_script(vectors, rows, columns))
+            meaning = self._meaning(cosine, vectors.has_zh[rows], columns)
             raw = score.with_meaning(raw, meaning)
         named = self._named_fields_had(wordings, rows, columns)
         value = score.calibrate(raw * score.named(named))

@@ -38,6 +38,9 @@ Floats = NDArray[np.float32]
 Flags = NDArray[np.bool_]
 Channel = tuple[Floats, Flags]
 """A channel's value per pair and whether it applies to the pair."""
+Meaning = tuple[Floats, Floats, Flags]
+"""Per pair: the model's cosine, the unrelated median of the pair's languages, and
+whether both texts are in one language (see matching.semantic)."""
 
 ACROSS_SCRIPTS = 0.5
 """Surface cosine that a concept cosine stands for. On the development set
@@ -96,7 +99,7 @@ NAMED_FIELD_MISSED = 0.7
 
 
 def evidence(
-    specific: Floats, field: Floats, named: Flags, meaning: Channel | None = None
+    specific: Floats, field: Floats, named: Flags, meaning: Meaning | None = None
 ) -> Floats:
     """Subject evidence in units of the floor: specific words, fields and meaning in
     common; none where the demand names a field the specialist does not have.
@@ -109,10 +112,10 @@ def evidence(
     return np.where(named, found, 0).astype(np.float32)
 
 
-def with_meaning(raw: Floats, meaning: Channel) -> Floats:
-    """The raw score with the semantic channel added: the model's cosine of each pair,
-    and whether both texts are in one language (see matching.semantic)."""
-    return (raw + MEANING * semantic.closeness(*meaning)).astype(np.float32)
+def with_meaning(raw: Floats, meaning: Meaning) -> Floats:
+    """The raw score with the semantic channel added."""
+    cosine, baseline, _ = meaning
+    return (raw + MEANING * semantic.closeness(cosine, baseline)).astype(np.float32)
 
 
 def named(had: Flags) -> Floats:
