@@ -30,6 +30,7 @@ lint: install
 
 eval: install
 	$(PY) eval/evaluate.py
+	$(PY) eval/replay.py --data eval/hard
 
 # As modules: a script run by path would import bench/matching.py as the matching package.
 bench: install

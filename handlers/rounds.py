@@ -21,6 +21,7 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import cast
 
 from handlers import candidates, proposals
 from handlers.meanings import vectors_of
@@ -30,6 +31,7 @@ from handlers.services import Services
 from matching.index import SpecialistIndex, demand_text, meaning_text
 from matching.round import plan_round
 from matching.semantic import Vectors
+from matching.signals import Signal, SignalKind
 from matching.types import DemandProfile, MatchConfig, SpecialistProfile, SpecialistState
 from storage.models import (
     Demand,
@@ -107,6 +109,14 @@ class Planned:
     unsuited: list[int]  # demands nobody suits (see matching.round.RoundPlan)
 
 
+def signal(demand: Demand, specialist_id: int, kind: str) -> Signal:
+    """An outcome storage found, as the engine reads it (matching.signals)."""
+    text = DemandProfile(
+        str(demand.id), demand.title, demand.description, keywords=tuple(demand.keywords)
+    )
+    return Signal(text, str(specialist_id), cast(SignalKind, kind))
+
+
 @dataclass(frozen=True)
 class Meanings:
     """The semantic channel's vectors of a round's specialists and demands, in row order."""
@@ -132,6 +142,7 @@ def plan(rows: RoundRows, today: dt.date, meanings: Meanings | None = None) -> P
         declined={(str(d), str(s)) for d, s in rows.tried_pairs},
         config=CONFIG,
         meanings=meanings.demands if meanings else None,
+        signals=[signal(*learnt) for learnt in rows.learnt],
     )
     proposals = [
         NewProposal(

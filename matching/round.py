@@ -22,6 +22,7 @@ institution, same city), which only break near-ties.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
@@ -35,6 +36,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from matching.index import DEFAULT_CONFIG, Edges, SpecialistIndex
 from matching.rules import Eligibility, Pair, new_slots
 from matching.semantic import Vectors
+from matching.signals import Signal, adjust
 from matching.types import DemandProfile, MatchConfig, Proposal, SpecialistState
 
 
@@ -97,13 +99,16 @@ def plan_round(
     declined: Collection[Pair] = (),
     config: MatchConfig = DEFAULT_CONFIG,
     meanings: Vectors | None = None,
+    signals: Sequence[Signal] = (),
 ) -> RoundPlan:
     """New proposals for the open demands, best total score first per demand.
 
     ``open_pairs`` are proposals still open (they use up the demand's K and
     are not proposed again); ``declined`` pairs are never proposed again.
     ``meanings``: the demands' vectors, if the index has the semantic channel
-    and they were embedded already.
+    and they were embedded already. ``signals``: outcomes of earlier pairings
+    (matching.signals), which bar near copies of a "not my field" and move
+    scores and order for demands like theirs.
     """
     eligibility = Eligibility(index, states, today, excluded={*open_pairs, *declined})
     already = Counter(demand_id for demand_id, _ in open_pairs)
@@ -121,16 +126,27 @@ def plan_round(
         mask=eligibility.mask(open_demands),
         meanings=None if meanings is None else meanings[wanted],
     )
-    good = np.flatnonzero(
-        (scored.edges.score >= config.min_score) & (scored.edges.evidence >= config.min_evidence)
+    learnt = adjust(
+        index.corpus.analyzer,
+        scored.texts,
+        signals,
+        scored.edges.demand,
+        scored.edges.specialist,
+        index.position,
     )
-    edges = scored.edges.taking(good)
-    value = edges.score.astype(np.float64) + index.preference(scored, config)[good]
+    everything = dataclasses.replace(scored.edges, score=scored.edges.score * learnt.factor)
+    good = np.flatnonzero(
+        (everything.score >= config.min_score)
+        & (everything.evidence >= config.min_evidence)
+        & ~learnt.barred
+    )
+    edges = everything.taking(good)
+    value = edges.score.astype(np.float64) + (index.preference(scored, config) + learnt.bonus)[good]
     chosen = np.flatnonzero(solve(edges, value, demand_slots[wanted], specialist_slots))
     picked = chosen[np.lexsort((-value[chosen], edges.demand[chosen]))]
     reasons = index.reasons(scored, good[picked])
     evident = np.zeros(len(open_demands), dtype=bool)
-    evident[scored.edges.demand[scored.edges.evidence >= config.min_evidence]] = True
+    evident[everything.demand[(everything.evidence >= config.min_evidence) & ~learnt.barred]] = True
     return RoundPlan(
         [
             Proposal(

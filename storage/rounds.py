@@ -12,20 +12,26 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import Database
 from storage.models import (
     Demand,
     DemandStatus,
+    Engagement,
+    EngagementStatus,
     Enterprise,
     Proposal,
+    ProposalStatus,
     Specialist,
     SpecialistStatus,
     User,
 )
 from storage.proposals import OPEN, open_load
+
+GOOD_RATING, POOR_RATING = 4, 2  # an enterprise's rating that says the pairing worked, or not
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class RoundRows:
     load: dict[int, int]  # open proposals plus active engagements, per specialist
     open_pairs: set[tuple[int, int]] = field(default_factory=set)
     tried_pairs: set[tuple[int, int]] = field(default_factory=set)  # never proposed again
+    # What earlier pairings taught (matching.signals): (demand, specialist id, kind).
+    learnt: list[tuple[Demand, int, str]] = field(default_factory=list)
 
 
 async def round_rows(*, db: Database) -> RoundRows:
@@ -68,7 +76,56 @@ async def round_rows(*, db: Database) -> RoundRows:
             load=load,
             open_pairs=open_pairs,
             tried_pairs=tried,
+            learnt=await _learnt(session),
         )
+
+
+async def _learnt(session: AsyncSession) -> list[tuple[Demand, int, str]]:
+    """Outcomes that say something of a pairing's fit: a specialist's "not my field", an
+    enterprise's pass on an accepted candidate (not the candidates left when it chose
+    another), and the enterprise's rating of a completed engagement (4-5 worked, 1-2 not)."""
+    found: list[tuple[Demand, int, str]] = []
+    rows = await session.execute(
+        select(Demand, Proposal)
+        .join(Proposal, col(Proposal.demand_id) == col(Demand.id))
+        .where(
+            or_(
+                and_(
+                    col(Proposal.status) == ProposalStatus.DECLINED.value,
+                    col(Proposal.decline_reason) == "not_my_field",
+                ),
+                col(Proposal.status).in_(
+                    [ProposalStatus.NOT_SELECTED.value, ProposalStatus.SELECTED.value]
+                ),
+            )
+        )
+    )
+    chosen_at: dict[int, set[object]] = {}
+    candidates = []
+    for demand, proposal in rows.tuples():
+        if proposal.status == ProposalStatus.DECLINED:
+            found.append((demand, proposal.specialist_id, "not_my_field"))
+        elif proposal.status == ProposalStatus.SELECTED:
+            chosen_at.setdefault(proposal.demand_id, set()).add(proposal.decided_at)
+        else:
+            candidates.append((demand, proposal))
+    found += [
+        (demand, proposal.specialist_id, "passed")
+        for demand, proposal in candidates
+        if proposal.decided_at not in chosen_at.get(proposal.demand_id, set())
+    ]
+    rated = await session.execute(
+        select(Demand, col(Engagement.specialist_id), col(Engagement.rating_of_specialist))
+        .join(Engagement, col(Engagement.demand_id) == col(Demand.id))
+        .where(col(Engagement.status) == EngagementStatus.COMPLETED.value)
+        .where(col(Engagement.rating_of_specialist).is_not(None))
+    )
+    for demand, specialist_id, rating in rated.tuples():
+        if rating is not None and rating >= GOOD_RATING:
+            found.append((demand, specialist_id, "worked"))
+        elif rating is not None and rating <= POOR_RATING:
+            found.append((demand, specialist_id, "passed"))
+    return found
 
 
 async def mark_unsuited(

@@ -25,6 +25,7 @@ from storage.proposals import (
     select_candidate,
     withdraw_open_proposals,
 )
+from storage.rounds import round_rows
 from tests.storage import factories
 
 HOUR = dt.timedelta(hours=1)
@@ -242,3 +243,40 @@ async def test_load_and_withdrawal(db: Database, clock: ManualClock) -> None:
     withdrawn = await withdraw_open_proposals(db=db, demand_id=demand.id, now=clock.now())
     assert len(withdrawn) == 3 and await open_load(db=db) == {}
     assert (await get_proposal(db=db, proposal_id=p0.id)).status == ProposalStatus.WITHDRAWN
+
+
+async def test_a_round_reads_what_earlier_pairings_taught(db: Database, clock: ManualClock) -> None:
+    enterprise, demand, people, [p0, p1, p2, p3] = await scenario(db, clock, 4)
+    ids = [person.id for person in people]
+    await decline_proposal(
+        db=db,
+        proposal_id=p0.id,
+        version=1,
+        specialist_id=ids[0],
+        reason="not_my_field",
+        text="",
+        now=clock.now(),
+    )
+    for proposal, specialist in ((p1, ids[1]), (p2, ids[2]), (p3, ids[3])):
+        await accept_proposal(
+            db=db, proposal_id=proposal.id, version=1, specialist_id=specialist, now=clock.now()
+        )
+    await reject_candidate(
+        db=db, proposal_id=p1.id, version=2, enterprise_id=enterprise.id, now=clock.now()
+    )
+    clock.advance(HOUR)
+    chosen = await select_candidate(
+        db=db, proposal_id=p2.id, version=2, enterprise_id=enterprise.id, now=clock.now()
+    )
+    assert chosen.engagement is not None
+    async with db.transaction() as session:
+        engagement = await session.get(Engagement, chosen.engagement.id)
+        assert engagement is not None
+        engagement.status, engagement.rating_of_specialist = "completed", 5
+    learnt = (await round_rows(db=db)).learnt
+    # The candidate left when another was chosen (p3) taught nothing about fit.
+    assert sorted((specialist, kind) for d, specialist, kind in learnt if d.id == demand.id) == [
+        (ids[0], "not_my_field"),
+        (ids[1], "passed"),
+        (ids[2], "worked"),
+    ]
