@@ -253,6 +253,7 @@ class SpecialistIndex:
             raw = score.base(
                 channels.surface, channels.concepts, channels.same_script, channels.coverage
             )
+            cosine = np.zeros_like(raw)
             if queries is not None and self.meanings is not None:
                 cosine = queries[start : start + raw.shape[0]] @ self.meanings.T
                 raw = score.with_meaning(
@@ -263,7 +264,7 @@ class SpecialistIndex:
             if allowed is not None:
                 raw = np.where(allowed, raw, -1).astype(np.float32)
             rows, columns = _top_per_row(raw, per_demand)
-            kept = np.stack((channels.evidence, channels.sounds), axis=-1)
+            kept = np.stack((channels.evidence, channels.sounds, cosine), axis=-1)
             found.append(_Found(rows + start, columns, raw[rows, columns], kept[rows, columns]))
             by_specialist.add(raw, kept, start)
         found.append(by_specialist.found())
@@ -332,7 +333,7 @@ class SpecialistIndex:
         )
         meaning = None
         if queries is not None and self.meanings is not None:
-            cosine = np.einsum("ij,ij->i", queries[rows], self.meanings[columns])
+            cosine = pairs.kept[:, _COSINE]
             meaning = self._meaning(cosine, vectors.has_zh[rows], columns)
             raw = score.with_meaning(raw, meaning)
         named = self._named_fields_had(wordings, rows, columns)
@@ -388,8 +389,8 @@ class SpecialistIndex:
         return self.explainer.reasons(demand, text, self.profiles[column], concepts[0])
 
 
-_EVIDENCE, _SOUNDS = 0, 1
-_KEPT = 2  # values per pair in _Found.kept
+_EVIDENCE, _SOUNDS, _COSINE = 0, 1, 2
+_KEPT = 3  # values per pair in _Found.kept
 
 
 def _top_per_row(
@@ -414,7 +415,8 @@ class _Found:
     columns: NDArray[np.int64]
     base: NDArray[np.float32]
     kept: NDArray[np.float32]
-    """Per pair, what the rescoring needs of the cheap stage: evidence, pinyin cosine."""
+    """Per pair, what the rescoring needs of the cheap stage: evidence, pinyin cosine,
+    the semantic channel's cosine."""
 
     @staticmethod
     def union(parts: Sequence[_Found], size: int) -> _Found:
