@@ -37,7 +37,7 @@ from matching.generic import (
     generic_keys,
 )
 from matching.text import Bag
-from matching.vectors import Matrix, Vocabulary, counts
+from matching.vectors import Frequencies, Matrix, Transposed, Vocabulary, counts
 
 CHUNK = 5_000
 """Profiles analysed at once while indexing (bounds the peak of intermediate arrays)."""
@@ -74,6 +74,13 @@ def _specific(vocabulary: Vocabulary, generic: NDArray[np.int64]) -> sp.csr_matr
         weight[share > COMMON_SHARE] = 0
         weight[(keys < 1 << 21) & (share <= RARE_CHARACTER)] = RARE_CHARACTER_WEIGHT
     return sp.diags(weight, format="csr")
+
+
+def _chunks(analyzer: Analyzer, texts: Sequence[str]) -> Iterator[tuple[int, Features]]:
+    """The texts analysed CHUNK at a time (bounds the analysis's intermediate arrays);
+    no texts are one empty chunk."""
+    for start in range(0, max(len(texts), 1), CHUNK):
+        yield start, analyzer.analyze(texts[start : start + CHUNK])
 
 
 def _transposed(matrix: Matrix) -> Matrix:
@@ -128,31 +135,34 @@ class Corpus:
     ) -> None:
         self.analyzer = analyzer
         self.size = len(texts)
-        surface, concepts, sounds = [], [], []
+        # First reading: document frequencies only (and the small concept matrix), so
+        # the idf is known before any row is written; the second writes the TF-IDF rows
+        # straight into the transposed matrices. Reading twice costs time, but holding
+        # every chunk's counts and a documents x features copy cost 0.8 GiB at 100,000
+        # long profiles.
+        surface, sounds, others = Frequencies(), Frequencies(), Frequencies()
+        concepts: list[tuple[Matrix, NDArray[np.int64]]] = []
         has_zh, has_en = [], []
-        for start in range(0, max(self.size, 1), CHUNK):
-            chunk = analyzer.analyze(texts[start : start + CHUNK])
-            surface.append(counts(surface_bag(chunk), chunk.size))
+        for _, chunk in _chunks(analyzer, texts):
+            surface.add(surface_bag(chunk), chunk.size)
+            sounds.add(chunk.sounds, chunk.size)
             concepts.append(counts(chunk.concepts, chunk.size))
-            sounds.append(counts(chunk.sounds, chunk.size))
             has_zh.append(chunk.has_zh)
             has_en.append(chunk.has_en)
-        others = [
-            counts(surface_bag(chunk), chunk.size)
-            for start in range(0, len(background), CHUNK)
-            if (chunk := analyzer.analyze(background[start : start + CHUNK]))
-        ]
-        # Each fit empties its lists, and each matrix is freed once transposed.
-        self.sound_vocabulary, matrix = Vocabulary.fit(sounds)
-        self.sounds_t = _transposed(matrix)
-        del matrix
+        for _, chunk in _chunks(analyzer, background):
+            others.add(surface_bag(chunk), chunk.size)
+        generic = np.concatenate((generic_keys(), analyzer.generic_concepts | CONCEPT_KEY))
+        self.surface = Vocabulary.of((surface, others), generic, GENERIC_WEIGHT)
+        self.specific = _specific(self.surface, generic)
+        self.sound_vocabulary = Vocabulary.of((sounds,))
+        surface_t = Transposed(self.surface.per_key(surface), self.size)
+        sounds_t = Transposed(self.sound_vocabulary.per_key(sounds), self.size)
+        for start, chunk in _chunks(analyzer, texts):
+            surface_t.add(start, self.surface.vectors(surface_bag(chunk), chunk.size))
+            sounds_t.add(start, self.sound_vocabulary.vectors(chunk.sounds, chunk.size))
+        self.surface_t, self.sounds_t = surface_t.matrix(), sounds_t.matrix()
         self.concept_vocabulary, self.concepts = Vocabulary.fit(concepts)
         self.concepts_t = _transposed(self.concepts)
-        generic = np.concatenate((generic_keys(), analyzer.generic_concepts | CONCEPT_KEY))
-        self.surface, matrix = Vocabulary.fit(surface, others, generic, GENERIC_WEIGHT)
-        self.specific = _specific(self.surface, generic)
-        self.surface_t = _transposed(matrix)
-        del matrix
         self.has_zh = np.concatenate(has_zh)
         self.has_en = np.concatenate(has_en)
 

@@ -9,7 +9,7 @@ Two measures, both applied everywhere:
 - this list, words of any field's work and of any request, weighs
   GENERIC_WEIGHT of their idf;
 - the document frequency over specialists and demands together (see
-  ``Vocabulary.fit``), which finds the rest in the programme's own words.
+  ``Vocabulary.of``), which finds the rest in the programme's own words.
 Neither these words nor single Chinese characters nor any feature in more
 than COMMON_SHARE of the documents count as subject evidence (``Corpus.evidence``).
 """

@@ -18,6 +18,7 @@ millions of (document, key) entries at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeAlias
 
 import numpy as np
@@ -75,6 +76,57 @@ def _stacked(parts: list[tuple[Matrix, NDArray[np.int64]]], keys: NDArray[np.int
 WEIGHED_ROWS = 5_000
 
 
+class Frequencies:
+    """Document frequencies of keys, counted chunk by chunk (nothing else is kept)."""
+
+    def __init__(self) -> None:
+        self._keys: list[NDArray[np.int64]] = []
+        self._df: list[NDArray[np.int64]] = []
+        self.documents = 0
+
+    def add(self, bag: Bag, rows: int) -> None:
+        matrix, keys = counts(bag, rows)
+        self._keys.append(keys)
+        self._df.append(np.bincount(matrix.indices, minlength=keys.size))
+        self.documents += rows
+
+    def merged(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Sorted distinct keys and how many documents have each."""
+        if not self._keys:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        keys, position = _distinct(np.concatenate(self._keys))
+        df = np.bincount(position, weights=np.concatenate(self._df), minlength=keys.size)
+        return keys, df.astype(np.int64)
+
+
+class Transposed:
+    """A features x documents CSR filled chunk of documents by chunk, in place: its size
+    is known from the document frequencies, so no documents x features copy is made."""
+
+    def __init__(self, per_feature: NDArray[np.int64], documents: int) -> None:
+        self.indptr = np.concatenate(([0], np.cumsum(per_feature))).astype(np.int64)
+        self.data = np.empty(int(self.indptr[-1]), dtype=np.float32)
+        self.indices = np.empty(int(self.indptr[-1]), dtype=np.int32)
+        self.filled = np.zeros(per_feature.size, dtype=np.int64)
+        self.documents = documents
+
+    def add(self, first: int, rows: Matrix) -> None:
+        """Documents ``first``.. as TF-IDF rows; chunks come in document order."""
+        coo = rows.tocoo()
+        order = np.lexsort((coo.row, coo.col))
+        column = coo.col[order].astype(np.int64)
+        here = np.bincount(column, minlength=self.filled.size)
+        within = np.arange(column.size) - (np.cumsum(here) - here)[column]
+        at = self.indptr[column] + self.filled[column] + within
+        self.data[at] = coo.data[order]
+        self.indices[at] = coo.row[order] + first
+        self.filled += here
+
+    def matrix(self) -> Matrix:
+        shape = (self.filled.size, self.documents)
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=shape)
+
+
 class Vocabulary:
     """Sorted feature keys of one channel with their inverse document frequencies."""
 
@@ -95,33 +147,40 @@ class Vocabulary:
         self.unseen_idf = float(np.log(documents + 1) + 1)
 
     @staticmethod
-    def fit(
-        parts: list[tuple[Matrix, NDArray[np.int64]]],
-        background: list[tuple[Matrix, NDArray[np.int64]]] | None = None,
-        damped: NDArray[np.int64] | None = None,
-        damping: float = 1.0,
-    ) -> tuple[Vocabulary, Matrix]:
+    def fit(parts: list[tuple[Matrix, NDArray[np.int64]]]) -> tuple[Vocabulary, Matrix]:
         """Vocabulary of chunks counted by ``counts``, and their TF-IDF rows stacked.
 
-        ``background`` documents (the demands) count in the document
-        frequencies only: a word every demand uses (问题, 希望, improve) is
-        then as common as it really is, although few profiles use it.
-        The idf of ``damped`` keys is multiplied by ``damping``.
-        Both lists are emptied: each chunk is freed once it is copied, so the
-        peak is the stacked matrix and one chunk, not two copies of everything.
+        ``parts`` is emptied: each chunk is freed once it is copied, so the peak
+        is the stacked matrix and one chunk, not two copies of everything.
         """
-        others = background if background is not None else []
-        keys, _ = _distinct(np.concatenate([part_keys for _, part_keys in [*parts, *others]]))
-        df = np.zeros(keys.size, dtype=np.int64)
-        documents = sum(matrix.shape[0] for matrix, _ in [*parts, *others])
-        while others:
-            matrix, part_keys = others.pop()
-            df += np.bincount(np.searchsorted(keys, part_keys)[matrix.indices], minlength=keys.size)
+        keys, _ = _distinct(np.concatenate([part_keys for _, part_keys in parts]))
+        documents = sum(matrix.shape[0] for matrix, _ in parts)
         tf = _stacked(parts, keys)
-        df += np.bincount(tf.indices, minlength=keys.size)
-        vocabulary = Vocabulary(keys, df, documents, damped, damping)
+        vocabulary = Vocabulary(keys, np.bincount(tf.indices, minlength=keys.size), documents)
         vocabulary._weigh(tf, np.zeros(tf.shape[0]))
         return vocabulary, tf
+
+    @staticmethod
+    def of(
+        frequencies: Sequence[Frequencies],
+        damped: NDArray[np.int64] | None = None,
+        damping: float = 1.0,
+    ) -> Vocabulary:
+        """The vocabulary of documents counted by ``Frequencies`` (all count in the idf)."""
+        merged = [f.merged() for f in frequencies]
+        keys, position = _distinct(np.concatenate([k for k, _ in merged]))
+        df = np.bincount(
+            position, weights=np.concatenate([d for _, d in merged]), minlength=keys.size
+        )
+        documents = sum(f.documents for f in frequencies)
+        return Vocabulary(keys, df.astype(np.int64), documents, damped, damping)
+
+    def per_key(self, frequencies: Frequencies) -> NDArray[np.int64]:
+        """The documents of ``frequencies`` that have each of this vocabulary's keys."""
+        keys, df = frequencies.merged()
+        found = np.zeros(len(self), dtype=np.int64)
+        found[np.searchsorted(self.keys, keys)] = df
+        return found
 
     def __len__(self) -> int:
         return int(self.keys.size)
