@@ -101,8 +101,18 @@ BY_ACCOUNT = frozenset({"inbox"})
 # Foreign keys that point at the other side of a pairing: rows reached through them are theirs.
 OTHER_SIDE = frozenset({("proposals", "demand_id"), ("engagements", "demand_id")})
 # Personal columns written by or about both sides: exported to both, erased with either.
+# An engagement and its work logs are reached from the enterprise through OTHER_SIDE, so
+# what the enterprise typed there (its rating's comment, why it disputed a log) is shared,
+# or it would outlive the enterprise's erasure; the specialist's words about it go with it.
 SHARED = frozenset(
-    {("proposals", "reasons"), ("engagements", "end_reason"), ("vouchers", "purpose")}
+    {
+        ("proposals", "reasons"),
+        ("engagements", "end_reason"),
+        ("engagements", "comment_on_specialist"),
+        ("engagements", "comment_on_enterprise"),
+        ("work_logs", "dispute_reason"),
+        ("vouchers", "purpose"),
+    }
 )
 # Working state with no value for figures: a user's rows are deleted rather than blanked.
 DISCARDED = frozenset(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import io
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlmodel import col
 
@@ -418,8 +420,13 @@ async def test_a_coordinator_on_wecom_gets_the_export_as_uploaded_files(
         before = len(wecom.chat("boss"))
         await said(process, wecom, "boss", "/export")
         files = [m for m in wecom.chat("boss")[before:] if m.kind == "file"]
-        assert len(files) >= 4  # demands, specialists, proposals, engagements, ...
-        assert all(m.media and m.media.startswith(b"\xef\xbb\xbf") for m in files)  # CSV, BOM
+        [book, *tables] = files  # the workbook, then demands, enterprises, specialists, ...
+        assert book.media is not None
+        sheets = load_workbook(io.BytesIO(book.media))
+        assert sheets.sheetnames[:7] == ["需求", "企业", "专家", "推荐", "对接", "工作记录", "评价"]
+        assert all(sheet.freeze_panes == "A2" for sheet in sheets)
+        assert len(tables) == 9
+        assert all(m.media and m.media.startswith(b"\xef\xbb\xbf") for m in tables)  # CSV, BOM
         assert len(wecom.media) == len(files)  # each uploaded once, then sent by media id
 
 
