@@ -444,12 +444,19 @@ class _ColumnBest:
     def add(self, base: NDArray[np.float32], kept: NDArray[np.float32], start: int) -> None:
         if self.count == 0:
             return
-        rows = np.broadcast_to(np.arange(start, start + base.shape[0])[:, None], base.shape)
         both = np.concatenate((self.base, base))
         best = np.argpartition(-both, self.count - 1, axis=0)[: self.count]
+        old = best < self.count  # a winner kept from earlier blocks, else one of this block
+        columns = np.broadcast_to(np.arange(base.shape[1]), best.shape)
         self.base = np.take_along_axis(both, best, axis=0)
-        self.kept = np.take_along_axis(np.concatenate((self.kept, kept)), best[..., None], axis=0)
-        self.rows = np.take_along_axis(np.concatenate((self.rows, rows)), best, axis=0)
+        self.kept = np.where(
+            old[..., None],
+            self.kept[np.minimum(best, self.count - 1), columns],
+            kept[np.maximum(best - self.count, 0), columns],
+        )
+        self.rows = np.where(
+            old, self.rows[np.minimum(best, self.count - 1), columns], best - self.count + start
+        )
 
     def found(self) -> _Found:
         keep = self.base >= 0

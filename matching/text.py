@@ -109,8 +109,12 @@ STOP_WORDS = frozenset(
 )
 
 
+@lru_cache(maxsize=1 << 15)
 def normalise(text: str) -> str:
-    """NFKC (full-width letters, digits and punctuation to half-width), lower case, one space."""
+    """NFKC (full-width letters, digits and punctuation to half-width), lower case, one space.
+
+    Remembered: a round reads each demand's text in several places, and a long text's
+    NFKC took a tenth of a round."""
     return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
