@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from handlers.access import coordinators_only
 from handlers.coordinators import coordinator_audience
@@ -47,6 +48,7 @@ from storage.engagements import (
 from storage.models import EngagementStatus
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DAILY_DIGEST = "daily_digest"  # the job's name in the scheduler
 VOUCHERS_NAMED = 3  # groups named under each of the voucher totals; the rest are counted
@@ -226,47 +228,53 @@ def _needs(reader: Reader, demand: stats.UnsuitedDemand) -> Markup:
     return Markup(reader.t("list.sep").join(names)) or reader.t("report.none_yet")
 
 
-def _unsuited(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
-    if not figures.unsuited.total:
+def _listed(
+    reader: Reader, heading: Markup, listed: stats.Listed[T], line: Callable[[T], Markup]
+) -> list[str]:
+    """A section of what is stuck: its heading, a line per listed item, the rest counted;
+    nothing when nothing is listed."""
+    if not listed.total:
         return []
-    lines = ["", reader.t("report.unsuited", count=figures.unsuited.total)]
-    lines += [
-        reader.t(
-            "report.unsuited_line",
-            id=d.demand_id,
-            title=d.title,
-            enterprise=d.enterprise,
-            needs=_needs(reader, d),
-            date=f"{d.since.astimezone(timezone):%Y-%m-%d}",
-        )
-        for d in figures.unsuited.items
-    ]
-    return lines + _more(reader, len(figures.unsuited.items), figures.unsuited.total)
+    return ["", heading, *map(line, listed.items), *_more(reader, len(listed.items), listed.total)]
 
 
 def _stuck(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
     now = figures.now
-    lines: list[str] = _unsuited(reader, figures, timezone)
-    if figures.stale.total:
-        lines += ["", reader.t("report.stale", days=STALE_AFTER.days, count=figures.stale.total)]
-        lines += [
-            reader.t(
+
+    def day(moment: dt.datetime) -> str:
+        return f"{moment.astimezone(timezone):%Y-%m-%d}"
+
+    lines = [
+        *_listed(
+            reader,
+            reader.t("report.unsuited", count=figures.unsuited.total),
+            figures.unsuited,
+            lambda d: reader.t(
+                "report.unsuited_line",
+                id=d.demand_id,
+                title=d.title,
+                enterprise=d.enterprise,
+                needs=_needs(reader, d),
+                date=day(d.since),
+            ),
+        ),
+        *_listed(
+            reader,
+            reader.t("report.stale", days=STALE_AFTER.days, count=figures.stale.total),
+            figures.stale,
+            lambda d: reader.t(
                 "report.stale_line",
                 id=d.demand_id,
                 title=d.title,
                 enterprise=d.enterprise,
                 days=(now - d.created_at).days,
-            )
-            for d in figures.stale.items
-        ]
-        lines += _more(reader, len(figures.stale.items), figures.stale.total)
-    if figures.undecided.total:
-        lines += [
-            "",
+            ),
+        ),
+        *_listed(
+            reader,
             reader.t("report.undecided", days=UNDECIDED_AFTER.days, count=figures.undecided.total),
-        ]
-        lines += [
-            reader.t(
+            figures.undecided,
+            lambda u: reader.t(
                 "report.undecided_line",
                 proposal=u.proposal_id,
                 demand=u.demand_id,
@@ -274,23 +282,21 @@ def _stuck(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
                 enterprise=u.enterprise,
                 specialist=u.specialist,
                 days=(now - u.accepted_at).days,
-            )
-            for u in figures.undecided.items
-        ]
-        lines += _more(reader, len(figures.undecided.items), figures.undecided.total)
-    if figures.silent.total:
-        lines += ["", reader.t("report.silent", count=figures.silent.total)]
-        lines += [
-            reader.t(
+            ),
+        ),
+        *_listed(
+            reader,
+            reader.t("report.silent", count=figures.silent.total),
+            figures.silent,
+            lambda s: reader.t(
                 "report.silent_line",
                 id=s.specialist_id,
                 name=s.name,
                 institution=s.institution,
-                date=f"{s.since.astimezone(timezone):%Y-%m-%d}",
-            )
-            for s in figures.silent.items
-        ]
-        lines += _more(reader, len(figures.silent.items), figures.silent.total)
+                date=day(s.since),
+            ),
+        ),
+    ]
     return lines or ["", reader.t("report.nothing_stuck")]
 
 
