@@ -45,15 +45,18 @@ def named_fields(wording: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """A profile's normalised text and English stems, read once for every field asked."""
+    """A profile's normalised text, English stems and character pairs, read once for
+    every field asked."""
 
     text: str
     stems: frozenset[str]
+    pairs: frozenset[str]
 
     @staticmethod
     def of(text: str) -> Profile:
         wording = normalise(text)
-        return Profile(wording, frozenset(stem for stem, _ in english_tokens(wording)))
+        stems = frozenset(stem for stem, _ in english_tokens(wording))
+        return Profile(wording, stems, frozenset(wording[i : i + 2] for i in range(len(wording))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,5 +79,5 @@ class Field:
             return True
         if self.stems:
             return self.stems <= profile.stems
-        found = sum(pair in profile.text for pair in self.pairs)
+        found = len(self.pairs & profile.pairs)
         return bool(self.pairs) and found * 2 >= len(self.pairs)
