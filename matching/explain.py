@@ -194,7 +194,7 @@ def render(
     if reason.kind == "field":
         names = (words.field_name(code, locale) for code in reason.values)
         return "reason.field", {"fields": separator.join(names)}
-    if reason.kind == "remote":
-        return "reason.remote", {}
+    if reason.kind in ("remote", "meaning"):
+        return f"reason.{reason.kind}", {}
     city = words.city_name(reason.values[0], locale) if reason.values else ""
     return f"reason.{reason.kind}", {"city": city}

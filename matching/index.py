@@ -373,11 +373,15 @@ class SpecialistIndex:
         rows = scored.edges.demand[picks]
         columns = scored.edges.specialist[picks]
         shared = self.corpus.shared_concepts(scored.vectors, rows, columns)
+        evident = scored.edges.evidence[picks] >= DEFAULT_CONFIG.min_evidence
         return [
-            self.explainer.reasons(
-                scored.demands[row], scored.texts[row], self.profiles[column], concepts
+            _with_meaning(
+                self.explainer.reasons(
+                    scored.demands[row], scored.texts[row], self.profiles[column], concepts
+                ),
+                bool(subject),
             )
-            for row, column, concepts in zip(rows, columns, shared, strict=True)
+            for row, column, concepts, subject in zip(rows, columns, shared, evident, strict=True)
         ]
 
     def explain(self, demand: DemandProfile, specialist_id: str) -> tuple[Reason, ...]:
@@ -387,6 +391,14 @@ class SpecialistIndex:
         vectors = self.corpus.vectorise([text])
         concepts = self.corpus.shared_concepts(vectors, np.zeros(1, np.int64), np.array([column]))
         return self.explainer.reasons(demand, text, self.profiles[column], concepts[0])
+
+
+def _with_meaning(reasons: tuple[Reason, ...], evident: bool) -> tuple[Reason, ...]:
+    """A pair with subject evidence but no term or field to name (the meaning of the
+    texts, or rare characters they share) says so first, before any place."""
+    if not evident or any(reason.kind in ("terms", "field") for reason in reasons):
+        return reasons
+    return (Reason("meaning"), *reasons)
 
 
 _EVIDENCE, _SOUNDS, _COSINE = 0, 1, 2

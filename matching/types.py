@@ -16,8 +16,9 @@ from typing import Literal
 WorkMode = Literal["onsite", "remote", "either"]
 """How a demand wants to be served: at the enterprise, at a distance, or either way."""
 
-ReasonKind = Literal["terms", "field", "city", "remote", "local", "same_city"]
-"""terms: shared terms; field: shared discipline codes; city: serves the demand's city;
+ReasonKind = Literal["terms", "field", "meaning", "city", "remote", "local", "same_city"]
+"""terms: shared terms; field: shared discipline codes; meaning: the texts say the same
+thing in other words; city: serves the demand's city;
 remote: works remotely on a remote-friendly demand; local: a Liaoning institution;
 same_city: the specialist's own city is the demand's city."""
 

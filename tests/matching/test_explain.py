@@ -30,7 +30,7 @@ def test_both_locales_have_every_reason_with_the_same_placeholders() -> None:
     assert chinese.keys() == english.keys()
     for msgid in chinese:
         assert placeholders(chinese[msgid]) == placeholders(english[msgid]), msgid
-    kinds = ("terms", "field", "city", "same_city", "remote", "local")
+    kinds = ("terms", "field", "meaning", "city", "same_city", "remote", "local")
     assert {f"reason.{kind}" for kind in kinds} == set(chinese)
 
 

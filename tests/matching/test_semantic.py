@@ -48,6 +48,9 @@ def test_meaning_lifts_and_evidences_a_pair_that_shares_few_words() -> None:
     assert (first.specialist_id, first.evident) == ("glass", True)
     assert (second.specialist_id, second.evident) == ("tea", False)
     assert first.score > max(c.score for c in lexical.rank(PHONE, top=2))
+    # No term or field to name: the reason says the subject is the same in other words.
+    assert first.reasons[0].kind == "meaning"
+    assert all(reason.kind != "meaning" for reason in second.reasons)
     assert fake.embedded == [
         *(s.expertise for s in SPECIALISTS),
         "手机屏幕老是刮花。一摔就碎，用户投诉。",
