@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -176,20 +177,45 @@ async def run_round(svc: Services) -> RoundReport:
     return RoundReport(len(created), len(rows.demands), len(rows.specialists))
 
 
+class EmbeddingFailed(Exception):
+    """The model could not embed a round's texts."""
+
+
+def _guarded(embed: Callable[[Sequence[str]], Vectors]) -> Callable[[Sequence[str]], Vectors]:
+    def run(texts: Sequence[str]) -> Vectors:
+        try:
+            return embed(texts)
+        except Exception as error:
+            raise EmbeddingFailed from error
+
+    return run
+
+
 async def meanings_of(svc: Services, rows: RoundRows) -> Meanings | None:
     """The round's vectors (None without the semantic channel), embedding only texts
-    that are new or changed since they were kept."""
+    that are new or changed since they were kept. A model that fails leaves the round
+    lexical rather than without proposals; the database's failures still fail it."""
     if (embedder := svc.embedder) is None:
         return None
     specialists = {s.id or 0: meaning_text(specialist_profile(s)) for s in rows.specialists}
     demands = {d.id or 0: demand_text(demand_profile(d, e)) for d, e in rows.demands}
     model = embedder.model
-    return Meanings(
-        await vectors_of(
-            svc.db, SpecialistMeaning, specialists, model=model, embed=embedder.passages
-        ),
-        await vectors_of(svc.db, DemandMeaning, demands, model=model, embed=embedder.queries),
-    )
+    try:
+        return Meanings(
+            await vectors_of(
+                svc.db,
+                SpecialistMeaning,
+                specialists,
+                model=model,
+                embed=_guarded(embedder.passages),
+            ),
+            await vectors_of(
+                svc.db, DemandMeaning, demands, model=model, embed=_guarded(embedder.queries)
+            ),
+        )
+    except EmbeddingFailed:
+        log.exception("round: the embedding model failed; this round is lexical only")
+        return None
 
 
 async def deliver(svc: Services) -> int:

