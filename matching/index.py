@@ -124,7 +124,8 @@ class SpecialistIndex:
         ]
         self.explainer = Explainer(glossary, self.lookups)
         self._profiles: dict[int, Profile] = {}
-        self._fields_had: dict[tuple[str, int], bool] = {}
+        # per named field, per specialist: 1 has it, 0 has not, -1 not read yet
+        self._fields_had: dict[str, NDArray[np.int8]] = {}
         self.embedder = embedder
         if meanings is None and embedder is not None:
             meanings = embedder.passages([meaning_text(p) for p in self.profiles])
@@ -347,26 +348,36 @@ class SpecialistIndex:
         had = np.ones(rows.size, dtype=bool)
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # rows come sorted
         for start, stop in zip(starts, np.r_[starts[1:], rows.size], strict=True):
-            fields = [Field.of(field) for field in named_fields(wordings[int(rows[start])])]
+            fields = named_fields(wordings[int(rows[start])])
             if not fields:
                 continue
-            found = [
-                any(self._has_field(field, int(column)) for field in fields)
-                for column in columns[start:stop]
-            ]
-            if any(found):
+            block = columns[start:stop]
+            found = np.zeros(block.size, dtype=bool)
+            for field in fields:
+                found |= self._have_field(field, block)
+            if found.any():
                 had[start:stop] = found
         return had
 
-    def _has_field(self, field: Field, column: int) -> bool:
-        """Field.in_profile, remembered: demands of a round name the same fields often."""
-        if (had := self._fields_had.get((field.text, column))) is None:
-            if (read := self._profiles.get(column)) is None:
-                profile = self.profiles[column]
-                read = Profile.of(profile_text(profile, self.lookups.discipline_names))
-                self._profiles[column] = read
-            had = self._fields_had[field.text, column] = field.in_profile(read)
-        return had
+    def _have_field(self, name: str, columns: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Field.in_profile for these specialists, remembered: a round's demands name the
+        same fields often."""
+        known = self._fields_had.get(name)
+        if known is None:
+            known = self._fields_had[name] = np.full(len(self), -1, dtype=np.int8)
+        unread = columns[known[columns] < 0]
+        if unread.size:
+            field = Field.of(name)
+            known[unread] = [field.in_profile(self._read_profile(int(c))) for c in unread]
+        return known[columns] == 1
+
+    def _read_profile(self, column: int) -> Profile:
+        if (read := self._profiles.get(column)) is None:
+            profile = self.profiles[column]
+            read = self._profiles[column] = Profile.of(
+                profile_text(profile, self.lookups.discipline_names)
+            )
+        return read
 
     def reasons(self, scored: Scored, picks: NDArray[np.int64]) -> list[tuple[Reason, ...]]:
         """Reasons of the picked edges of a scored batch."""

@@ -21,7 +21,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -258,6 +258,7 @@ def _city_index() -> dict[str, City]:
     return index
 
 
+@lru_cache(maxsize=4096)  # a round reads the same few dozen spellings thousands of times
 def city_by_name(text: str) -> City | None:
     """Find a city by Chinese or English name or alias, ignoring case and spaces.
 
