@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from matching.index import Edges, SpecialistIndex
 from matching.round import plan_round, solve
@@ -58,6 +60,46 @@ def test_solution_respects_both_sides_limits() -> None:
     assert np.all(np.bincount(specialist[chosen], minlength=10) <= specialist_slots)
     taken = greedy(edges, demand_slots.tolist(), specialist_slots.tolist())
     assert edges.score[chosen].astype(float).sum() >= edges.score[taken].astype(float).sum() - 1e-6
+
+
+def test_a_specialists_lesser_edge_wins_when_their_best_demands_are_served_elsewhere() -> None:
+    # Specialist 0 (one slot) likes demands 0-2 best, but each has a specialist of its own
+    # scoring 1.0; the best total gives specialist 0 demand 3, its fourth choice, which the
+    # first restricted programme (three edges per slot) leaves out.
+    edges = Edges(
+        demand=np.array([0, 1, 2, 3, 0, 1, 2]),
+        specialist=np.array([0, 0, 0, 0, 1, 2, 3]),
+        score=np.array([0.9, 0.8, 0.7, 0.6, 1.0, 1.0, 1.0], dtype=np.float32),
+        evidence=np.ones(7, dtype=np.float32),
+    )
+    chosen = solve(edges, edges.score.astype(float), np.ones(4, np.int64), np.ones(4, np.int64))
+    assert np.flatnonzero(chosen).tolist() == [3, 4, 5, 6]
+
+
+def test_solution_is_the_whole_problems_optimum() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        demand = np.repeat(np.arange(40), 10)
+        specialist = np.concatenate([rng.permutation(12)[:10] for _ in range(40)])
+        edges = Edges(
+            demand,
+            specialist,
+            rng.random(demand.size).astype(np.float32),
+            np.ones(demand.size, dtype=np.float32),
+        )
+        value = edges.score.astype(float)
+        demand_slots, specialist_slots = rng.integers(0, 4, 40), rng.integers(0, 4, 12)
+        rows = np.zeros((52, demand.size))
+        rows[demand, np.arange(demand.size)] = 1
+        rows[40 + specialist, np.arange(demand.size)] = 1
+        best = milp(
+            c=-value,
+            constraints=LinearConstraint(rows, -np.inf, np.r_[demand_slots, specialist_slots]),
+            integrality=np.ones(demand.size),
+            bounds=Bounds(0, 1),
+        )
+        chosen = solve(edges, value, demand_slots, specialist_slots)
+        assert value[chosen].sum() == pytest.approx(-best.fun)
 
 
 def states(index: SpecialistIndex, **overrides: SpecialistState) -> dict[str, SpecialistState]:
