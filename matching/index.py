@@ -122,6 +122,7 @@ class SpecialistIndex:
         self.keywords = [
             [kw for kw in (normalise(k) for k in p.keywords) if usable(kw)] for p in self.profiles
         ]
+        self._has_keywords = np.array([bool(k) for k in self.keywords], dtype=bool)
         self.explainer = Explainer(glossary, self.lookups)
         self._profiles: dict[int, Profile] = {}
         # per named field, per specialist: 1 has it, 0 has not, -1 not read yet
@@ -326,7 +327,7 @@ class SpecialistIndex:
                     disciplines = self.profiles[columns[i]].disciplines
                     has_field[i] = bool(disciplines)
                     field[i] = field_similarity(fields, disciplines)
-        has_keywords = np.fromiter((bool(self.keywords[c]) for c in columns), bool, rows.size)
+        has_keywords = self._has_keywords[columns]
         sounds = pairs.kept[:, _SOUNDS]
         both_chinese = vectors.has_zh[rows] & self.corpus.has_zh[columns]
         raw = score.fine(
