@@ -45,6 +45,7 @@ from storage.engagements import (
     VoucherGrouping,
     VoucherTotal,
 )
+from storage.institutions import unit_name
 from storage.models import EngagementStatus
 
 log = logging.getLogger(__name__)
@@ -128,7 +129,11 @@ def _placements(reader: Reader, figures: Figures) -> list[str]:
         tuple((_city(reader, code), n) for code, n in figures.by_city.top), figures.by_city.rest
     )
     lines.append(reader.t("report.by_city", items=_tally(reader, cities)))
-    lines.append(reader.t("report.by_institution", items=_tally(reader, figures.by_institution)))
+    institutions = stats.Tally(
+        tuple((unit_name(name, reader.locale), n) for name, n in figures.by_institution.top),
+        figures.by_institution.rest,
+    )
+    lines.append(reader.t("report.by_institution", items=_tally(reader, institutions)))
     return lines
 
 

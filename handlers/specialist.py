@@ -1,7 +1,7 @@
 """Specialist registration and profile: who they are, what they know, with whom, where
 and how much they can give.
 
-    begin_registration ─> name ─> institution [─> did you mean a known spelling?]
+    begin_registration ─> name ─> institution [─> did you mean a listed or known one?]
         ─> institution type ─> location ─> title (may skip) ─> disciplines (two levels,
         or typed words) ─> expertise ─> keywords ─> team (may skip) ─> on site or remote
         [─> cities] ─> days a month ─> from ─> until (may skip) ─> capacity ─> mobile
@@ -10,15 +10,15 @@ and how much they can give.
 
 Built on the guided-form engine: every answer is kept in SQL as it is given, so
 a restart loses nothing, and every step has Back and Cancel. Institutions are
-typed, and compared with the spellings other specialists used, so one
-university is not stored five ways.
+typed, and compared with Liaoning's universities and institutes (shipped with
+the bot, storage/data/institutions.json) and the spellings other specialists
+used, so one university is not stored five ways.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -54,6 +54,12 @@ from handlers.validators import (
 )
 from matching import taxonomy
 from storage.dialogues import load_dialogue
+from storage.institutions import (
+    close_institutions,
+    institution_key,
+    listed_institution,
+    unit_as_typed,
+)
 from storage.models import Dialogue, Specialist
 from storage.specialists import (
     SpecialistProfile,
@@ -78,35 +84,45 @@ DISCIPLINES_PER_WORD = 2
 KEEP_TYPED = "typed"
 
 
-# --- institution: typed, checked against the spellings already known ------------------
-
-
-def institution_key(name: str) -> str:
-    """What two spellings of one institution share: width, case, spaces and punctuation aside."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return "".join(char for char in folded if char.isalnum())
+# --- institution: typed, checked against Liaoning's list and the spellings known -------
 
 
 async def parse_institution(text: str, actor: Actor, draft: Draft) -> str | list[Option]:
-    """A known spelling when only width, case or spaces differ; close known spellings to
-    choose from (or keep the typed one); otherwise the name as typed."""
+    """A listed institution's official name when typed so (in the script typed), or a known
+    spelling when only width, case or spaces differ; a school of a listed or known unit as
+    typed; close names to choose from (or keep the typed one); otherwise the name as typed."""
     name = text_between(text, low=INSTITUTION_MIN, high=INSTITUTION_MAX)
+    if listed := listed_institution(name):
+        return listed.spelled_like(name)
     known = await known_institutions(db=actor.services.db)
     key = institution_key(name)
     if same := next((k for k in known if institution_key(k) == key), None):
         return same
-    close = process.extract(
-        name,
-        known,
-        scorer=fuzz.WRatio,
-        processor=institution_key,
-        limit=INSTITUTION_SUGGESTIONS,
-        score_cutoff=INSTITUTION_CUTOFF,
-    )
+    unit = unit_as_typed(name)
+    if unit != name and (
+        listed_institution(unit) or any(institution_key(k) == institution_key(unit) for k in known)
+    ):
+        return name  # "大连理工大学材料科学与工程学院" counts for its university as it is
+    close = [
+        spelling
+        for spelling, _score, _index in process.extract(
+            name,
+            known,
+            scorer=fuzz.WRatio,
+            processor=institution_key,
+            limit=INSTITUTION_SUGGESTIONS,
+            score_cutoff=INSTITUTION_CUTOFF,
+        )
+    ]
+    offered = {institution_key(spelling) for spelling in close}
+    for institution in close_institutions(name, limit=INSTITUTION_SUGGESTIONS):
+        if offered.isdisjoint({institution_key(institution.zh), institution_key(institution.en)}):
+            close.append(institution.spelled_like(name))
+            offered.add(institution_key(close[-1]))
     if not close:
         return name
-    offered = [Option(f"k{i}", k, keeps=k) for i, (k, _score, _index) in enumerate(close)]
-    return [*offered, Option(KEEP_TYPED, actor.t("specialist.keep_typed") + name, keeps=name)]
+    options = [Option(f"k{i}", k, keeps=k) for i, k in enumerate(close[:INSTITUTION_SUGGESTIONS])]
+    return [*options, Option(KEEP_TYPED, actor.t("specialist.keep_typed") + name, keeps=name)]
 
 
 # --- choices -------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """How dispatching units read, in /units and in the coordinators' digest: the programme's
-totals, then one entry per university, institute or agency."""
+totals, then one entry per university, institute or agency (a listed one by its official
+name in the reader's language)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from handlers.engagement_views import number
 from handlers.i18n import Markup, shorten
 from handlers.specialist_views import Reader
 from storage.engagements import UnitFigures
+from storage.institutions import unit_name
 
 NAME_SHOWN = 40
 PARTS_SHOWN = 3  # schools or departments named after a unit; more are '…'
@@ -30,7 +32,7 @@ def unit_text(reader: Reader, rank: int, unit: UnitFigures) -> Markup:
         if unit.average_rating is not None
         else reader.t("units.no_rating")
     )
-    name = shorten(unit.institution, NAME_SHOWN)
+    name = shorten(unit_name(unit.institution, reader.locale), NAME_SHOWN)
     if unit.parts:  # the schools and departments counted in, without the unit's own name
         parts = [p.removeprefix(unit.institution).strip() or p for p in unit.parts]
         shown = reader.t("list.sep").join(shorten(p, NAME_SHOWN) for p in parts[:PARTS_SHOWN])

@@ -32,7 +32,7 @@ from sqlmodel import col
 
 from storage.audit import audit
 from storage.db import Database
-from storage.institutions import dispatching_unit
+from storage.institutions import dispatching_unit, listed_institution
 from storage.models import (
     Demand,
     DemandStatus,
@@ -1087,7 +1087,8 @@ async def unit_figures(*, db: Database) -> list[UnitFigures]:
             spelled,
             institution=unit,
             service_days=float(hours.get(name) or 0) / HOURS_PER_DAY,
-            parts=() if name == unit else (name,),
+            # the unit's own name in another language is no part of it
+            parts=() if name == unit or listed_institution(name) else (name,),
         )
         units[unit] = units[unit] + counted if unit in units else counted
     return sorted(

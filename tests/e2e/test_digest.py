@@ -112,7 +112,7 @@ async def test_the_digest_tells_a_known_programme_in_each_coordinators_language(
         "300 by 2026-06-30: 2 so far (0%), 120 days to go",
         "1000 by 2026-12-31: 2 so far (0%), 304 days to go",
         "By city: Anshan 1 · Shenyang 1",
-        "By institution: 大连理工大学 2",
+        "By institution: Dalian University of Technology 2",
         "",
         "🤝 Engagements now: 1 active · 1 completed · 0 ended · 🗓 0 confirmed service days",
         "👍 No monthly check-in answered “not going well” since 2026-03-01 09:00.",
@@ -121,7 +121,7 @@ async def test_the_digest_tells_a_known_programme_in_each_coordinators_language(
         "",
         "Dispatching units: 2; 1 specialists dispatched; 0 confirmed service days "
         "(a service day is 8 confirmed hours).",
-        "1. 大连理工大学",
+        "1. Dalian University of Technology",
         "👤 1 approved · 1 dispatched",
         "🤝 1 active · 1 completed · 🗓 0 service days · ⭐ no ratings yet",
         "All 2 units in full: /units",
@@ -487,10 +487,10 @@ async def test_vouchers_units_and_troubled_engagements_in_the_digest_and_stats(
     units = [
         "Dispatching units: 2; 2 specialists dispatched; 5 confirmed service days "
         "(a service day is 8 confirmed hours).",
-        "1. 大连理工大学",
+        "1. Dalian University of Technology",
         "👤 1 approved · 1 dispatched",
         "🤝 1 active · 1 completed · 🗓 4 service days · ⭐ 4.0 (1 ratings)",
-        "2. 东北大学",
+        "2. Northeastern University",
         "👤 2 approved · 1 dispatched",
         "🤝 1 active · 0 completed · 🗓 1 service days · ⭐ no ratings yet",
         "All 2 units in full: /units",

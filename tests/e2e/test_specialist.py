@@ -254,3 +254,42 @@ async def test_profile_for_someone_who_is_not_a_specialist_shows_help(journey: J
     [reply] = await j.send(user, "/profile")
     assert reply.text.startswith("您还没有选择身份")
     assert await load_dialogue(db=j.db, user_id=await user_id(j, 4040)) is None
+
+
+@pytest.mark.not_yet_on_wecom
+async def test_on_a_fresh_programme_a_loosely_typed_institution_is_offered_from_the_list(
+    journey: Journey,
+) -> None:
+    """No specialist has registered yet: Liaoning's shipped list is what suggests."""
+    j = journey
+    ann = await specialist_user(j, 4040, "Ann", "en")
+    await j.send(ann, "Ann Lee")
+    [suggestions] = await j.send(ann, "dalian univ of tech")
+    assert suggestions.text == "Did you mean one of these?"
+    assert suggestions.buttons[:2] == [
+        "Dalian University of Technology",
+        "✏️ As I typed: dalian univ of tech",
+    ]
+    [chosen, type_question] = await j.press(ann, "Dalian University of Technology")
+    assert chosen.text.endswith("→ Dalian University of Technology")
+    assert type_question.text.startswith("Type of institution")
+    dialogue = await load_dialogue(db=j.db, user_id=await user_id(j, 4040))
+    assert dialogue is not None and dialogue.data["institution"] == (
+        "Dalian University of Technology"
+    )
+
+    wu = await specialist_user(j, 4041, "吴工", "zh-hans")
+    await j.send(wu, "吴明")
+    [suggestions] = await j.send(wu, "大连里工大学")  # a homophone from pinyin input
+    assert suggestions.buttons[:2] == ["大连理工大学", "✏️ 按我输入的：大连里工大学"]
+    await j.press(wu, "大连理工大学")
+    dialogue = await load_dialogue(db=j.db, user_id=await user_id(j, 4041))
+    assert dialogue is not None and dialogue.data["institution"] == "大连理工大学"
+
+    # A school of a listed university is taken as typed: it counts for its university.
+    xu = await specialist_user(j, 4042, "徐工", "zh-hans")
+    await j.send(xu, "徐亮")
+    [*_, type_question] = await j.send(xu, "大连理工大学材料科学与工程学院")
+    assert type_question.text == "单位类型："
+    dialogue = await load_dialogue(db=j.db, user_id=await user_id(j, 4042))
+    assert dialogue is not None and dialogue.data["institution"] == "大连理工大学材料科学与工程学院"
