@@ -19,6 +19,7 @@ from aiohttp import web
 
 from handlers.core.capabilities import Capabilities
 from handlers.core.events import Event
+from handlers.menus import Menus
 from storage.outbox import Item
 
 Accept = Callable[[Event], Awaitable[bool]]  # True: new; False: a redelivery
@@ -81,8 +82,8 @@ class Channel(Protocol):
         """Send one outbox row; never raises for a platform's answer."""
         ...
 
-    async def announce(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
-        """Default command menus, per locale (None: everyone else): (command, description)."""
+    async def announce(self, menus: Menus) -> None:
+        """Default command menus: per chat and locale, or the app's one (handlers.menus)."""
         ...
 
     def healthy(self) -> bool:

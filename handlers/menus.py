@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from handlers.core.chat import Chat
 from handlers.core.outbox import Target
 from handlers.i18n import SUPPORTED_LOCALES, Catalogs
@@ -26,7 +28,22 @@ COORDINATOR = (
     "add_coordinator",
     "remove_coordinator",
 )
+# One menu for a whole app (WeCom's): a group per side, then what everyone uses.
+APP_GROUPS = (
+    ("menu.enterprise", BY_ROLE["enterprise"]),
+    ("menu.specialist", BY_ROLE["specialist"]),
+    ("menu.more", ("start", "help", "language", "privacy", "mydata")),
+)
 Menu = list[tuple[str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Menus:
+    """What a platform is told at start: default menus per chat, per language (None for
+    everyone else), and for a platform with one menu per app, that menu as titled groups."""
+
+    per_chat: dict[str | None, Menu]
+    app: list[tuple[str, Menu]]
 
 
 def commands_for(role: str | None, *, is_coordinator: bool) -> tuple[str, ...]:
@@ -37,14 +54,20 @@ def menu(catalogs: Catalogs, locale: str, names: tuple[str, ...]) -> Menu:
     return [(name, catalogs.translate(locale, f"command.{name}")) for name in names]
 
 
-def default_menus(catalogs: Catalogs) -> dict[str | None, Menu]:
-    """Menus for people without a role: one per shipped language, and the default (None)."""
+def default_menus(catalogs: Catalogs) -> Menus:
+    """Menus for people without a role: one per shipped language, and the default (None);
+    the app's menu in the default language (an app has one for everyone)."""
     names = commands_for(None, is_coordinator=False)
-    menus: dict[str | None, Menu] = {
+    per_chat: dict[str | None, Menu] = {
         locale: menu(catalogs, locale, names) for locale in SUPPORTED_LOCALES
     }
-    menus[None] = menu(catalogs, catalogs.default_locale, names)
-    return menus
+    per_chat[None] = menu(catalogs, catalogs.default_locale, names)
+    locale = catalogs.default_locale
+    app = [
+        (str(catalogs.translate(locale, title)), menu(catalogs, locale, group))
+        for title, group in APP_GROUPS
+    ]
+    return Menus(per_chat, app)
 
 
 def personal_menu(

@@ -51,6 +51,7 @@ from channels.base import (
 )
 from channels.telegram.translate import PLATFORM, translate
 from handlers.core.capabilities import Capabilities
+from handlers.menus import Menus
 from storage.outbox import Item
 
 log = logging.getLogger(__name__)
@@ -209,9 +210,9 @@ class TelegramChannel:
 
     # --- sending ----------------------------------------------------------------------------
 
-    async def announce(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
+    async def announce(self, menus: Menus) -> None:
         """Default command menus: per language code, and None for everyone else."""
-        for locale, commands in menus.items():
+        for locale, commands in menus.per_chat.items():
             await self.bot.set_my_commands(
                 [BotCommand(name, description) for name, description in commands],
                 language_code=locale.split("_")[0] if locale else None,

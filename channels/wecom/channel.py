@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from channels.wecom.crypto import CryptoError, WeComCrypto
 from channels.wecom.translate import PLATFORM, NotACallback, parse, translate
 from handlers.core.capabilities import Capabilities
 from handlers.core.views import plain
+from handlers.menus import Menus
 from storage.db import Database
 from storage.outbox import Item
 from storage.platform_tokens import cached_token, drop_token, keep_token
@@ -77,6 +79,9 @@ MAX_BODY = 64 * 1024
 # Seconds a callback's signed timestamp may be from now: WeCom's retries come within a
 # minute; an hour tolerates a skewed clock and is far inside the inbox's 48 h memory.
 REPLAY_WINDOW = 3600
+MENU_GROUPS, MENU_ITEMS = 3, 5  # WeCom's app menu: 1-3 groups of 1-5 items
+MENU_TITLE_BYTES, MENU_ITEM_BYTES = 16, 40
+ANNOUNCE_SECONDS = 10.0
 
 
 @dataclass
@@ -215,8 +220,15 @@ class WeComChannel:
 
     # --- sending -----------------------------------------------------------------------
 
-    async def announce(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
-        """The app's menu is set in WeCom's admin console (see the README)."""
+    async def announce(self, menus: Menus) -> None:
+        """The app's menu: WeCom has one per app, not per person, so each side's commands
+        and the common ones, in the default language; a click arrives as its command. If
+        WeCom refuses (the app lacks the right) the bot runs on: every command can be typed."""
+        try:
+            async with asyncio.timeout(ANNOUNCE_SECONDS):
+                await self._call(f"menu/create?agentid={self.app.agent_id}", app_menu(menus.app))
+        except (WeComError, aiohttp.ClientError, TimeoutError) as error:
+            log.warning("wecom: the app menu was not set (%s)", error)
 
     async def deliver(self, item: Item) -> Outcome:
         outcome = await self._outcome(item)
@@ -409,6 +421,33 @@ async def _body(request: web.Request) -> bytes | None:
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def app_menu(groups: list[tuple[str, list[tuple[str, str]]]]) -> dict[str, Any]:
+    """menu/create's body: at most 3 groups of 5 click items, names within WeCom's bytes."""
+    return {
+        "button": [
+            {
+                "name": _fit(title, MENU_TITLE_BYTES),
+                "sub_button": [
+                    {"type": "click", "name": _fit(label, MENU_ITEM_BYTES), "key": f"/{command}"}
+                    for command, label in items[:MENU_ITEMS]
+                ],
+            }
+            for title, items in groups[:MENU_GROUPS]
+        ]
+    }
+
+
+def _fit(name: str, limit: int) -> str:
+    """A menu name within ``limit`` UTF-8 bytes: the part before a colon or bracket
+    ("可服务时间：暂停、恢复、容量" -> "可服务时间"), else cut."""
+    if len(name.encode()) <= limit:
+        return name
+    head = re.split(r"[:：(（]", name, maxsplit=1)[0].strip()
+    if head and len(head.encode()) <= limit:
+        return head
+    return name.encode()[:limit].decode(errors="ignore")
 
 
 def buttons(body: dict[str, Any]) -> bool:

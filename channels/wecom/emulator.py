@@ -125,6 +125,7 @@ class WeComEmulator:
         self.tasks: set[str] = set()
         self.media: dict[str, bytes] = {}
         self.media_names: dict[str, str] = {}
+        self.menu: list[dict[str, Any]] = []  # the app's menu, as menu/create set it
         self.faults = Faults()
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.token_fetches = 0
@@ -153,6 +154,7 @@ class WeComEmulator:
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_post("/cgi-bin/message/update_template_card", self._update)
         app.router.add_post("/cgi-bin/media/upload", self._upload)
+        app.router.add_post("/cgi-bin/menu/create", self._create_menu)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -234,6 +236,16 @@ class WeComEmulator:
                 key = dict(message.buttons)[label]
                 return await self.click_key(userid, message.task_id or "", key)
         raise LookupError(f"no working button {label!r} for {userid}")
+
+    async def click_menu(self, userid: str, group: str, item: str) -> int:
+        """Open the app menu's ``group`` and tap ``item``: WeCom sends its key as a click."""
+        for button in self.menu:
+            if button["name"] == group:
+                for sub in button.get("sub_button", []):
+                    if sub["name"] == item:
+                        fields = {"MsgType": "event", "Event": "click", "EventKey": sub["key"]}
+                        return await self._callback(userid, fields)
+        raise LookupError(f"no menu item {group!r} › {item!r}")
 
     async def click_key(self, userid: str, task_id: str, key: str) -> int:
         code = secrets.token_hex(16)
@@ -457,6 +469,19 @@ class WeComEmulator:
         await self._touched()
         return self._answer("message/update_template_card", {"errcode": 0, "errmsg": "ok"})
 
+    async def _create_menu(self, request: web.Request) -> web.Response:
+        refused = self._error(request)
+        if refused is not None:
+            return refused
+        if request.query.get("agentid") != str(self.agent_id):
+            return web.json_response({"errcode": 40056, "errmsg": "invalid agentid"})
+        body = await request.json()
+        problem = _menu_problem(body.get("button"))
+        if problem is not None:
+            return web.json_response({"errcode": problem[0], "errmsg": problem[1]})
+        self.menu = body["button"]
+        return self._answer("menu/create", {"errcode": 0, "errmsg": "ok"})
+
     async def _upload(self, request: web.Request) -> web.Response:
         refused = self._error(request)
         if refused is not None:
@@ -479,6 +504,31 @@ class WeComEmulator:
                 "created_at": str(int(self.now().timestamp())),
             }
         )
+
+
+def _menu_problem(buttons: Any) -> tuple[int, str] | None:
+    """WeCom's refusal of a menu: 1-3 buttons of at most 16 bytes, 1-5 sub-buttons of at
+    most 40, keys of at most 128 (errcodes 40016-40026)."""
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+        return 40016, "invalid button size"
+    for button in buttons:
+        if not 0 < len(str(button.get("name", "")).encode()) <= 16:
+            return 40018, "invalid button name size"
+        subs = button.get("sub_button")
+        if subs is None:
+            if not 0 < len(str(button.get("key", "")).encode()) <= 128:
+                return 40019, "invalid button key size"
+            continue
+        if not 1 <= len(subs) <= 5:
+            return 40023, "invalid sub button size"
+        for sub in subs:
+            if sub.get("type") != "click":
+                return 40024, "invalid sub button type"
+            if not 0 < len(str(sub.get("name", "")).encode()) <= 40:
+                return 40025, "invalid sub button name size"
+            if not 0 < len(str(sub.get("key", "")).encode()) <= 128:
+                return 40026, "invalid sub button key size"
+    return None
 
 
 def _card(msgid: str, card: dict[str, Any]) -> Message:

@@ -30,6 +30,7 @@ from handlers.core.events import (
     parse_command,
 )
 from handlers.core.views import plain
+from handlers.menus import Menus
 from storage.outbox import Item
 
 PLATFORM = "stub"
@@ -332,7 +333,7 @@ class StubChannel:
     async def deliver(self, item: Item) -> Outcome:
         return self.stub.deliver(item)
 
-    async def announce(self, menus: dict[str | None, list[tuple[str, str]]]) -> None:
+    async def announce(self, menus: Menus) -> None:
         """Default menus: the stub shows only a person's own."""
 
     def healthy(self) -> bool:

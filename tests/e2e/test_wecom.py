@@ -122,6 +122,34 @@ async def test_a_member_agrees_and_chooses_a_language_with_card_buttons(
     assert not wecom.truncated and not wecom.dropped
 
 
+async def test_the_apps_menu_is_set_at_start_and_a_tap_runs_its_command(
+    bot: BotProcess, wecom: WeComEmulator
+) -> None:
+    """WeCom has one menu per app: each side's commands and the common ones, in Chinese,
+    within WeCom's sizes (the emulator refuses a menu over them); a tap is the command."""
+    assert [button["name"] for button in wecom.menu] == ["企业", "专家", "更多"]
+    items = {b["name"]: [sub["name"] for sub in b["sub_button"]] for b in wecom.menu}
+    assert items["企业"] == ["发布技术需求", "我的需求", "我的服务对接"]
+    assert items["专家"][:2] == ["我的资料", "可服务时间"]  # "…：暂停、恢复、容量" is over 40 bytes
+    assert items["更多"] == ["开始或继续", "帮助", "切换语言", "隐私说明与同意", "导出我的数据"]
+    wecom.add_member("menuuser", "钱工")
+    before = len(wecom.chat("menuuser"))
+    await wecom.click_menu("menuuser", "更多", "帮助")
+    await bot.core.wait_idle(10)
+    [shown] = [m.text for m in wecom.chat("menuuser")[before:]]
+    assert shown == (await said(bot, wecom, "menuuser", "/help"))[0]
+
+
+async def test_a_menu_wecom_refuses_leaves_the_bot_running(
+    database_url: str, wecom: WeComEmulator
+) -> None:
+    wecom.fail_next(60011)  # the app lacks the right to set its menu
+    async with bot_process(database_url, wecom) as bot:
+        assert wecom.menu == []
+        wecom.add_member("nomenu")
+        assert len(await said(bot, wecom, "nomenu", "/help")) == 1
+
+
 async def test_an_enterprise_registers_where_cards_hold_six_buttons_and_phones_are_typed(
     bot: BotProcess, wecom: WeComEmulator
 ) -> None:
