@@ -271,3 +271,32 @@ def test_loaders_are_cached() -> None:
     assert tx.glossary() is tx.glossary()
     assert tx.all_disciplines() is tx.all_disciplines()
     assert tx.industry_divisions() is tx.industry_divisions()
+
+
+# --------------------------------------------------------------------------- typed fields
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("焊接", ["46025"]),  # not 爆炸力学, whose term 爆炸焊接 merely contains it
+        ("welding", ["46025"]),
+        ("焊截", ["46025"]),
+        ("热处理", ["46025"]),
+        ("机械工程", ["460"]),
+        ("corrosion", ["43020"]),
+        ("我们公司生产的焊缝老是开裂怎么办", ["46025"]),
+        ("焊接、腐蚀；机器学习", ["46025", "43020", "52020"]),
+        ("xyzzy", []),
+        ("，、；", []),
+    ],
+)
+def test_fields_for_typed_words(text: str, codes: list[str]) -> None:
+    assert [d.code for d in tx.fields_for(text)] == codes
+
+
+def test_fields_for_caps_each_phrase_and_prefers_sub_fields() -> None:
+    for text in ("机械", "污水处理", "包装"):
+        found = tx.fields_for(text)
+        assert 0 < len(found) <= tx.FIELDS_PER_PHRASE, text
+        assert not {d.parent for d in found} & {d.code for d in found}, text
