@@ -477,10 +477,18 @@ def _score_entries(text: str, corpus: _Corpus, cutoff: float) -> dict[int, float
 
     for i, key in enumerate(keys):
         offer(i, _exact_score(q, q_cjk, key))
+    # a known term inside the typed text gives way to a longer known term around it: "injection
+    # molding" is not about injections, nor "cemented carbide" about cement
+    matched = [keys[i].text for i in per_key]
+    for i in [i for i in per_key if len(keys[i].text) < len(q)]:
+        if any(keys[i].text in t and keys[i].text != t for t in matched):
+            del per_key[i]
 
-    # typos (edit distance with transpositions) against keys of the same script
-    same = [i for i, k in enumerate(keys) if k.cjk == q_cjk]
-    if len(q) >= (2 if q_cjk else 4):
+    # typos (edit distance with transpositions) against keys of the same script, only when no
+    # key matched as typed: else a correctly spelt word finds its one-letter neighbours too
+    # ("injection molding" found "infection")
+    same = [i for i, k in enumerate(keys) if k.cjk == q_cjk] if not per_key else []
+    if same and len(q) >= (2 if q_cjk else 4):
         for _, score, j in process.extract(
             q,
             [keys[i].text for i in same],
@@ -494,7 +502,7 @@ def _score_entries(text: str, corpus: _Corpus, cutoff: float) -> dict[int, float
     # scored like the containment they stand for: "we need lazer welding" ~ "laser welding",
     # "desalinaton" ~ "seawater desalination"
     words = q.split()
-    if not q_cjk and len(q) >= 5:
+    if same and not q_cjk and len(q) >= 5:
         for n in range(1, len(words)):
             idx = [i for i in same if keys[i].text.count(" ") + 1 == n and len(keys[i].text) >= 5]
             for run in (" ".join(words[s : s + n]) for s in range(len(words) - n + 1)):

@@ -267,6 +267,18 @@ def test_search_limit_and_order() -> None:
     )
 
 
+def test_a_longer_known_term_wins_over_the_terms_inside_it() -> None:
+    assert [d.code for d in tx.search_industries("fish farming")] == ["04"]  # not 01 (farming)
+    storage = [d.code for d in tx.search_disciplines("thermal energy storage")]
+    assert "48040" in storage and "21045" not in storage  # not fruit storage
+
+
+def test_typos_only_when_nothing_matched_as_typed() -> None:
+    assert "31041" not in [d.code for d in tx.search_disciplines("injection molding")]  # infection
+    assert "58050" not in [d.code for d in tx.search_disciplines("chip design")]  # ship design
+    assert tx.search_disciplines("weldign")[0].code == "46025"
+
+
 def test_loaders_are_cached() -> None:
     assert tx.glossary() is tx.glossary()
     assert tx.all_disciplines() is tx.all_disciplines()
