@@ -243,10 +243,84 @@ def test_search_disciplines_examples(text: str, code: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("钢铁", "31"), ("轴承", "34"), ("芯片", "39"), ("海参", "04"), ("software", "65")],
+    [
+        ("钢铁", "31"),
+        ("轴承", "34"),
+        ("芯片", "39"),
+        ("海参", "04"),
+        ("software", "65"),
+        # what a factory manager in Liaoning says the enterprise does
+        ("机械制造", "34"),
+        ("不锈钢钣金件加工", "33"),
+        ("我们是做不锈钢钣金件加工的", "33"),
+        ("钣金", "33"),
+        ("冲压件", "33"),
+        ("铸造", "33"),  # GB/T 4754-2017 339 铸造及其他金属制品制造
+        ("紧固件", "34"),  # 3482 紧固件制造
+        ("五金", "33"),
+        ("模具", "35"),  # 3525 模具制造
+        ("阀门", "34"),
+        ("泵", "34"),
+        ("减速机", "34"),
+        ("机加工", "34"),
+        ("新材料", "26"),
+        ("炼油", "25"),
+        ("中药", "27"),
+        ("医疗器械", "35"),
+        ("汽配", "36"),
+        ("船舶", "37"),
+        ("航空", "37"),
+        ("光伏", "38"),
+        ("锂电", "38"),
+        ("传感器", "39"),
+        ("冷链", "59"),
+        ("海产品加工", "13"),
+        ("粮油", "13"),
+        ("酿酒", "15"),
+        ("耐火材料", "30"),
+        ("镁砂", "30"),
+        ("菱镁矿", "10"),
+        ("镁", "32"),
+        ("铝型材", "32"),
+        ("热电", "44"),
+        ("污水处理", "46"),  # 4620 污水处理及其再生利用
+        ("环保", "77"),
+        ("建筑", "47"),
+        ("设计院", "74"),
+        ("检测认证", "74"),
+        ("machinery manufacturing", "34"),
+        ("sheet metal fabrication", "33"),
+        ("stainless steel sheet metal fabrication", "33"),
+        ("castings", "33"),
+        ("foundry", "33"),
+        ("valves", "34"),
+        ("molds", "35"),
+        ("new materials", "26"),
+        ("car parts", "36"),
+        ("shipbuilding", "37"),
+        ("solar panels", "38"),
+        ("lithium batteries", "38"),
+        ("cold chain", "59"),
+        ("seafood processing", "13"),
+        ("refractories", "30"),
+        ("aluminium", "32"),
+        ("magnesium", "32"),
+        ("power plant", "44"),
+        ("design institute", "74"),
+        ("testing and certification", "74"),
+    ],
 )
 def test_search_industries_examples(text: str, code: str) -> None:
-    assert tx.search_industries(text)[0].code == code
+    found = tx.search_industries(text)
+    assert found and found[0].code == code, [d.code for d in found]
+
+
+def test_industry_terms_name_one_division_each() -> None:
+    owners: dict[str, set[str]] = {}
+    for d in tx.industry_divisions():
+        for term in (*d.terms_zh, *d.terms_en):
+            owners.setdefault(term.casefold(), set()).add(d.code)
+    assert {t: c for t, c in owners.items() if len(c) > 1} == {}
 
 
 @pytest.mark.parametrize(
