@@ -53,7 +53,6 @@ TITLE_MIN, TITLE_MAX = 4, 60
 DESCRIPTION_MIN, DESCRIPTION_MAX = 20, 2000
 OUTCOME_MIN, OUTCOME_MAX = 4, 1000
 KEYWORDS_MOST, KEYWORD_LONGEST = 10, 30
-TYPED_FIELDS = 3  # disciplines added for one typed phrase
 ASAP = "asap"
 LIST_PAGE = 5
 TITLE_ON_BUTTON = 28  # characters of a title shown on its button in the list
@@ -107,15 +106,8 @@ def is_discipline(code: str) -> bool:
 
 
 def search_fields(text: str, actor: Actor) -> list[Option]:
-    """The best few disciplines for typed words: just the one when its name was typed, and a
-    broad one dropped when one of its sub-fields matched too."""
-    found = taxonomy.search_disciplines(text)
-    typed = text.strip().casefold()
-    found = [d for d in found if typed in (d.zh, d.en.casefold())] or found
-    specific = {d.parent for d in found}
-    return [Option(d.code, d.name(actor.locale)) for d in found if d.code not in specific][
-        :TYPED_FIELDS
-    ]
+    """The disciplines typed words stand for, as a specialist typing them would get."""
+    return [Option(d.code, d.name(actor.locale)) for d in taxonomy.fields_for(text)]
 
 
 def field_names(actor: Actor, codes: object) -> str:

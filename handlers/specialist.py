@@ -80,7 +80,6 @@ MEMBER_FIELD_MIN, MEMBER_FIELD_MAX = 2, 64
 DAYS_CHOICES, DAYS_MAX = (1, 2, 4, 6, 8, 10), 31
 CAPACITY_CHOICES, CAPACITY_MAX = (1, 2, 3, 4, 5), 10
 INSTITUTION_SUGGESTIONS, INSTITUTION_CUTOFF = 4, 85
-DISCIPLINES_PER_WORD = 2
 KEEP_TYPED = "typed"
 
 
@@ -166,16 +165,9 @@ def discipline_options(actor: Actor, draft: Draft) -> list[Option]:
     ]
 
 
-_WORD_SEPARATORS = re.compile(r"[,，、;；\n]+")
-
-
 def search_disciplines(text: str, actor: Actor) -> list[Option]:
-    """The best one or two disciplines for each typed word or phrase."""
-    found: dict[str, Option] = {}
-    for words in filter(None, (w.strip() for w in _WORD_SEPARATORS.split(text))):
-        for d in taxonomy.search_disciplines(words, limit=DISCIPLINES_PER_WORD):
-            found.setdefault(d.code, Option(d.code, d.name(actor.locale)))
-    return list(found.values())
+    """The disciplines typed words stand for, as an enterprise typing them would get."""
+    return [Option(d.code, d.name(actor.locale)) for d in taxonomy.fields_for(text)]
 
 
 def city_options(actor: Actor, draft: Draft) -> list[Option]:

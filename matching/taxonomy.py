@@ -12,6 +12,8 @@ Data files live in ``matching/data`` (package data, found next to this module, e
 
 ``search_industries`` / ``search_disciplines`` fuzzy-match what a user typed (Chinese, English or
 pinyin, with typos) against names and typical terms and return entries best first.
+``fields_for`` turns typed words into the disciplines they stand for, one mapping for an
+enterprise's demand and a specialist's profile alike.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from rapidfuzz.distance import OSA
 
 __all__ = [
     "DEFAULT_SCORE_CUTOFF",
+    "FIELDS_PER_PHRASE",
     "City",
     "Concept",
     "Discipline",
@@ -44,6 +47,7 @@ __all__ = [
     "concept_for",
     "discipline",
     "disciplines",
+    "fields_for",
     "glossary",
     "industry",
     "industry_divisions",
@@ -53,6 +57,7 @@ __all__ = [
 ]
 
 DEFAULT_SCORE_CUTOFF = 75.0
+FIELDS_PER_PHRASE = 2  # disciplines one typed word or phrase adds at most
 
 
 def _pick(locale: str | None, zh: str, en: str) -> str:
@@ -473,10 +478,18 @@ def _score_entries(text: str, corpus: _Corpus, cutoff: float) -> dict[int, float
 
     for i, key in enumerate(keys):
         offer(i, _exact_score(q, q_cjk, key))
+    # a known term inside the typed text gives way to a longer known term around it: "injection
+    # molding" is not about injections, nor "cemented carbide" about cement
+    matched = [keys[i].text for i in per_key]
+    for i in [i for i in per_key if len(keys[i].text) < len(q)]:
+        if any(keys[i].text in t and keys[i].text != t for t in matched):
+            del per_key[i]
 
-    # typos (edit distance with transpositions) against keys of the same script
-    same = [i for i, k in enumerate(keys) if k.cjk == q_cjk]
-    if len(q) >= (2 if q_cjk else 4):
+    # typos (edit distance with transpositions) against keys of the same script, only when no
+    # key matched as typed: else a correctly spelt word finds its one-letter neighbours too
+    # ("injection molding" found "infection")
+    same = [i for i, k in enumerate(keys) if k.cjk == q_cjk] if not per_key else []
+    if same and len(q) >= (2 if q_cjk else 4):
         for _, score, j in process.extract(
             q,
             [keys[i].text for i in same],
@@ -490,7 +503,7 @@ def _score_entries(text: str, corpus: _Corpus, cutoff: float) -> dict[int, float
     # scored like the containment they stand for: "we need lazer welding" ~ "laser welding",
     # "desalinaton" ~ "seawater desalination"
     words = q.split()
-    if not q_cjk and len(q) >= 5:
+    if same and not q_cjk and len(q) >= 5:
         for n in range(1, len(words)):
             idx = [i for i in same if keys[i].text.count(" ") + 1 == n and len(keys[i].text) >= 5]
             for run in (" ".join(words[s : s + n]) for s in range(len(words) - n + 1)):
@@ -584,3 +597,33 @@ def search_disciplines(
     return _search(
         text, all_disciplines(), _discipline_corpus(), limit, score_cutoff, lambda d: -d.level
     )
+
+
+_PHRASE_SEPARATORS = re.compile(r"[,，、;；\n]+")
+
+
+def fields_for(text: str, per_phrase: int = FIELDS_PER_PHRASE) -> list[Discipline]:
+    """The disciplines typed words stand for, the same whoever types them (an enterprise's
+    demand, a specialist's profile), for each phrase between commas, 、, ; or line breaks.
+
+    A phrase that is a discipline's name or term gives only the disciplines it is a name or
+    term of; a broad discipline gives way to its sub-field when both matched; then the best
+    ``per_phrase``. So "焊接" gives the sub-field it names, not a discipline one of whose
+    longer terms merely contains it.
+    """
+    found: dict[str, Discipline] = {}
+    for phrase in filter(None, (p.strip() for p in _PHRASE_SEPARATORS.split(text))):
+        for d in _phrase_fields(phrase, per_phrase):
+            found.setdefault(d.code, d)
+    return list(found.values())
+
+
+def _phrase_fields(phrase: str, limit: int) -> list[Discipline]:
+    entries, corpus = all_disciplines(), _discipline_corpus()
+    scores = _score_entries(phrase, corpus, DEFAULT_SCORE_CUTOFF)
+    typed = _norm(phrase)
+    named = {k.owner for k in corpus.keys if k.text == typed and k.owner in scores}
+    kept = sorted(named or scores, key=lambda i: (-scores[i], -entries[i].level, i))
+    matched = [entries[i] for i in kept]
+    broad = {d.parent for d in matched}
+    return [d for d in matched if d.code not in broad][: max(limit, 0)]
