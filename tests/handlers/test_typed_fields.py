@@ -45,3 +45,22 @@ def test_welding_is_a_manufacturing_process_on_both_sides() -> None:
     actor = cast(Actor, SimpleNamespace(locale="zh-hans"))
     assert [o.label for o in demands.search_fields("焊接", actor)] == ["机械制造工艺与设备"]
     assert [o.label for o in specialist.search_disciplines("焊接", actor)] == ["机械制造工艺与设备"]
+
+
+@pytest.mark.parametrize(
+    ("word", "field"),
+    [
+        ("机械", "机械工程"),
+        ("化工", "化学工程"),
+        ("材料", "材料科学"),
+        ("电气", "电气工程"),
+        ("医药", "药学"),
+        ("食品", "食品科学技术"),
+        ("mechanical", "机械工程"),
+        ("materials", "材料科学"),
+    ],
+)
+def test_a_trades_broad_word_is_its_broad_field(word: str, field: str) -> None:
+    """ "机械" is mechanical engineering, not 机械学 or 矿山机械工程, whose names hold it."""
+    actor = cast(Actor, SimpleNamespace(locale="zh-hans"))
+    assert [o.label for o in demands.search_fields(word, actor)] == [field]
