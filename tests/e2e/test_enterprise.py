@@ -209,6 +209,24 @@ async def test_restart_in_the_middle_of_registration_loses_nothing(journey: Jour
     assert (dialogue.data["name"], dialogue.data["city"]) == ("盘锦石化助剂有限公司", "yingkou")
 
 
+async def test_a_factory_managers_words_find_the_industry(journey: Journey) -> None:
+    """ "机械制造" and "不锈钢钣金件加工" are what a manager types, not GB/T 4754's names."""
+    j = journey
+    qian = await enterprise_user(j, 3106, "钱工", "zh-hans")
+    await j.send(qian, "/profile")
+    await j.send(qian, "鞍山恒通钣金制品有限公司")
+    await j.press(qian, "跳过")
+    await j.press(qian, "鞍山")
+    [suggestions] = await j.send(qian, "机械制造")
+    assert suggestions.buttons[0] == "通用设备制造业"
+    [suggestions] = await j.send(qian, "我们是做不锈钢钣金件加工的")
+    assert suggestions.buttons[0] == "金属制品业"
+    reactions = await j.press(qian, "金属制品业")
+    assert reactions[-1].text == "企业规模？"
+    reactions = await j.send(qian, "中型")  # a button's label typed is taken
+    assert reactions[-1].text.startswith("联系人")
+
+
 @pytest.mark.not_yet_on_wecom
 async def test_profile_shows_the_registration_and_edits_one_field(journey: Journey) -> None:
     j = journey
