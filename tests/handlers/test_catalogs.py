@@ -64,6 +64,8 @@ def test_locales_have_the_same_ids_and_placeholders() -> None:
         assert set(CATALOGS[locale]) == set(CATALOGS[reference]), locale
         for msgid, text in CATALOGS[reference].items():
             assert placeholders(CATALOGS[locale][msgid]) == placeholders(text), (locale, msgid)
+            plural = not isinstance(text, str)
+            assert plural == (not isinstance(CATALOGS[locale][msgid], str)), (locale, msgid)
 
 
 def test_values_are_escaped_but_markup_is_not() -> None:
@@ -100,7 +102,9 @@ def test_every_template_takes_hostile_values_within_telegrams_rules(values: list
     for locale in SUPPORTED_LOCALES:
         for msgid, template in CATALOGS[locale].items():
             names = sorted(placeholders(template))
-            params = {name: values[i % len(values)] for i, name in enumerate(names)}
+            params: dict[str, object] = {n: values[i % len(values)] for i, n in enumerate(names)}
+            if not isinstance(template, str):
+                params["count"] = len(values[0])
             text = catalogs.translate(locale, msgid, **params)
             parsed = parse_html(text)
             shown = trim_formatted(parsed.text, parsed.entities).text
