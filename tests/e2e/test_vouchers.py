@@ -75,14 +75,14 @@ async def test_a_voucher_recorded_in_one_line_and_reported(journey: Journey) -> 
     mark = j.emulator.mark()
     [recorded] = await j.send(boss, f"/voucher #{ref} 2万 铸件缺陷检测与工艺验证")
     assert recorded.text.splitlines() == [
-        f"🎫 已登记创新券：#{ref}「铸件气孔问题」",
+        f"🎫 已登记创新券：#{ref}“铸件气孔问题”",
         "🏭 鞍山精工钢构有限公司 · 👤 陈明（大连理工大学）",
         "金额 ¥20,000 · 铸件缺陷检测与工艺验证",
         "目前可用：¥0（确认服务日 0 个 × 每日 ¥1,000，不超过总额）",
     ]
     [told] = j.reactions(company, mark)
     assert told.text == (
-        "🎫 已为「铸件气孔问题」登记科技创新券 ¥20,000。可使用的额度随您确认的工作而增加。"
+        "🎫 已为“铸件气孔问题”登记科技创新券 ¥20,000。可使用的额度随您确认的工作而增加。"
     )
     [again] = await j.send(boss, f"/voucher {ref} 5000 再来一张")
     assert again.text == f"对接 #{ref} 已登记创新券 ¥20,000。\n" + USAGE
