@@ -118,7 +118,7 @@ def _placements(reader: Reader, figures: Figures) -> list[str]:
             "percent": percent,
         }
         lines.append(
-            reader.t("report.target_ahead", days=left, **said)
+            reader.t("report.target_ahead", count=left, **said)
             if left >= 0
             else reader.t("report.target_passed", **said)
         )
@@ -145,7 +145,7 @@ def _engagements(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[
             active=counts[EngagementStatus.ACTIVE],
             completed=counts[EngagementStatus.COMPLETED],
             cancelled=counts[EngagementStatus.CANCELLED],
-            days=number(figures.engagements.service_days),
+            count=number(figures.engagements.service_days),
         )
     ]
     troubled, since = figures.troubled, f"{figures.since.astimezone(timezone):%Y-%m-%d %H:%M}"
@@ -260,19 +260,19 @@ def _stuck(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
         ),
         *_listed(
             reader,
-            reader.t("report.stale", days=STALE_AFTER.days, count=figures.stale.total),
+            reader.t("report.stale", count=STALE_AFTER.days, total=figures.stale.total),
             figures.stale,
             lambda d: reader.t(
                 "report.stale_line",
                 id=d.demand_id,
                 title=d.title,
                 enterprise=d.enterprise,
-                days=(now - d.created_at).days,
+                count=(now - d.created_at).days,
             ),
         ),
         *_listed(
             reader,
-            reader.t("report.undecided", days=UNDECIDED_AFTER.days, count=figures.undecided.total),
+            reader.t("report.undecided", count=UNDECIDED_AFTER.days, total=figures.undecided.total),
             figures.undecided,
             lambda u: reader.t(
                 "report.undecided_line",
@@ -281,7 +281,7 @@ def _stuck(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
                 title=u.title,
                 enterprise=u.enterprise,
                 specialist=u.specialist,
-                days=(now - u.accepted_at).days,
+                count=(now - u.accepted_at).days,
             ),
         ),
         *_listed(
@@ -308,7 +308,7 @@ def report(reader: Reader, figures: Figures, title: Markup, timezone: dt.tzinfo)
     heading = (
         reader.t("report.period_day")
         if figures.days == 1
-        else reader.t("report.period_days", days=figures.days)
+        else reader.t("report.period_days", count=figures.days)
     )
     lines: list[str] = [title, "", heading]
     lines.append(
@@ -389,7 +389,7 @@ def chart_file(reader: Reader, chart: bytes) -> File:
         mime="image/png",
         data=chart,
         image=True,
-        caption=reader.t("digest.chart_caption", weeks=WEEKS),
+        caption=reader.t("digest.chart_caption", count=WEEKS),
     )
 
 

@@ -106,7 +106,7 @@ def work_text(reader: Reader, card: EngagementCard) -> Markup:
     return reader.t(
         "engagement.work",
         hours=number(card.confirmed_hours),
-        days=number(card.service_days),
+        count=number(card.service_days),
         pending=card.pending_logs,
     )
 

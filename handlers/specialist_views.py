@@ -96,7 +96,7 @@ def team_text(members: Sequence[Mapping[str, str]]) -> str:
 
 
 def days_text(reader: Reader, days: object) -> str:
-    return reader.t("specialist.days_value", days=days)
+    return reader.t("specialist.days_value", count=days)
 
 
 def capacity_text(reader: Reader, capacity: object) -> str:

@@ -115,7 +115,7 @@ async def test_propose_accept_choose_and_contacts_once_both_agree(journey: Journ
         keywords=["发酵", "乳制品"],
         disciplines=["550"],
     )
-    assert (await coordinator_round(j)).startswith("Round finished: 1 new proposals")
+    assert (await coordinator_round(j)).startswith("Round finished: 1 new proposal (")
 
     card = j.emulator.last(li.id)
     assert card.text.startswith("📋 对接邀请") and "铝合金焊缝有气孔" in card.text
@@ -343,7 +343,7 @@ async def test_buttons_survive_a_restart_and_refuse_stale_and_foreign_presses(
     await j.send(other_boss, "/help")
     expert = await welding_expert(j, 7108, "郑焊")
     intruder = await welding_expert(j, 7109, "冒名")
-    await coordinator_round(j)
+    assert (await coordinator_round(j)).startswith("Round finished: 2 new proposals (")
     card = next(m for m in j.emulator.chat(expert.id) if m.text.startswith("📋"))
     proposal_id = int(card.text.split("#")[1].split()[0])
 

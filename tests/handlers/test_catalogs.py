@@ -75,6 +75,24 @@ def test_values_are_escaped_but_markup_is_not() -> None:
     assert catalogs.translate("en", "language.set", language=Markup("<b>x</b>")).count("<b>") == 1
 
 
+def test_a_plural_entry_takes_the_form_its_count_asks_for() -> None:
+    catalogs = Catalogs.load("zh_CN")
+
+    def rating(locale: str, count: object) -> str:
+        return catalogs.translate(locale, "units.rating", average="4.0", count=count)
+
+    assert [rating("en", n) for n in (0, 1, 2)] == [
+        "⭐ 4.0 (0 ratings)",
+        "⭐ 4.0 (1 rating)",
+        "⭐ 4.0 (2 ratings)",
+    ]
+    assert [rating("zh_CN", n) for n in (1, 2)] == ["⭐ 4.0（1 个评分）", "⭐ 4.0（2 个评分）"]
+    # Service days come written ("1", "1.5"): a fraction takes the plural.
+    assert [rating("en", n) for n in ("1", "1.5")] == ["⭐ 4.0 (1 rating)", "⭐ 4.0 (1.5 ratings)"]
+    with pytest.raises(TypeError, match=r"units\.rating"):
+        catalogs.translate("en", "units.rating", average="4.0")
+
+
 @pytest.mark.parametrize(
     ("saved", "telegram", "expected"),
     [
