@@ -153,7 +153,7 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
         "请核对您的评价",
         "评分：⭐⭐⭐⭐⭐",
         "结果：🔸 部分解决",
-        "成果：专利, 培养了人才",
+        "成果：专利、培养了人才",
         "评语：陈老师很负责，每周到厂",
     ]
     [*_, thanks] = await j.press(company, "✅ 确认提交")
@@ -185,7 +185,7 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     [view] = await j.press(company, "1. 铸件气孔问题", listing.message_id)
     assert "企业对专家的评分：⭐⭐⭐⭐⭐ · “陈老师很负责，每周到厂”" in view.text
     assert "专家对企业的评分：⭐⭐⭐⭐\n" in view.text
-    assert "结果：🔸 部分解决 · 成果：专利, 培养了人才" in view.text
+    assert "结果：🔸 部分解决 · 成果：专利、培养了人才" in view.text
     assert view.buttons == ["‹ 全部对接"]
 
 

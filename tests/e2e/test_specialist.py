@@ -55,7 +55,7 @@ async def test_registration_in_chinese_reaches_the_coordinators(journey: Journey
     assert "✅ 机械设计" in redrawn.buttons and redrawn.buttons[0] == "机械工程 · 全部"
     await j.press(wang, "◀ 上一步")
     [added, _] = await j.send(wang, "焊接")
-    assert added.text == "已添加：机械制造工艺与设备, 机械工程"
+    assert added.text == "已添加：机械制造工艺与设备、机械工程"
     [*_, expertise_question] = await j.press(wang, "✔ 选好了")
     assert expertise_question.text.endswith("（最多 1000 字）。")
 
@@ -75,7 +75,7 @@ async def test_registration_in_chinese_reaches_the_coordinators(journey: Journey
     await j.press(wang, "可以到现场（也可远程）")
     await j.press(wang, "大连")
     [added, _] = await j.send(wang, "沈阳 鞍山")
-    assert added.text == "已添加：沈阳, 鞍山"
+    assert added.text == "已添加：沈阳、鞍山"
     await j.press(wang, "✔ 选好了")
     [*_, from_question] = await j.press(wang, "4")
     assert from_question.text == "从什么时候开始可以服务？（点选，或输入日期，如 2026-04-01）"
@@ -90,9 +90,9 @@ async def test_registration_in_chinese_reaches_the_coordinators(journey: Journey
     assert summary.text.startswith("请核对您的专家资料")
     for line in (
         "单位：大连理工大学",
-        "专业领域：机械设计, 机械制造工艺与设备, 机械工程",
-        "团队：李明 (焊接工艺); 王芳 (材料检测)",
-        "现场服务城市：大连, 沈阳, 鞍山",
+        "专业领域：机械设计、机械制造工艺与设备、机械工程",
+        "团队：李明（焊接工艺）；王芳（材料检测）",
+        "现场服务城市：大连、沈阳、鞍山",
         "截止日期：（未填）",
         "同时服务企业数：同时最多 2 家",
     ):
