@@ -94,7 +94,7 @@ async def test_registration_in_chinese_reaches_the_coordinators(journey: Journey
         "团队：李明（焊接工艺）；王芳（材料检测）",
         "现场服务城市：大连、沈阳、鞍山",
         "截止日期：（未填）",
-        "同时服务企业数：同时最多 2 家",
+        "同时服务企业数：最多 2 家",
     ):
         assert line in summary.text
 
@@ -237,10 +237,13 @@ async def test_an_approved_specialist_edits_from_profile_and_stays_approved(
 
     [status, summary] = await j.send(qian, "/profile")
     assert "状态：✅ 已通过" in status.text
-    assert summary.text.startswith("请核对您的专家资料") and "同时最多 2 家" in summary.text
+    assert (
+        summary.text.startswith("请核对您的专家资料")
+        and "同时服务企业数：最多 2 家" in summary.text
+    )
     await j.press(qian, "✏️ 同时服务企业数")
     [*_, summary] = await j.press(qian, "3")
-    assert "同时服务企业数：同时最多 3 家" in summary.text
+    assert "同时服务企业数：最多 3 家" in summary.text
     [*_, saved] = await j.press(qian, "✅ 确认提交")
     assert saved.text == "✅ 已保存。状态：✅ 已通过"
     specialist = await stored(j, 4030)

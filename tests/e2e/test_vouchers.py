@@ -180,7 +180,7 @@ async def test_units_against_a_known_scenario(journey: Journey) -> None:
     assert refused.text == "抱歉，这个命令只供项目协调员使用。"
     [units] = await j.send(boss, "/units")
     assert units.text.split("\n\n") == [
-        "派出单位：2 家，派出专家 3 人，确认服务 6 个服务日（8 个确认小时计 1 个服务日）。",
+        "派出单位：2 家，派出专家 3 人，确认服务日 6 个（8 个确认小时计 1 个服务日）。",
         "1. 中国科学院金属研究所\n👤 通过审核 1 人 · 已派出 1 人\n"
         "🤝 进行中 1 · 已完成 0 · 🗓 3.5 个服务日 · ⭐ 暂无评分",
         "2. 大连理工大学（含材料科学与工程学院）\n👤 通过审核 3 人 · 已派出 2 人\n"
