@@ -121,7 +121,9 @@ def reason_texts(reasons: Sequence[Reason], locale: str) -> list[str]:
     texts = []
     for reason in reasons:
         msgid, params = render(reason, locale)
-        texts.append(catalog[msgid].format(**params))
+        template = catalog[msgid]
+        assert isinstance(template, str), f"{msgid} counts nothing, so has one form"
+        texts.append(template.format(**params))
     return texts
 
 

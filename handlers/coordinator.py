@@ -51,7 +51,7 @@ def period_buttons(actor: Actor) -> Keyboard:
                 (
                     actor.t("stats.button_day")
                     if days == 1
-                    else actor.t("stats.button_days", days=days),
+                    else actor.t("stats.button_days", count=days),
                     pack(FLOW, "p", days),
                 )
                 for days in PERIODS

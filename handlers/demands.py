@@ -112,7 +112,7 @@ def search_fields(text: str, actor: Actor) -> list[Option]:
 
 def field_names(actor: Actor, codes: object) -> str:
     found = (taxonomy.discipline(str(code)) for code in codes) if isinstance(codes, list) else ()
-    return ", ".join(d.name(actor.locale) for d in found if d is not None)
+    return actor.t("list.items").join(d.name(actor.locale) for d in found if d is not None)
 
 
 def parse_keywords(text: str, actor: Actor, draft: Draft) -> list[str]:

@@ -119,7 +119,7 @@ def _placements(reader: Reader, figures: Figures) -> list[str]:
             "percent": percent,
         }
         lines.append(
-            reader.t("report.target_ahead", days=left, **said)
+            reader.t("report.target_ahead", count=left, **said)
             if left >= 0
             else reader.t("report.target_passed", **said)
         )
@@ -150,7 +150,7 @@ def _engagements(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[
             active=counts[EngagementStatus.ACTIVE],
             completed=counts[EngagementStatus.COMPLETED],
             cancelled=counts[EngagementStatus.CANCELLED],
-            days=number(figures.engagements.service_days),
+            count=number(figures.engagements.service_days),
         )
     ]
     troubled, since = figures.troubled, f"{figures.since.astimezone(timezone):%Y-%m-%d %H:%M}"
@@ -265,19 +265,19 @@ def _stuck(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
         ),
         *_listed(
             reader,
-            reader.t("report.stale", days=STALE_AFTER.days, count=figures.stale.total),
+            reader.t("report.stale", count=STALE_AFTER.days, total=figures.stale.total),
             figures.stale,
             lambda d: reader.t(
                 "report.stale_line",
                 id=d.demand_id,
                 title=d.title,
                 enterprise=d.enterprise,
-                days=(now - d.created_at).days,
+                count=(now - d.created_at).days,
             ),
         ),
         *_listed(
             reader,
-            reader.t("report.undecided", days=UNDECIDED_AFTER.days, count=figures.undecided.total),
+            reader.t("report.undecided", count=UNDECIDED_AFTER.days, total=figures.undecided.total),
             figures.undecided,
             lambda u: reader.t(
                 "report.undecided_line",
@@ -286,7 +286,7 @@ def _stuck(reader: Reader, figures: Figures, timezone: dt.tzinfo) -> list[str]:
                 title=u.title,
                 enterprise=u.enterprise,
                 specialist=u.specialist,
-                days=(now - u.accepted_at).days,
+                count=(now - u.accepted_at).days,
             ),
         ),
         *_listed(
@@ -313,7 +313,7 @@ def report(reader: Reader, figures: Figures, title: Markup, timezone: dt.tzinfo)
     heading = (
         reader.t("report.period_day")
         if figures.days == 1
-        else reader.t("report.period_days", days=figures.days)
+        else reader.t("report.period_days", count=figures.days)
     )
     lines: list[str] = [title, "", heading]
     lines.append(
@@ -394,7 +394,7 @@ def chart_file(reader: Reader, chart: bytes) -> File:
         mime="image/png",
         data=chart,
         image=True,
-        caption=reader.t("digest.chart_caption", weeks=WEEKS),
+        caption=reader.t("digest.chart_caption", count=WEEKS),
     )
 
 

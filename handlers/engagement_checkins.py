@@ -78,7 +78,7 @@ async def send_log_nudges(svc: Services) -> int:
                 "checkin_e.nudge",
                 title=card.demand.title,
                 other=counterpart(reader, card, "specialist"),
-                days=(now - silent_since).days,
+                count=(now - silent_since).days,
             )
             button = [(reader.t("engagement.log_work"), pack(LOG, "for", card.id))]
             sent += await send_to(svc, card.specialist_user, text, inline([button]))

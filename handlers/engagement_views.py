@@ -106,7 +106,7 @@ def work_text(reader: Reader, card: EngagementCard) -> Markup:
     return reader.t(
         "engagement.work",
         hours=number(card.confirmed_hours),
-        days=number(card.service_days),
+        count=number(card.service_days),
         pending=card.pending_logs,
     )
 
@@ -158,7 +158,9 @@ def completion_text(reader: Reader, card: EngagementCard, side: Side) -> Markup 
                 shown = reader.t("completion.with_comment", stars=shown, comment=comment)
             lines.append(reader.t(msgid, stars=shown))
     if e.outcome:
-        results = ", ".join(reader.t(RESULTS[r]) for r in e.results or [] if r in RESULTS)
+        results = reader.t("list.items").join(
+            reader.t(RESULTS[r]) for r in e.results or [] if r in RESULTS
+        )
         lines.append(
             reader.t(
                 "completion.outcome_line",

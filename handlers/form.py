@@ -286,15 +286,15 @@ def render_value(actor: Actor, field: Field, draft: Draft) -> str:
         text = field.render(actor, value)
     elif field.options:
         text = _labels(
-            field.listed(actor, draft), set(value) if isinstance(value, list) else {value}
+            actor, field.listed(actor, draft), set(value) if isinstance(value, list) else {value}
         )
     else:
-        text = ", ".join(value) if isinstance(value, list) else str(value)
+        text = actor.t("list.items").join(value) if isinstance(value, list) else str(value)
     return text if len(text) <= SUMMARY_VALUE_LIMIT else text[: SUMMARY_VALUE_LIMIT - 1] + "…"
 
 
-def _labels(options: Sequence[Option], values: set[str]) -> str:
-    return ", ".join(option.label for option in options if option.value in values)
+def _labels(actor: Actor, options: Sequence[Option], values: set[str]) -> str:
+    return actor.t("list.items").join(option.label for option in options if option.value in values)
 
 
 # --- answers ------------------------------------------------------------------------
@@ -324,7 +324,8 @@ async def on_input(form: Form, chat: Chat, dialogue: Dialogue) -> None:
     if field.multi and _suggestions(value):
         chosen = list(dict.fromkeys([*(draft.get(field.name) or []), *(o.value for o in value)]))
         draft[field.name] = chosen
-        await chat.reply(actor.t("form.added", items=", ".join(o.label for o in value)))
+        added = actor.t("list.items").join(o.label for o in value)
+        await chat.reply(actor.t("form.added", items=added))
         await _ask(form, chat, field.name, draft)
         return
     await _store(form, chat, field, draft, value)

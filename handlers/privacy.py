@@ -70,7 +70,8 @@ _RESUME = "resume"  # dialogue data: the dialogue the user was in before being a
 def notice(actor: Actor, retention_days: int) -> tuple[Markup, Keyboard]:
     """The privacy notice, where this user stands, and what they can change."""
     user, tz = actor.user, actor.services.timezone
-    lines = [actor.t("privacy.notice", days=retention_days)]
+    retention = actor.t("privacy.retention_days", count=retention_days)
+    lines = [actor.t("privacy.notice", retention=retention)]
     buttons: list[Pair] = []
     if user.consent_at is None:
         lines.append(actor.t("privacy.consent_none"))
@@ -106,7 +107,7 @@ async def mydata_command(chat: Chat) -> None:
             name=f"techmatch-my-data-{svc.today():%Y%m%d}.json",
             mime="application/json",
             data=data,
-            caption=actor.t("privacy.export_caption", rows=rows),
+            caption=actor.t("privacy.export_caption", count=rows),
         )
     )
 
@@ -207,11 +208,9 @@ async def _withdraw(chat: Chat) -> None:
         await chat.notice(actor.t("privacy.withdrawn_already"))
         return
     await chat.notice()
-    said = actor.t("privacy.withdrawn", proposals=ended.withdrawal.withdrawn)
+    said = actor.t("privacy.withdrawn", count=ended.withdrawal.withdrawn)
     if ended.told:
-        said += Markup("\n\n") + actor.t(
-            "privacy.withdrawn_engagements", engagements=len(ended.told)
-        )
+        said += Markup("\n\n") + actor.t("privacy.withdrawn_engagements", count=len(ended.told))
     await chat.replace(chat.message, said)
     await tell_counterparts(svc, ended, erased=False)
 

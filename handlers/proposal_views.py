@@ -46,7 +46,7 @@ def reasons_text(reader: Reader, stored: list[dict[str, Any]]) -> str:
     for item in stored:
         msgid, params = render(Reason(item["kind"], tuple(item.get("values", ()))), reader.locale)
         parts.append(str(reader.t(msgid, **params)))
-    return "; ".join(parts) or str(reader.t("proposal.reasons_none"))
+    return reader.t("list.groups").join(parts) or str(reader.t("proposal.reasons_none"))
 
 
 def deadline_text(svc: Services, proposed_at: dt.datetime, hours: float) -> str:
@@ -112,6 +112,6 @@ def candidate_card(reader: Reader, ctx: ProposalContext) -> Markup:
         rank=label(reader, TITLES, s.title) if s.title else "—",
         institution=s.institution,
         fields=disciplines_text(reader, s.disciplines) or "—",
-        team=team_text(s.team) or reader.t("candidate.none_team"),
+        team=team_text(reader, s.team) or reader.t("candidate.none_team"),
         reasons=reasons_text(reader, ctx.proposal.reasons),
     )

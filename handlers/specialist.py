@@ -308,7 +308,7 @@ FIELDS = (
         "specialist.label_team",
         parse=parse_team,
         optional=True,
-        render=lambda actor, value: team_text(value),
+        render=team_text,
         prompt_params=lambda actor, draft: {"most": TEAM_MOST},
     ),
     Field("reach", "specialist.ask_reach", "specialist.label_reach", options=coded(REACH)),

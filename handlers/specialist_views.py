@@ -83,20 +83,24 @@ def label(reader: Reader, labels: Mapping[str, str], code: str) -> str:
 
 def disciplines_text(reader: Reader, codes: Sequence[str]) -> str:
     found = (taxonomy.discipline(code) for code in codes)
-    return ", ".join(d.name(reader.locale) for d in found if d is not None)
+    return reader.t("list.items").join(d.name(reader.locale) for d in found if d is not None)
 
 
 def cities_text(reader: Reader, codes: Sequence[str]) -> str:
     found = (taxonomy.city(code) for code in codes)
-    return ", ".join(c.name(reader.locale) for c in found if c is not None)
+    return reader.t("list.items").join(c.name(reader.locale) for c in found if c is not None)
 
 
-def team_text(members: Sequence[Mapping[str, str]]) -> str:
-    return "; ".join(f"{m['name']} ({m['field']})" for m in members)
+def team_text(reader: Reader, members: Sequence[Mapping[str, str]]) -> Markup:
+    return Markup(
+        reader.t("list.groups").join(
+            reader.t("export.team_member", name=m["name"], field=m["field"]) for m in members
+        )
+    )
 
 
 def days_text(reader: Reader, days: object) -> str:
-    return reader.t("specialist.days_value", days=days)
+    return reader.t("specialist.days_value", count=days)
 
 
 def capacity_text(reader: Reader, capacity: object) -> str:
@@ -152,8 +156,8 @@ def card(reader: Reader, specialist: Specialist, today: dt.date) -> Markup:
         ("specialist.label_title", label(reader, TITLES, s.title) if s.title else ""),
         ("specialist.label_disciplines", disciplines_text(reader, s.disciplines)),
         ("specialist.label_expertise", expertise),
-        ("specialist.label_keywords", ", ".join(s.keywords)),
-        ("specialist.label_team", team_text(s.team)),
+        ("specialist.label_keywords", reader.t("list.items").join(s.keywords)),
+        ("specialist.label_team", team_text(reader, s.team)),
         ("specialist.label_cities", reach_text(reader, s)),
         ("specialist.label_days", days_text(reader, s.days_per_month)),
         ("specialist.label_period", period_text(reader, s.available_from, s.available_to)),

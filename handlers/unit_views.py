@@ -47,6 +47,6 @@ def unit_text(reader: Reader, rank: int, unit: UnitFigures) -> Markup:
         dispatched=unit.dispatched,
         active=unit.active,
         completed=unit.completed,
-        days=number(unit.service_days),
+        count=number(unit.service_days),
         rating=rating,
     )

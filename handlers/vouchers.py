@@ -134,7 +134,7 @@ def voucher_report(actor: Actor, card: EngagementCard) -> Markup:
         amount=yuan(voucher.amount),
         purpose=voucher.purpose,
         usable=yuan(card.voucher_usable),
-        days=number(card.service_days),
+        count=number(card.service_days),
         rate=yuan(voucher.daily_rate),
     )
 

@@ -33,7 +33,9 @@ async def test_pause_resume_and_change_capacity_and_days(journey: Journey) -> No
     await registered(j, wu, approve=True)
 
     [view] = await j.send(wu, "/availability")
-    assert view.text.startswith("您的可服务情况\n状态：✅ 已通过\n🗓 每月 4 天\n👥 同时最多 2 家")
+    assert view.text.startswith(
+        "您的可服务情况\n状态：✅ 已通过\n🗓 每月 4 天\n👥 同时服务企业：最多 2 家"
+    )
     assert view.buttons[:4] == ["⏸ 1 周", "⏸ 2 周", "⏸ 1 个月", "📅 暂停到某天…"]
     assert "▶ 现在恢复" not in view.buttons and "✅ 2" in view.buttons
 
@@ -48,7 +50,7 @@ async def test_pause_resume_and_change_capacity_and_days(journey: Journey) -> No
     [resumed] = await j.press(wu, "▶ 现在恢复")
     assert "暂停至" not in resumed.text and "▶ 现在恢复" not in resumed.buttons
     [changed] = await j.press(wu, "👥 4")
-    assert "👥 同时最多 4 家" in changed.text and "✅ 4" in changed.buttons
+    assert "👥 同时服务企业：最多 4 家" in changed.text and "✅ 4" in changed.buttons
     await j.press(wu, "🗓 8")
     specialist = await stored(j, 6001)
     assert (specialist.paused_until, specialist.capacity, specialist.days_per_month) == (None, 4, 8)

@@ -119,12 +119,12 @@ async def test_the_digest_tells_a_known_programme_in_each_coordinators_language(
         "",
         "🎫 Innovation vouchers: none recorded yet (/voucher).",
         "",
-        "Dispatching units: 2; 1 specialists dispatched; 0 confirmed service days "
+        "Dispatching units: 2; specialists dispatched 1; confirmed service days 0 "
         "(a service day is 8 confirmed hours).",
         "1. Dalian University of Technology",
         "👤 1 approved · 1 dispatched",
         "🤝 1 active · 1 completed · 🗓 0 service days · ⭐ no ratings yet",
-        "All 2 units in full: /units",
+        "All units in full (2): /units",
         "",
         "⏳ Demands waiting over 7 days without a match: 1",
         f"#{p.demands['d2'].id} 轴承异响 · 大连重工机械有限公司 · 10 days",
@@ -137,7 +137,7 @@ async def test_the_digest_tells_a_known_programme_in_each_coordinators_language(
         f"#{p.specialists['s4'].id} 赵教授 · 东北大学 · since 2026-02-21",
         "",
         "🧭 Fields where demand outstrips specialists (recruit here)",
-        "Materials Science: 1 open demands, 0 specialists available",
+        "Materials Science: open demands 1, specialists available 0",
         "",
         "To act: /match DEMAND SPECIALIST proposes a specialist yourself · /pending · "
         "/stats 30 · /export",
@@ -183,7 +183,8 @@ async def test_a_demand_nobody_suits_is_listed_for_recruiting_until_someone_does
     assert demand is not None
     # A laser-welding professor shares only 工艺 and 优化 with it: no proposal.
     welder = await approved_specialist(j, 8201, "王建国")
-    await j.send(english, "/match_now")
+    [done] = await j.send(english, "/match_now")
+    assert done.text.startswith("Round finished: 0 new proposals (")
     assert not [e for e in j.emulator.events(chat_id=welder.id) if e.message]
 
     [text, _] = await j.send(english, "/digest")
@@ -206,7 +207,8 @@ async def test_a_demand_nobody_suits_is_listed_for_recruiting_until_someone_does
         expertise="制药工程与中药提取工艺放大，连续化提取浓缩。",
         keywords=["中药提取", "制药工程"],
     )
-    await j.send(english, "/match_now")
+    [done] = await j.send(english, "/match_now")
+    assert done.text.startswith("Round finished: 1 new proposal (")
     [proposal] = [e.message for e in j.emulator.events(chat_id=pharmacist.id) if e.message]
     assert "黄芪提取得率低" in proposal.text
     [text, _] = await j.send(english, "/digest")
@@ -485,15 +487,15 @@ async def test_vouchers_units_and_troubled_engagements_in_the_digest_and_stats(
     ]
     assert section(lines, "🎫 Innovation vouchers") == vouchers
     units = [
-        "Dispatching units: 2; 2 specialists dispatched; 5 confirmed service days "
+        "Dispatching units: 2; specialists dispatched 2; confirmed service days 5 "
         "(a service day is 8 confirmed hours).",
         "1. Dalian University of Technology",
         "👤 1 approved · 1 dispatched",
-        "🤝 1 active · 1 completed · 🗓 4 service days · ⭐ 4.0 (1 ratings)",
+        "🤝 1 active · 1 completed · 🗓 4 service days · ⭐ 4.0 (1 rating)",
         "2. Northeastern University",
         "👤 2 approved · 1 dispatched",
-        "🤝 1 active · 0 completed · 🗓 1 service days · ⭐ no ratings yet",
-        "All 2 units in full: /units",
+        "🤝 1 active · 0 completed · 🗓 1 service day · ⭐ no ratings yet",
+        "All units in full (2): /units",
     ]
     assert section(lines, "Dispatching units") == units
     assert f"engagement #{e['e3']} " not in text.text  # its enterprise said the work goes well
@@ -674,8 +676,8 @@ async def test_hostile_names_are_shown_as_typed_and_long_lists_are_counted(
         "…and 8 more",
     ]
     units = section(lines, "Dispatching units")
-    assert units[0].startswith("Dispatching units: 5; 11 specialists dispatched;")
-    assert units[1] == "1. <Inst & 0>" and units[-1] == "All 5 units in full: /units"
+    assert units[0].startswith("Dispatching units: 5; specialists dispatched 11;")
+    assert units[1] == "1. <Inst & 0>" and units[-1] == "All units in full (5): /units"
     assert len(units) == 1 + 3 * 3 + 1  # three units named, three lines each
 
 

@@ -71,7 +71,7 @@ async def test_both_sides_see_the_engagement_and_the_demand_leads_to_it(journey:
     assert "🤝 查看服务对接" in demand.buttons
     [seen] = await j.press(company, "🤝 查看服务对接")
     assert seen.text.splitlines()[:4] == [
-        f"#{pair.engagement_id}「铸件气孔问题」",
+        f"#{pair.engagement_id}“铸件气孔问题”",
         "👤 Chen Ming（大连理工大学）",
         "状态：🟢 进行中",
         "📞 联系方式：Chen Ming，+8613800138000",
@@ -106,9 +106,7 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     assert "🏁 您已申请结束，等待对方确认。" in waiting.text
     assert "🏁 工作已完成" not in waiting.buttons
     [asked] = j.reactions(company, mark)
-    assert (
-        asked.text == "🏁 👤 陈明（大连理工大学） 认为「铸件气孔问题」的工作已完成。您同意结束吗？"
-    )
+    assert asked.text == "🏁 👤 陈明（大连理工大学） 认为“铸件气孔问题”的工作已完成。您同意结束吗？"
     assert asked.buttons == ["✅ 确认完成", "还没有"]
 
     # Not yet: the engagement stays active and the specialist is told.
@@ -116,7 +114,7 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     [kept] = await j.press(company, "还没有")
     assert "状态：🟢 进行中" in kept.text and "🏁 工作已完成" in kept.buttons
     [told] = j.reactions(expert, mark)
-    assert told.text == "🏭 鞍山精工钢构有限公司 认为「铸件气孔问题」的工作尚未完成，对接继续进行。"
+    assert told.text == "🏭 鞍山精工钢构有限公司 认为“铸件气孔问题”的工作尚未完成，对接继续进行。"
     await j.press_data(company, asked.message_id, asked.callback_data[0])
     assert j.answers(company)[-1] == "情况已有变化，以下是最新状态。"
     assert (await card(j, pair.engagement_id)).engagement.status == "active"
@@ -126,7 +124,7 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     mark = j.emulator.mark()
     await j.press(company, "🏁 工作已完成", kept.message_id)
     [asked] = j.reactions(expert, mark)
-    assert asked.text.startswith("🏁 🏭 鞍山精工钢构有限公司 认为「铸件气孔问题」的工作已完成。")
+    assert asked.text.startswith("🏁 🏭 鞍山精工钢构有限公司 认为“铸件气孔问题”的工作已完成。")
     mark = j.emulator.mark()
     [completed] = await j.press(expert, "✅ 确认完成")
     assert j.answers(expert)[-1] == "已完成。"
@@ -134,13 +132,13 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     assert completed.buttons == ["⭐ 评价与反馈", "‹ 全部对接"]
     [told] = j.reactions(company, mark)
     assert (
-        told.text == "✅ 👤 陈明（大连理工大学） 已确认：「铸件气孔问题」的对接已完成。请给出评价。"
+        told.text == "✅ 👤 陈明（大连理工大学） 已确认：“铸件气孔问题”的对接已完成。请给出评价。"
     )
     assert told.buttons == ["⭐ 评价与反馈"]
 
     # The enterprise rates the specialist and records the outcome.
     rating = last(await j.press(company, "⭐ 评价与反馈"))
-    assert rating.text == "您如何评价与 陈明 在「铸件气孔问题」上的合作？（5 分最好）"
+    assert rating.text == "您如何评价与 陈明 在“铸件气孔问题”上的合作？（5 分最好）"
     assert rating.buttons[:5] == ["⭐⭐⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐", "⭐⭐", "⭐"]
     [error, _] = await j.send(company, "很好")
     assert error.text == "请点按钮选择。"
@@ -155,7 +153,7 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
         "请核对您的评价",
         "评分：⭐⭐⭐⭐⭐",
         "结果：🔸 部分解决",
-        "成果：专利, 培养了人才",
+        "成果：专利、培养了人才",
         "评语：陈老师很负责，每周到厂",
     ]
     [*_, thanks] = await j.press(company, "✅ 确认提交")
@@ -187,7 +185,7 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     [view] = await j.press(company, "1. 铸件气孔问题", listing.message_id)
     assert "企业对专家的评分：⭐⭐⭐⭐⭐ · “陈老师很负责，每周到厂”" in view.text
     assert "专家对企业的评分：⭐⭐⭐⭐\n" in view.text
-    assert "结果：🔸 部分解决 · 成果：专利, 培养了人才" in view.text
+    assert "结果：🔸 部分解决 · 成果：专利、培养了人才" in view.text
     assert view.buttons == ["‹ 全部对接"]
 
 
@@ -201,7 +199,7 @@ async def test_ending_an_engagement_opens_the_demand_again(journey: Journey) -> 
     await j.send(expert, "/engagements")
     await j.press(expert, "1. Porous castings")
     [why] = await j.press(expert, "✖ 终止对接")
-    assert why.text == "为什么终止「Porous castings」的对接？"
+    assert why.text == "为什么终止“Porous castings”的对接？"
     assert why.buttons == ["不再需要", "不太合适", "没有时间继续", "其他原因", "◀ 上一步"]
     [back] = await j.press(expert, "◀ 上一步")
     assert "✖ 终止对接" in back.buttons
@@ -242,7 +240,7 @@ async def test_weekly_nudge_while_no_work_is_logged(journey: Journey) -> None:
     assert await nudge(j) == 0  # nor does a restart
     [nudged] = j.reactions(expert, mark)
     assert nudged.text == (
-        "📝 「铸件气孔问题」（🏭 鞍山精工钢构有限公司）已有 14 天没有工作记录。"
+        "📝 “铸件气孔问题”（🏭 鞍山精工钢构有限公司）已有 14 天没有工作记录。"
         "请记录已完成的工作，以便计入服务日和创新券。"
     )
     assert nudged.buttons == ["📝 记录工作"]
@@ -259,7 +257,7 @@ async def test_weekly_nudge_while_no_work_is_logged(journey: Journey) -> None:
 
     # The button opens the log for that engagement; once work is logged, the nudges stop.
     [ask_date] = await j.press(expert, "📝 记录工作", nudged.message_id)
-    assert ask_date.text.startswith("「铸件气孔问题」的工作记录")
+    assert ask_date.text.startswith("“铸件气孔问题”的工作记录")
     await j.press(expert, "今天（2026-03-23）")
     await j.press(expert, "💻 远程")
     await j.press(expert, "2 小时")
@@ -292,7 +290,7 @@ async def test_monthly_question_to_the_enterprise_and_a_no_for_the_digest(
     assert await ask(j) == 2
     assert await ask(j) == 0  # the job running twice asks nobody twice
     [question] = j.reactions(company, mark)
-    assert question.text == "月度回访\n「铸件气孔问题」的服务进展顺利吗？\n👤 陈明（大连理工大学）"
+    assert question.text == "月度回访\n“铸件气孔问题”的服务进展顺利吗？\n👤 陈明（大连理工大学）"
     assert question.buttons == ["👍 顺利", "🤏 一般", "👎 不顺利"]
     [in_english] = j.reactions(english, mark)
     assert in_english.buttons == ["👍 Yes", "🤏 Partly", "👎 No"]

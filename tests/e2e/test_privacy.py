@@ -100,7 +100,7 @@ async def test_privacy_notice_then_consent_withdrawn_and_given_again(journey: Jo
     [told] = j.reactions(expert, mark)
     assert (
         told.text
-        == f"推荐 #{await first_proposal(j)}「{CASTING.title}」已结束：提出需求的企业已退出项目，您无需再做任何操作。谢谢！"
+        == f"推荐 #{await first_proposal(j)}“{CASTING.title}”已结束：提出需求的企业已退出项目，您无需再做任何操作。谢谢！"
     )
     stored = await get_user(db=j.db, telegram_id=wang.id)
     assert stored is not None and stored.consent_at is None and stored.first_name == "王工"
@@ -136,7 +136,7 @@ async def test_a_specialist_withdrawing_consent_leaves_the_enterprise_told(
     [told] = j.reactions(wang, mark)
     proposal = await first_proposal(j)
     assert told.text == (
-        f"「{CASTING.title}」：接受推荐 #{proposal} 的专家已退出项目，无法再选择。"
+        f"“{CASTING.title}”：接受推荐 #{proposal} 的专家已退出项目，无法再选择。"
         "我们会继续为您推荐其他专家。"
     )
     assert "王建国" not in told.text
@@ -212,7 +212,7 @@ async def test_delete_me_tells_the_other_side_of_an_open_proposal_without_naming
     assert done.text.startswith("已完成：您的个人资料已删除。")
     [told] = j.reactions(expert, mark)
     assert told.text == (
-        f"推荐 #{proposal}「{CASTING.title}」已结束：提出需求的企业已退出项目，"
+        f"推荐 #{proposal}“{CASTING.title}”已结束：提出需求的企业已退出项目，"
         "您无需再做任何操作。谢谢！"
     )
     assert await proposal_states(j) == ["withdrawn"]

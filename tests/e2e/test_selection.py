@@ -115,7 +115,7 @@ async def test_propose_accept_choose_and_contacts_once_both_agree(journey: Journ
         keywords=["发酵", "乳制品"],
         disciplines=["550"],
     )
-    assert (await coordinator_round(j)).startswith("Round finished: 1 new proposals")
+    assert (await coordinator_round(j)).startswith("Round finished: 1 new proposal (")
 
     card = j.emulator.last(li.id)
     assert card.text.startswith("📋 对接邀请") and "铝合金焊缝有气孔" in card.text
@@ -151,11 +151,11 @@ async def test_propose_accept_choose_and_contacts_once_both_agree(journey: Journ
     assert [(e.demand_id, e.status) for e in engagements] == [(demand.id, "active")]
     # Neither side agreed to share contact details yet: both hear they are matched and are
     # asked; no phone reaches anyone.
-    assert matched.text.startswith("🤝 对接成功：「铝合金焊缝有气孔」，对方：👤 李焊（")
+    assert matched.text.startswith("🤝 对接成功：“铝合金焊缝有气孔”，对方：👤 李焊（")
     assert "双方都同意分享联系方式后" in matched.text
     assert asked.text.startswith("分享联系方式") and asked.buttons == ["✅ 同意分享", "暂时不要"]
     [told, question] = j.reactions(li, mark)
-    assert told.text.startswith("🤝 对接成功：「铝合金焊缝有气孔」，对方：🏭 鞍山精工钢构有限公司")
+    assert told.text.startswith("🤝 对接成功：“铝合金焊缝有气孔”，对方：🏭 鞍山精工钢构有限公司")
     assert question.text == asked.text and question.buttons == asked.buttons
     assert SPECIALIST_PHONE not in everything_sent_to(j, wang)
     assert ENTERPRISE_PHONE not in everything_sent_to(j, li)
@@ -164,10 +164,10 @@ async def test_propose_accept_choose_and_contacts_once_both_agree(journey: Journ
     mark = j.emulator.mark()
     [thanks, waiting] = await j.press(wang, "✅ 同意分享", asked.message_id)
     assert thanks.text.startswith("谢谢！") and thanks.buttons == []
-    assert waiting.text.startswith("「铝合金焊缝有气孔」：您已同意分享联系方式；👤 李焊（")
+    assert waiting.text.startswith("“铝合金焊缝有气孔”：您已同意分享联系方式；👤 李焊（")
     [reminder] = j.reactions(li, mark)
     assert reminder.text.startswith(
-        "🏭 鞍山精工钢构有限公司 已同意分享「铝合金焊缝有气孔」的联系方式"
+        "🏭 鞍山精工钢构有限公司 已同意分享“铝合金焊缝有气孔”的联系方式"
     )
     assert reminder.buttons == ["✅ 同意分享", "暂时不要"]
     mark = j.emulator.mark()
@@ -343,7 +343,7 @@ async def test_buttons_survive_a_restart_and_refuse_stale_and_foreign_presses(
     await j.send(other_boss, "/help")
     expert = await welding_expert(j, 7108, "郑焊")
     intruder = await welding_expert(j, 7109, "冒名")
-    await coordinator_round(j)
+    assert (await coordinator_round(j)).startswith("Round finished: 2 new proposals (")
     card = next(m for m in j.emulator.chat(expert.id) if m.text.startswith("📋"))
     proposal_id = int(card.text.split("#")[1].split()[0])
 

@@ -75,7 +75,7 @@ async def test_registration_in_chinese_reaches_the_coordinators(journey: Journey
     await j.press(wang, "可以到现场（也可远程）")
     await j.press(wang, "大连")
     [added, _] = await j.send(wang, "沈阳 鞍山")
-    assert added.text == "已添加：沈阳, 鞍山"
+    assert added.text == "已添加：沈阳、鞍山"
     await j.press(wang, "✔ 选好了")
     [*_, from_question] = await j.press(wang, "4")
     assert from_question.text == "从什么时候开始可以服务？（点选，或输入日期，如 2026-04-01）"
@@ -90,11 +90,11 @@ async def test_registration_in_chinese_reaches_the_coordinators(journey: Journey
     assert summary.text.startswith("请核对您的专家资料")
     for line in (
         "单位：大连理工大学",
-        "专业领域：机械设计, 机械制造工艺与设备",
-        "团队：李明 (焊接工艺); 王芳 (材料检测)",
-        "现场服务城市：大连, 沈阳, 鞍山",
+        "专业领域：机械设计、机械制造工艺与设备",
+        "团队：李明（焊接工艺）；王芳（材料检测）",
+        "现场服务城市：大连、沈阳、鞍山",
         "截止日期：（未填）",
-        "同时服务企业数：同时最多 2 家",
+        "同时服务企业数：最多 2 家",
     ):
         assert line in summary.text
 
@@ -237,10 +237,13 @@ async def test_an_approved_specialist_edits_from_profile_and_stays_approved(
 
     [status, summary] = await j.send(qian, "/profile")
     assert "状态：✅ 已通过" in status.text
-    assert summary.text.startswith("请核对您的专家资料") and "同时最多 2 家" in summary.text
+    assert (
+        summary.text.startswith("请核对您的专家资料")
+        and "同时服务企业数：最多 2 家" in summary.text
+    )
     await j.press(qian, "✏️ 同时服务企业数")
     [*_, summary] = await j.press(qian, "3")
-    assert "同时服务企业数：同时最多 3 家" in summary.text
+    assert "同时服务企业数：最多 3 家" in summary.text
     [*_, saved] = await j.press(qian, "✅ 确认提交")
     assert saved.text == "✅ 已保存。状态：✅ 已通过"
     specialist = await stored(j, 4030)

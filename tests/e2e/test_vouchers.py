@@ -75,14 +75,14 @@ async def test_a_voucher_recorded_in_one_line_and_reported(journey: Journey) -> 
     mark = j.emulator.mark()
     [recorded] = await j.send(boss, f"/voucher #{ref} 2万 铸件缺陷检测与工艺验证")
     assert recorded.text.splitlines() == [
-        f"🎫 已登记创新券：#{ref}「铸件气孔问题」",
+        f"🎫 已登记创新券：#{ref}“铸件气孔问题”",
         "🏭 鞍山精工钢构有限公司 · 👤 陈明（大连理工大学）",
         "金额 ¥20,000 · 铸件缺陷检测与工艺验证",
         "目前可用：¥0（确认服务日 0 个 × 每日 ¥1,000，不超过总额）",
     ]
     [told] = j.reactions(company, mark)
     assert told.text == (
-        "🎫 已为「铸件气孔问题」登记科技创新券 ¥20,000。可使用的额度随您确认的工作而增加。"
+        "🎫 已为“铸件气孔问题”登记科技创新券 ¥20,000。可使用的额度随您确认的工作而增加。"
     )
     [again] = await j.send(boss, f"/voucher {ref} 5000 再来一张")
     assert again.text == f"对接 #{ref} 已登记创新券 ¥20,000。\n" + USAGE
@@ -180,7 +180,7 @@ async def test_units_against_a_known_scenario(journey: Journey) -> None:
     assert refused.text == "抱歉，这个命令只供项目协调员使用。"
     [units] = await j.send(boss, "/units")
     assert units.text.split("\n\n") == [
-        "派出单位：2 家，派出专家 3 人，确认服务 6 个服务日（8 个确认小时计 1 个服务日）。",
+        "派出单位：2 家，派出专家 3 人，确认服务日 6 个（8 个确认小时计 1 个服务日）。",
         "1. 中国科学院金属研究所\n👤 通过审核 1 人 · 已派出 1 人\n"
         "🤝 进行中 1 · 已完成 0 · 🗓 3.5 个服务日 · ⭐ 暂无评分",
         "2. 大连理工大学（含材料科学与工程学院）\n👤 通过审核 3 人 · 已派出 2 人\n"

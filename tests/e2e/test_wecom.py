@@ -422,7 +422,7 @@ async def test_a_telegram_enterprise_engages_a_wecom_specialist(
         assert wecom.last("liprof").text.endswith("✅ 您已接受。企业选择后会通知您。")
 
         candidate = await emulator.wait_for_message(8201, timeout=10)
-        assert candidate.text.startswith("👤 专家接受了您的需求「铸件气孔问题」\n李教授")
+        assert candidate.text.startswith("👤 专家接受了您的需求“铸件气孔问题”\n李教授")
         emulator.press_button(8201, "✅ 选择这位专家")
         await emulator.wait_until_idle()
         await process.core.wait_idle(10)
@@ -432,7 +432,7 @@ async def test_a_telegram_enterprise_engages_a_wecom_specialist(
         assert LI.phone in chosen and WANG_STEEL.phone not in chosen
         matched = wecom.last("liprof").text
         assert matched.startswith(
-            "🤝 对接成功：鞍山精工钢构有限公司 选择了您，需求「铸件气孔问题」。"
+            "🤝 对接成功：鞍山精工钢构有限公司 选择了您，需求“铸件气孔问题”。"
         )
         assert WANG_STEEL.phone in matched and LI.phone not in matched
         assert not wecom.truncated and not wecom.dropped

@@ -58,7 +58,7 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     # Monday 2 March, the engagement's first day: "yesterday" is not offered.
     [ask_date] = await j.send(expert, "/log")
     assert ask_date.text == (
-        "「铸件气孔问题」的工作记录\n哪一天的工作？点按钮，或输入日期，如 2026-03-02。"
+        "“铸件气孔问题”的工作记录\n哪一天的工作？点按钮，或输入日期，如 2026-03-02。"
     )  # the example is a day the log accepts: the first day, today
     assert ask_date.buttons == ["今天（2026-03-02）", "✖ 取消"]
     [error, again] = await j.send(expert, "2026-03-01")
@@ -88,9 +88,7 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
         last(sent).text == "📝 已记录，已请 鞍山精工钢构有限公司 确认：只有经企业确认的工作才计入。"
     )
     [to_confirm] = j.reactions(company, mark)
-    assert to_confirm.text.startswith(
-        "📝 「铸件气孔问题」有新的工作记录\n👤 陈明（大连理工大学）\n"
-    )
+    assert to_confirm.text.startswith("📝 “铸件气孔问题”有新的工作记录\n👤 陈明（大连理工大学）\n")
     assert "• 2026-03-02 · 🏭 现场 · 3.5 小时 · ⏳ 待确认" in to_confirm.text
     assert to_confirm.buttons == ["✅ 确认", "❌ 有异议"]
     [entry] = await logs_of(j, pair.engagement_id)
@@ -113,7 +111,7 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     [confirmed] = await j.press(company, "✅ 确认")
     assert confirmed.text.endswith("已记录：✅ 已确认") and confirmed.buttons == []
     [told] = j.reactions(expert, mark)
-    assert told.text.startswith("✅ 鞍山精工钢构有限公司 确认了您在「铸件气孔问题」的工作：")
+    assert told.text.startswith("✅ 鞍山精工钢构有限公司 确认了您在“铸件气孔问题”的工作：")
     await j.press_data(company, to_confirm.message_id, to_confirm.callback_data[1])
     assert j.answers(company)[-1] == "该记录已处理过。"  # a second tap changes nothing
     assert (await logs_of(j, pair.engagement_id))[0].status == "confirmed"
@@ -135,10 +133,10 @@ async def test_a_log_confirmed_and_one_disputed(journey: Journey) -> None:
     assert why.text.startswith("哪里不对？") and why.buttons == ["跳过"]
     # The specialist and the coordinators know at once, whether or not a reason follows.
     [told] = j.reactions(expert, mark)
-    assert told.text.startswith("❌ 鞍山精工钢构有限公司 对您在「铸件气孔问题」的工作记录有异议。")
+    assert told.text.startswith("❌ 鞍山精工钢构有限公司 对您在“铸件气孔问题”的工作记录有异议。")
     [alerted] = j.reactions(boss, mark)
     assert alerted.text.startswith(
-        f"❌ 工作记录有异议：对接 #{pair.engagement_id}「铸件气孔问题」，鞍山精工钢构有限公司"
+        f"❌ 工作记录有异议：对接 #{pair.engagement_id}“铸件气孔问题”，鞍山精工钢构有限公司"
     )
     assert "2026-03-03 · 💻 远程 · 2 小时" in alerted.text
     mark = j.emulator.mark()
@@ -216,7 +214,7 @@ async def test_several_engagements_are_chosen_from_and_a_restart_loses_nothing(
         done.text
         == "📝 Logged. 大连海工装备有限公司 is asked to confirm it: only confirmed work counts."
     )
-    assert texts(j.reactions(other, mark))[0].startswith("📝 「铸件气孔问题」有新的工作记录")
+    assert texts(j.reactions(other, mark))[0].startswith("📝 “铸件气孔问题”有新的工作记录")
     assert [log.hours for log in await logs_of(j, second.engagement_id)] == [1.5]
     assert await logs_of(j, first.engagement_id) == []
     # /log in the middle of the form asks the same question again.
