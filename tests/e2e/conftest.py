@@ -38,7 +38,7 @@ from storage.buttons import resolve_token
 from storage.clock import ManualClock
 from storage.db import Database
 from tests.e2e.stub import StubChannel, StubPlatform
-from tests.e2e.wecom_people import WeComPeople
+from tests.e2e.wecom_people import NUMBERED, WeComPeople
 from tests.people import playing
 
 COORDINATOR_ID = 900_001
@@ -65,6 +65,7 @@ class Journey:
     platform: str = "telegram"
     typed_markup: bool = False  # the test's people type markup, which they must see as typed
     _before: dict[int, str] = field(default_factory=dict)  # the actor's chat before an act
+    _answered: int = 0  # how many answers the actor had before their last press
 
     def user(self, user_id: int, name: str = "测试", language_code: str | None = "zh-hans") -> User:
         return self.emulator.add_user(user_id=user_id, first_name=name, language_code=language_code)
@@ -101,6 +102,13 @@ class Journey:
             for m in reactions
             if m.buttons or m.message_id not in self._before or self._before[m.message_id] != m.text
         ]
+
+    def choices(self, message: SentMessage) -> list[str]:
+        """What the person can choose on a message: its buttons; on WeCom, where more than a
+        card holds come as numbered lines to type back, those lines' labels."""
+        if message.buttons or self.platform != "wecom":
+            return list(message.buttons)
+        return [label for _, label in NUMBERED.findall(message.text)]
 
     def replaces(self, new: SentMessage, old: SentMessage) -> bool:
         """Whether the person reads `new` in place of `old`: the same message changed, where
@@ -151,7 +159,22 @@ class Journey:
     async def press(
         self, user: User, label: str, message_id: int | None = None
     ) -> list[SentMessage]:
+        self._answered = len(self.answers(user))
         return await self.act(user, lambda: self.emulator.press_button(user, label, message_id))
+
+    def answered(
+        self, user: User, reactions: list[SentMessage]
+    ) -> tuple[str | None, list[SentMessage]]:
+        """What the person was told in answer to their press, and the rest they read: the
+        press's toast (WeCom's answer to a click is read as one); where the press was a
+        number typed back (WeCom, more choices than a card holds), there is no click to
+        answer and the answer is the message that came first."""
+        if getattr(self.emulator, "typed", False):
+            first, *rest = reactions
+            assert not first.buttons, first
+            return first.text, self.shown(rest)
+        told = self.answers(user)[self._answered :]
+        return (told[-1] if told else None), self.shown(reactions)
 
     async def press_data(self, user: User, message_id: int, data: str) -> list[SentMessage]:
         return await self.act(user, lambda: self.emulator.press_callback(user, message_id, data))

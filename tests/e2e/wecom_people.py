@@ -40,6 +40,7 @@ class WeComPeople(ChatLog):
         # shows comes first, then a card titled with its first line): read as one message.
         self._leads: dict[str, Message] = {}  # the card's msgid -> that text
         self._in_english: set[int] = set()
+        self.typed = False  # the last press was a number typed, not a click
         # Answers to clicks the channel is sending, as text messages: member -> their texts.
         self._answering: dict[str, list[str]] = {}
         self._answers: list[StubAnswer] = []
@@ -103,6 +104,7 @@ class WeComPeople(ChatLog):
         """Click `label` on the newest card that has it working, or type its number where
         it was offered as a numbered line."""
         chat = self._id(user)
+        self.typed = False
         found = self._find(chat, label, message_id)
         if found is None and self._speaks_english(chat) and self._find(chat, ENGLISH) is not None:
             # WeCom tells the bot no language: an English speaker asks for English first.
@@ -126,6 +128,7 @@ class WeComPeople(ChatLog):
                     return lambda member: self.wecom.click_key(member, task, key)
             numbers = {text: n for n, text in NUMBERED.findall(message.text)}
             if label in numbers:
+                self.typed = True
                 return lambda member: self.wecom.send_text(member, numbers[label])
         return None
 
