@@ -13,7 +13,7 @@ from tests.e2e.enterprise_steps import (
     texts,
     user_id,
 )
-from tests.e2e.journey_reading import body, offered
+from tests.e2e.journey_reading import body
 
 
 async def test_registration_in_chinese_with_a_wrong_credit_code_and_a_city_elsewhere(
@@ -43,10 +43,10 @@ async def test_registration_in_chinese_with_a_wrong_credit_code_and_a_city_elsew
     assert error.text.startswith("第 17 位“I”不对")
     reactions = await j.send(wang, "91210300ma0uq0xx1w")  # lower case is fine
     city = reactions[-1]
-    assert offered(j, city)[:8] == ["沈阳", "大连", "鞍山", "抚顺", "本溪", "丹东", "锦州", "营口"]
+    assert j.choices(city)[:8] == ["沈阳", "大连", "鞍山", "抚顺", "本溪", "丹东", "锦州", "营口"]
 
     [page_two] = await j.press(wang, "›")
-    assert offered(j, page_two)[:7] == [
+    assert j.choices(page_two)[:7] == [
         "阜新",
         "辽阳",
         "盘锦",
@@ -58,14 +58,14 @@ async def test_registration_in_chinese_with_a_wrong_credit_code_and_a_city_elsew
     reactions = await j.press(wang, "其他城市")
     assert reactions[-1].text == "请输入城市名称（如：北京、苏州）。"
     reactions = await j.send(wang, "苏州")
-    assert offered(j, reactions[-1])[:3] == ["农、林、牧、渔业 ›", "采矿业 ›", "制造业 ›"]
+    assert j.choices(reactions[-1])[:3] == ["农、林、牧、渔业 ›", "采矿业 ›", "制造业 ›"]
 
     # Two levels of buttons: manufacturing, then the third page of its divisions.
     [divisions] = await j.press(wang, "制造业 ›")
-    assert offered(j, divisions)[0] == "农副食品加工业" and "1/4" in offered(j, divisions)
+    assert j.choices(divisions)[0] == "农副食品加工业" and "1/4" in j.choices(divisions)
     await j.press(wang, "›")
     [page] = await j.press(wang, "›")
-    assert "3/4" in offered(j, page)
+    assert "3/4" in j.choices(page)
     reactions = await j.press(wang, "黑色金属冶炼和压延加工业")
     assert reactions[0].text.endswith("→ 制造业 › 黑色金属冶炼和压延加工业")
     assert reactions[-1].text == "企业规模？"
@@ -249,7 +249,7 @@ async def test_profile_shows_the_registration_and_edits_one_field(journey: Journ
     assert profile.buttons == ["✏️ 修改"]
     reactions = await j.press(wang, "✏️ 修改")
     summary = reactions[-1]
-    assert summary.text.startswith("请核对企业信息") and "✏️ 城市" in offered(j, summary)
+    assert summary.text.startswith("请核对企业信息") and "✏️ 城市" in j.choices(summary)
 
     # City -> other: the now relevant "which city" is asked, then straight back to the summary.
     await j.press(wang, "✏️ 城市")

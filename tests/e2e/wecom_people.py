@@ -129,7 +129,11 @@ class WeComPeople(ChatLog):
             numbers = {text: n for n, text in NUMBERED.findall(message.text)}
             if label in numbers:
                 self.typed = True
-                return lambda member: self.wecom.send_text(member, numbers[label])
+                # Where the choices are numbers themselves (days, a count), the number meant
+                # is typed, not its line's.
+                valued = any(text.strip().isdigit() for text in numbers)
+                typed = label if valued else numbers[label]
+                return lambda member: self.wecom.send_text(member, typed)
         return None
 
     def _speaks_english(self, chat: int) -> bool:
