@@ -71,8 +71,11 @@ def _event(fields: dict[str, str]) -> tuple[str, Body] | None:
     who = fields["FromUserName"]
     if name == "template_card_event":
         card = fields.get("TaskId") or None
-        body: Body = Press(token=key, message=card, handle=fields.get("ResponseCode") or None)
-        return _digest("card", who, when, card, key), body
+        code = fields.get("ResponseCode") or None
+        body: Body = Press(token=key, message=card, handle=code)
+        # Each click has a response code of its own, which a retry repeats: a button of the
+        # same key clicked again on the redrawn card within the second is another click.
+        return _digest("card", who, when, card, key, code), body
     if name == "click":
         command = parse_command(key)
         return None if command is None else (_digest("menu", who, when, key), command)

@@ -321,9 +321,7 @@ def wecom_on(wecom: WeComEmulator, db: Database, people: WeComPeople) -> WeComCh
     app = WeComApp(
         wecom.corp_id, wecom.agent_id, wecom.secret, wecom.token, wecom.aes_key, wecom.base_url
     )
-    return AnsweringWeComChannel(
-        app, db, people, capabilities=WECOM_QUICK, per_member_minute=None
-    )
+    return AnsweringWeComChannel(app, db, people, capabilities=WECOM_QUICK, per_member_minute=None)
 
 
 class AnsweringWeComChannel(WeComChannel):

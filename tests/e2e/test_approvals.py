@@ -3,7 +3,6 @@ specialist is told in their own language; others pressing the buttons change not
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
 

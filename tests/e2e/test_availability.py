@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from storage.dialogues import load_dialogue
 from storage.models import SpecialistStatus
 from tests.e2e.conftest import COORDINATOR_ID, Journey
