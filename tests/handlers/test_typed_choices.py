@@ -18,7 +18,7 @@ def test_a_number_is_the_line_of_that_number() -> None:
 
 
 def test_where_labels_are_numbers_a_typed_number_is_the_value_meant() -> None:
-    """"About how many days a month? (tap, or type 1–31)": 3 is three days, not the third
+    """The days question ("tap, or type 1–31"): 3 typed is three days, not the third
     line (4 days), and 4 is the button labelled 4."""
     assert choice_for(DAYS, True, "3") is None
     assert choice_for(DAYS, True, "4") == Button("4", "d:4")
