@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import logging
 import re
 import time
@@ -40,7 +41,7 @@ from aiohttp import web
 
 from channels.base import Accept, Delivered, Failed, Outcome, RetryLater, Route, Unreachable
 from channels.wecom.crypto import CryptoError, WeComCrypto
-from channels.wecom.translate import PLATFORM, NotACallback, parse, translate
+from channels.wecom.translate import PLATFORM, NotACallback, button_keys, parse, translate
 from handlers.core.capabilities import Capabilities
 from handlers.core.views import plain
 from handlers.menus import Menus
@@ -289,8 +290,7 @@ class WeComChannel:
         card = card_for(body, task)
         if card is None:  # too long for a card: the text first, then its buttons
             await self._text(run, text)
-            card = card_for({**body, "text": _first_line(text)}, task)
-            assert card is not None
+            card = title_card(body, text, task)
         await self._show(run, "template_card", card)
         return task
 
@@ -466,19 +466,28 @@ def card_for(body: dict[str, Any], task_id: str) -> dict[str, Any] | None:
         title, rest = "", text
     if len(rest) > SUBTITLE_CHARS:
         return None
+    pairs = [(label, token) for row in body.get("keyboard", []) for label, token in row]
+    keys = button_keys([token for _, token in pairs])
     card: dict[str, Any] = {
         "card_type": "button_interaction",
         "task_id": task_id,
         "button_list": [
-            {"text": label, "style": 1, "key": token}
-            for row in body.get("keyboard", [])
-            for label, token in row
+            {"text": label, "style": 1, "key": key}
+            for (label, _), key in zip(pairs, keys, strict=True)
         ],
     }
     if title:
         card["main_title"] = {"title": title}
     if rest:
         card["sub_title_text"] = rest
+    return card
+
+
+def title_card(body: dict[str, Any], text: str, task_id: str) -> dict[str, Any]:
+    """The card after a text longer than a card shows: titled with the text's first line,
+    which is plain text (escaped again, as card_for reads markup: "<Q235>" stays)."""
+    card = card_for({**body, "text": html.escape(_first_line(text), quote=False)}, task_id)
+    assert card is not None
     return card
 
 

@@ -23,6 +23,9 @@ from handlers.core.events import Attachment, Body, Event, Press, Sender, Text, p
 
 PLATFORM = "wecom"
 USERID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")  # WeCom's account ids
+# A card's button keys must differ; two buttons doing the same (a list of two pages, whose
+# ‹ and › both open the other) carry the same token, told apart by a suffix no token has.
+REPEATED_KEY = re.compile(r"^(?P<token>[A-Za-z0-9_-]+)~[1-9][0-9]*$")
 ATTACHMENTS = {"image": "photo", "voice": "voice", "video": "video", "file": "document"}
 
 
@@ -64,6 +67,22 @@ def translate(fields: dict[str, str]) -> Event | None:
     return Event(id=event_id[:128], sender=sender, body=body)
 
 
+def button_keys(tokens: list[str]) -> list[str]:
+    """The keys of a card's buttons: their tokens, a repeated one suffixed to differ."""
+    seen: dict[str, int] = {}
+    keys = []
+    for token in tokens:
+        seen[token] = seen.get(token, 0) + 1
+        keys.append(token if seen[token] == 1 else f"{token}~{seen[token] - 1}")
+    return keys
+
+
+def token_of(key: str) -> str:
+    """The token a clicked button's key stands for."""
+    repeated = REPEATED_KEY.match(key)
+    return repeated["token"] if repeated else key
+
+
 def _event(fields: dict[str, str]) -> tuple[str, Body] | None:
     name = fields.get("Event", "")
     key = fields.get("EventKey", "")
@@ -71,8 +90,11 @@ def _event(fields: dict[str, str]) -> tuple[str, Body] | None:
     who = fields["FromUserName"]
     if name == "template_card_event":
         card = fields.get("TaskId") or None
-        body: Body = Press(token=key, message=card, handle=fields.get("ResponseCode") or None)
-        return _digest("card", who, when, card, key), body
+        code = fields.get("ResponseCode") or None
+        body: Body = Press(token=token_of(key), message=card, handle=code)
+        # Each click has a response code of its own, which a retry repeats: a button of the
+        # same key clicked again on the redrawn card within the second is another click.
+        return _digest("card", who, when, card, key, code), body
     if name == "click":
         command = parse_command(key)
         return None if command is None else (_digest("menu", who, when, key), command)

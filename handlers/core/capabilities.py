@@ -71,12 +71,14 @@ def numbered(view: View) -> View:
 
 def choice_for(view_keyboard: list[Button], numbered_view: bool, typed: str) -> Button | None:
     """The button a typed reply stands for: its exact label, or its number on a view whose
-    buttons were drawn as numbered lines."""
+    buttons were drawn as numbered lines, unless some labels are numbers themselves (days,
+    a count): there a typed number is the value meant, not a line's position."""
     wanted = " ".join(typed.split()).casefold()
     for button in view_keyboard:
         if " ".join(button.label.split()).casefold() == wanted:
             return button
-    if numbered_view and wanted.isdigit() and wanted.isascii():
+    numeric_labels = any(button.label.strip().isdigit() for button in view_keyboard)
+    if numbered_view and not numeric_labels and wanted.isdigit() and wanted.isascii():
         number = int(wanted)
         if 1 <= number <= len(view_keyboard):
             return view_keyboard[number - 1]

@@ -110,7 +110,12 @@ class Outbox:
         current = await shown_message(db=self.db, ref=ref)
         editable = current is not None and current.state not in ("failed", "unreachable")
         if caps.edits == "none" or (caps.edits == "click" and handle is None) or not editable:
-            return await self.send(target, view)
+            shown = await self.send(target, view)
+            if target.choices_ref == ref and not view.keyboard:
+                # The old message stays drawn, but what it asked is over: typed replies no
+                # longer stand for its buttons, as where it is changed in place.
+                await self.forget_choices(target)
+            return shown
         fitted = await self._tokens(target, fit(view, caps))
         body = fitted.to_json()
         if current is not None and current.shown == body:

@@ -26,17 +26,19 @@ import pytest
 from bot.config import Settings
 from bot.local import QUICK_PACE, LocalBot, telegram_on
 from bot.runner import BotProcess
+from channels.base import Outcome
 from channels.telegram.emulator import BotApiEmulator
 from channels.telegram.emulator.models import SentMessage, User
 from channels.wecom.channel import CAPABILITIES as WECOM
 from channels.wecom.channel import WeComApp, WeComChannel
 from channels.wecom.emulator import WeComEmulator
+from handlers.core.views import plain
 from handlers.services import Services
 from storage.buttons import resolve_token
 from storage.clock import ManualClock
 from storage.db import Database
 from tests.e2e.stub import StubChannel, StubPlatform
-from tests.e2e.wecom_people import WeComPeople
+from tests.e2e.wecom_people import NUMBERED, WeComPeople
 from tests.people import playing
 
 COORDINATOR_ID = 900_001
@@ -60,8 +62,10 @@ class Journey:
     db: Database
     clock: ManualClock
     users: dict[str, User] = field(default_factory=dict)
+    platform: str = "telegram"
     typed_markup: bool = False  # the test's people type markup, which they must see as typed
     _before: dict[int, str] = field(default_factory=dict)  # the actor's chat before an act
+    _answered: int = 0  # how many answers the actor had before their last press
 
     def user(self, user_id: int, name: str = "测试", language_code: str | None = "zh-hans") -> User:
         return self.emulator.add_user(user_id=user_id, first_name=name, language_code=language_code)
@@ -86,6 +90,37 @@ class Journey:
         messages whose text changed. A message that only lost its buttons is not news
         (on WeCom, a clicked card whose answer follows as a message of its own)."""
         return [m for m in reactions if self._before.get(m.message_id) != m.text]
+
+    def shown(self, reactions: list[SentMessage]) -> list[SentMessage]:
+        """The reactions the acting person reads: all of them where the platform edits any
+        time; on WeCom, not a clicked card that only went grey, its answer following as a
+        message of its own (a card is changed once, answering its click, into a card)."""
+        if self.platform != "wecom":
+            return reactions
+        return [
+            m
+            for m in reactions
+            if m.buttons or m.message_id not in self._before or self._before[m.message_id] != m.text
+        ]
+
+    def choices(self, message: SentMessage) -> list[str]:
+        """What the person can choose on a message: its buttons; on WeCom, where more than a
+        card holds come as numbered lines to type back, those lines' labels."""
+        if message.buttons or self.platform != "wecom":
+            return list(message.buttons)
+        return [label for _, label in NUMBERED.findall(message.text)]
+
+    def replaces(self, new: SentMessage, old: SentMessage) -> bool:
+        """Whether the person reads `new` in place of `old`: the same message changed, where
+        the platform edits any time; on WeCom, which changes a card only once in answer to
+        its click and only into another card, the same card redrawn, or, for what a card
+        cannot show, a later message while the old card's buttons went grey."""
+        if new.message_id == old.message_id:
+            return True
+        if self.platform != "wecom" or new.message_id < old.message_id:
+            return False
+        now = {m.message_id: m for m in self.emulator.chat(new.chat_id)}
+        return old.message_id in now and now[old.message_id].buttons == []
 
     def checked(self, messages: list[SentMessage]) -> list[SentMessage]:
         """What people see never shows markup as characters (a text escaped twice), unless
@@ -124,7 +159,22 @@ class Journey:
     async def press(
         self, user: User, label: str, message_id: int | None = None
     ) -> list[SentMessage]:
+        self._answered = len(self.answers(user))
         return await self.act(user, lambda: self.emulator.press_button(user, label, message_id))
+
+    def answered(
+        self, user: User, reactions: list[SentMessage]
+    ) -> tuple[str | None, list[SentMessage]]:
+        """What the person was told in answer to their press, and the rest they read: the
+        press's toast (WeCom's answer to a click is read as one); where the press was a
+        number typed back (WeCom, more choices than a card holds), there is no click to
+        answer and the answer is the message that came first."""
+        if getattr(self.emulator, "typed", False):
+            first, *rest = reactions
+            assert not first.buttons, first
+            return first.text, self.shown(rest)
+        told = self.answers(user)[self._answered :]
+        return (told[-1] if told else None), self.shown(reactions)
 
     async def press_data(self, user: User, message_id: int, data: str) -> list[SentMessage]:
         return await self.act(user, lambda: self.emulator.press_callback(user, message_id, data))
@@ -247,8 +297,9 @@ async def journey(
     elif platform == "wecom":
         wecom = WeComEmulator(clock=clock, per_member_minute=None)
         await wecom.start()
-        played = WeComPeople(wecom)
-        bot = LocalBot(settings, lambda db: [wecom_on(wecom, db)], clock)
+        people = WeComPeople(wecom)
+        bot = LocalBot(settings, lambda db: [wecom_on(wecom, db, people)], clock)
+        played = people
     else:
         bot = LocalBot(settings, lambda _db: [telegram_on(emulator)], clock)
         played = emulator
@@ -257,19 +308,39 @@ async def journey(
     if wecom is not None:
         wecom.callback_url = f"http://127.0.0.1:{bot.port}/wecom"
     bot.core.scheduler.pause()  # jobs run when a test says so, at the test's time
-    yield Journey(emulator=played, bot=bot, db=db, clock=clock)
+    yield Journey(emulator=played, bot=bot, db=db, clock=clock, platform=platform)
     await bot.stop()
     if wecom is not None:
         await wecom.stop()
     playing("telegram")
 
 
-def wecom_on(wecom: WeComEmulator, db: Database) -> WeComChannel:
-    """A WeCom channel for the emulator's app, paced like an emulator that enforces nothing."""
+def wecom_on(wecom: WeComEmulator, db: Database, people: WeComPeople) -> WeComChannel:
+    """A WeCom channel for the emulator's app, paced like an emulator that enforces nothing,
+    that tells the people which of its messages answer a click."""
     app = WeComApp(
         wecom.corp_id, wecom.agent_id, wecom.secret, wecom.token, wecom.aes_key, wecom.base_url
     )
-    return WeComChannel(app, db, capabilities=WECOM_QUICK, per_member_minute=None)
+    return AnsweringWeComChannel(app, db, people, capabilities=WECOM_QUICK, per_member_minute=None)
+
+
+class AnsweringWeComChannel(WeComChannel):
+    """The real WeCom channel; before it sends its answer to a click (a message of its own on
+    WeCom, which has no notices) or a file's caption (a text just before the file), the
+    journey's people learn what that message is."""
+
+    def __init__(self, app: WeComApp, db: Database, people: WeComPeople, **kwargs: Any) -> None:
+        super().__init__(app, db, **kwargs)
+        self.people = people
+
+    async def _deliver(self, run: Any) -> Outcome:
+        body = run.item.body
+        if run.item.kind == "answer" and body.get("text"):
+            text = plain(body["text"])
+            self.people.expect_answer(run.item.address, text, alert=bool(body.get("alert")))
+        if run.item.kind == "file" and body.get("caption"):
+            self.people.expect_caption(run.item.address, plain(body["caption"]))
+        return await super()._deliver(run)
 
 
 async def spawn_bot(

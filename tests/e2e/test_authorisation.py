@@ -313,7 +313,6 @@ def left(columns: dict[str, tuple[Any, Any]]) -> bool:
     return {c: v for c, v in columns.items() if c != "updated_at"} == LEFT
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_a_forged_number_no_int_can_read_is_an_unknown_button(journey: Journey) -> None:
     """A superscript two is a digit to str.isdigit but not to int(): form buttons match
     ASCII only."""

@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from storage.dialogues import load_dialogue
 from storage.models import SpecialistStatus
 from tests.e2e.conftest import COORDINATOR_ID, Journey
@@ -24,7 +22,6 @@ from tests.e2e.specialist_helpers import (
 QUESTION = "月度确认\n这个月您仍然可以为企业提供服务吗？点一下即可回复。"
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_pause_resume_and_change_capacity_and_days(journey: Journey) -> None:
     j = journey
     wu = await specialist_user(j, 6001, "吴工", "zh-hans")
@@ -36,21 +33,21 @@ async def test_pause_resume_and_change_capacity_and_days(journey: Journey) -> No
     assert view.text.startswith(
         "您的可服务情况\n状态：✅ 已通过\n🗓 每月 4 天\n👥 同时服务企业：最多 2 家"
     )
-    assert view.buttons[:4] == ["⏸ 1 周", "⏸ 2 周", "⏸ 1 个月", "📅 暂停到某天…"]
-    assert "▶ 现在恢复" not in view.buttons and "✅ 2" in view.buttons
+    assert j.choices(view)[:4] == ["⏸ 1 周", "⏸ 2 周", "⏸ 1 个月", "📅 暂停到某天…"]
+    assert "▶ 现在恢复" not in j.choices(view) and "✅ 2" in j.choices(view)
 
-    [paused] = await j.press(wu, "⏸ 1 周")
-    assert j.answers(wu)[-1] == "已保存"
-    assert paused.message_id == view.message_id
-    assert "⏸ 暂停至 2026-03-09" in paused.text and "▶ 现在恢复" in paused.buttons
+    told, [paused] = j.answered(wu, await j.press(wu, "⏸ 1 周"))
+    assert told == "已保存"
+    assert j.replaces(paused, view)
+    assert "⏸ 暂停至 2026-03-09" in paused.text and "▶ 现在恢复" in j.choices(paused)
     assert (await stored(j, 6001)).paused_until == dt.date(2026, 3, 9)
     await j.press(wu, "⏸ 1 个月")
     assert (await stored(j, 6001)).paused_until == dt.date(2026, 4, 2)
 
-    [resumed] = await j.press(wu, "▶ 现在恢复")
-    assert "暂停至" not in resumed.text and "▶ 现在恢复" not in resumed.buttons
-    [changed] = await j.press(wu, "👥 4")
-    assert "👥 同时服务企业：最多 4 家" in changed.text and "✅ 4" in changed.buttons
+    _, [resumed] = j.answered(wu, await j.press(wu, "▶ 现在恢复"))
+    assert "暂停至" not in resumed.text and "▶ 现在恢复" not in j.choices(resumed)
+    _, [changed] = j.answered(wu, await j.press(wu, "👥 4"))
+    assert "👥 同时服务企业：最多 4 家" in changed.text and "✅ 4" in j.choices(changed)
     await j.press(wu, "🗓 8")
     specialist = await stored(j, 6001)
     assert (specialist.paused_until, specialist.capacity, specialist.days_per_month) == (None, 4, 8)
@@ -61,13 +58,12 @@ async def test_pause_resume_and_change_capacity_and_days(journey: Journey) -> No
     assert (await stored(j, 6001)).capacity == 4
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_pause_until_a_typed_date_survives_a_restart(journey: Journey) -> None:
     j = journey
     zheng = await specialist_user(j, 6010, "Zheng", "en")
     await registered(j, zheng, approve=True)
     await j.send(zheng, "/availability")
-    [ask] = await j.press(zheng, "📅 Pause until a date…")
+    [ask] = j.shown(await j.press(zheng, "📅 Pause until a date…"))
     assert ask.text.startswith("Pause until which day? Type a date like 2026-04-02 ")
     assert ask.buttons == ["✖ Cancel"]
     await j.restart()
@@ -83,7 +79,7 @@ async def test_pause_until_a_typed_date_survives_a_restart(journey: Journey) -> 
     assert await load_dialogue(db=j.db, user_id=await user_id(j, 6010)) is None
 
     await j.press(zheng, "📅 Pause until a date…")
-    [cancelled] = await j.press(zheng, "✖ Cancel")
+    [cancelled] = j.shown(await j.press(zheng, "✖ Cancel"))
     assert cancelled.text == "OK, nothing was changed."
     assert (await stored(j, 6010)).paused_until == dt.date(2026, 4, 15)
 
@@ -94,7 +90,6 @@ async def test_the_check_runs_daily_at_ten_in_the_bot_timezone(journey: Journey)
     assert (shanghai.hour, shanghai.minute) == (10, 0)
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_monthly_check_asks_once_and_marks_the_silent_after_a_week(
     journey: Journey,
 ) -> None:
@@ -130,7 +125,7 @@ async def test_monthly_check_asks_once_and_marks_the_silent_after_a_week(
         "🚪 No longer available",
     ]
 
-    [answered] = await j.press(chen, "✅ 是的，仍可服务")
+    [answered] = j.shown(await j.press(chen, "✅ 是的，仍可服务"))
     assert answered.text.endswith("✅ 已记录：仍可服务。谢谢！") and answered.buttons == []
     await j.press_data(chen, question.message_id, question.callback_data[1])
     assert j.answers(chen)[-1] == "您已经回复过了。"
@@ -159,7 +154,7 @@ async def test_monthly_check_asks_once_and_marks_the_silent_after_a_week(
     assert "🔕 自 2026-04-08 起未回复月度确认" in card.text and card.buttons == ["⛔ 暂停资格"]
 
     # A late answer still counts: paused for a month from today, no longer marked.
-    [answered] = await j.press(lee, "⏸ Pause for a month")
+    [answered] = j.shown(await j.press(lee, "⏸ Pause for a month"))
     assert answered.text.endswith(
         "⏸ Noted: paused until 2026-05-08, then you are available again by itself."
     )
@@ -167,7 +162,6 @@ async def test_monthly_check_asks_once_and_marks_the_silent_after_a_week(
     assert (lee_now.paused_until, lee_now.not_responding_since) == (dt.date(2026, 5, 8), None)
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_no_longer_available_then_coming_back(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员")
@@ -182,7 +176,7 @@ async def test_no_longer_available_then_coming_back(journey: Journey) -> None:
     await run_monthly_check(j)
     assert j.emulator.last(he.id).text == QUESTION
 
-    [answered] = await j.press(he, "🚪 不再参与")
+    [answered] = j.shown(await j.press(he, "🚪 不再参与"))
     assert answered.text.endswith("想回来时发送 /availability。")
     assert (await stored(j, 6030)).status == SpecialistStatus.WITHDRAWN
     assert j.emulator.last(COORDINATOR_ID).text == (
@@ -193,7 +187,7 @@ async def test_no_longer_available_then_coming_back(journey: Journey) -> None:
     assert view.text.startswith("您在月度确认中表示不再参与服务") and view.buttons == [
         "✅ 我又可以服务了"
     ]
-    [back] = await j.press(he, "✅ 我又可以服务了")
+    [back] = j.shown(await j.press(he, "✅ 我又可以服务了"))
     assert back.text.startswith("您的可服务情况\n状态：✅ 已通过")
     assert (await stored(j, 6030)).status == SpecialistStatus.APPROVED
     assert j.emulator.last(COORDINATOR_ID).text == (

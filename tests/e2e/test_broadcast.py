@@ -164,7 +164,6 @@ async def test_a_city_notice_reaches_its_enterprises_and_the_specialists_serving
     assert all(j.emulator.chat(u.id) == [] for u in [*elsewhere, *other])
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_cancel_after_the_preview_sends_nothing(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "Coordinator", "en")

@@ -90,7 +90,6 @@ async def test_others_are_refused_and_nothing_changes(journey: Journey, command:
     assert await row_counts(j) == before
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_forged_coordinator_buttons_change_nothing(journey: Journey) -> None:
     j = journey
     stranger = j.user(4002, "Stranger", "en")

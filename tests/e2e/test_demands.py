@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -23,6 +22,7 @@ from tests.e2e.enterprise_steps import (
     texts,
     user_id,
 )
+from tests.e2e.journey_reading import body
 
 DESCRIPTION = "钢结构件焊接后焊缝经常出现裂纹，返修率高，想找专家分析原因并改进焊接工艺。"
 
@@ -81,7 +81,6 @@ async def filed(j: Journey, telegram_id: int, title: str) -> int:
     return demand.id
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_a_new_enterprise_registers_then_files_a_demand_in_chinese(journey: Journey) -> None:
     j = journey
     wang = await enterprise_user(j, 4101, "王工", "zh-hans")
@@ -111,17 +110,17 @@ async def test_a_new_enterprise_registers_then_files_a_demand_in_chinese(journey
         "🛠 技术服务（检测、认证、咨询等）",
     ]
     [*_, fields] = await j.press(wang, "🔧 技术难题")
-    assert fields.buttons[:2] == ["工程与技术科学基础学科 ›", "信息与系统科学相关工程与技术 ›"]
+    assert j.choices(fields)[:2] == ["工程与技术科学基础学科 ›", "信息与系统科学相关工程与技术 ›"]
     # Two levels and several choices: a sub-field of mechanical engineering, then typed words.
     [opened] = await j.press(wang, "机械工程 ›")
-    assert opened.buttons[:2] == ["机械工程（整个学科）", "机械学"]
+    assert j.choices(opened)[:2] == ["机械工程（整个学科）", "机械学"]
     [toggled] = await j.press(wang, "机械制造工艺与设备")
-    assert "✅ 机械制造工艺与设备" in toggled.buttons
+    assert "✅ 机械制造工艺与设备" in j.choices(toggled)
     await j.press(wang, "◀ 上一步")  # out of the group, not out of the question
     added, again = await j.send(wang, "金属材料")
     assert added.text == "已添加：金属材料"
     # What is chosen comes first, so one tap takes a choice back.
-    assert again.buttons[:2] == ["✅ 机械制造工艺与设备", "✅ 金属材料"]
+    assert j.choices(again)[:2] == ["✅ 机械制造工艺与设备", "✅ 金属材料"]
     [*_, keywords] = await j.press(wang, "✔ 选好了")
     assert keywords.text.startswith("补充关键词（可选，最多 10 个")
     await j.send(wang, "焊接、裂纹，返修")
@@ -131,7 +130,7 @@ async def test_a_new_enterprise_registers_then_files_a_demand_in_chinese(journey
     await j.send(wang, "裂纹率降到1%以下")
     reactions = await j.press(wang, "有意向")
     summary = reactions[-1]
-    assert summary.text.splitlines()[2:] == [
+    assert body(j, summary).splitlines()[2:] == [
         "标题：焊缝经常开裂",
         f"问题描述：{DESCRIPTION}",
         "需求类型：🔧 技术难题",
@@ -166,7 +165,6 @@ async def test_a_new_enterprise_registers_then_files_a_demand_in_chinese(journey
     assert await load_dialogue(db=j.db, user_id=await user_id(j, 4101)) is None
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_a_demand_in_english_starts_as_soon_as_possible_in_shanghai_time(
     journey: Journey,
 ) -> None:
@@ -188,7 +186,7 @@ async def test_a_demand_in_english_starts_as_soon_as_possible_in_shanghai_time(
     await j.press(lee, "Not urgent")
     [error, *_] = await j.send(lee, "2026-03-01")
     assert error.text == "The date cannot be before 2026-03-02."
-    reactions = await j.press(lee, "As soon as possible")
+    reactions = j.shown(await j.press(lee, "As soon as possible"))
     assert reactions[0].text.endswith("→ As soon as possible")
     await j.send(lee, "A coating plan that lasts ten years")
     reactions = await j.press(lee, "Not now")
@@ -294,7 +292,6 @@ async def test_restart_in_the_middle_and_carry_on(journey: Journey) -> None:
     )
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_bad_input_at_every_kind_of_step_loses_nothing(journey: Journey) -> None:
     j = journey
     zhou = await registered_enterprise(j, 4106, "周工", "zh-hans")
@@ -329,8 +326,8 @@ async def test_bad_input_at_every_kind_of_step_loses_nothing(journey: Journey) -
     fields = reactions[-1]
     [error, _] = await j.send(zhou, "qwxz")
     assert error.text == "没有找到相符的选项，请换个说法或点按钮选择。"
-    await j.press(zhou, "✔ 选好了")
-    assert j.answers(zhou)[-1] == "请至少选择一项。"
+    told, _ = j.answered(zhou, await j.press(zhou, "✔ 选好了"))
+    assert told == "请至少选择一项。"
     await j.send(zhou, "焊接")
     await j.press(zhou, "✔ 选好了")
 
@@ -359,7 +356,6 @@ async def test_bad_input_at_every_kind_of_step_loses_nothing(journey: Journey) -
     assert fields.text.startswith("涉及哪些技术领域")
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_my_demands_shows_counts_then_pause_resume_and_close(journey: Journey) -> None:
     j = journey
     wu = await registered_enterprise(j, 4107, "吴工", "zh-hans")
@@ -373,13 +369,13 @@ async def test_my_demands_shows_counts_then_pause_resume_and_close(journey: Jour
     [listing] = await j.send(wu, "/my_demands")
     assert listing.text.splitlines()[0] == "我的需求（共 6 个），点按钮查看和管理："
     assert "1. 旧需求4 — 🟢 征集中" in listing.text
-    assert listing.buttons[-3:] == ["‹", "1/2", "›"]
+    assert j.choices(listing)[-3:] == ["‹", "1/2", "›"]
     [page_two] = await j.press(wu, "›")
     assert page_two.text.splitlines()[1:3] == [
         "6. 钢板不平 — 🟢 征集中",
         "    已邀请专家 3 · 接受 1 · 婉拒 1",
     ]
-    [view] = await j.press(wu, "6. 钢板不平")
+    [view] = j.shown(await j.press(wu, "6. 钢板不平"))
     assert view.text.splitlines()[:3] == [
         "钢板不平",
         "状态：🟢 征集中",
@@ -388,18 +384,18 @@ async def test_my_demands_shows_counts_then_pause_resume_and_close(journey: Jour
     # One specialist accepted and waits for a choice: the candidates are a tap away.
     assert view.buttons == ["✏️ 修改", "⏸ 暂停", "⚪ 关闭", "👥 候选专家", "« 返回列表"]
 
-    [paused] = await j.press(wu, "⏸ 暂停")
+    [paused] = j.shown(await j.press(wu, "⏸ 暂停"))
     assert "状态：⏸ 已暂停" in paused.text and "▶️ 恢复" in paused.buttons
     # The old pause button pressed again: nothing more happens, the user sees the state.
     await j.press_data(wu, view.message_id, f"dmy:pause:{first}")
     assert j.answers(wu)[-2:] == ["好的。", "这个需求的状态已经变了，下面是最新情况。"]
-    [resumed] = await j.press(wu, "▶️ 恢复")
+    [resumed] = j.shown(await j.press(wu, "▶️ 恢复"))
     assert "状态：🟢 征集中" in resumed.text
 
-    [why] = await j.press(wu, "⚪ 关闭")
+    [why] = j.shown(await j.press(wu, "⚪ 关闭"))
     assert why.text == "为什么关闭需求“钢板不平”？"
     assert why.buttons == ["问题已解决", "不再需要", "已通过其他途径解决", "◀ 上一步"]
-    [closed] = await j.press(wu, "已通过其他途径解决")
+    [closed] = j.shown(await j.press(wu, "已通过其他途径解决"))
     assert "状态：⚪ 已关闭（已通过其他途径解决）" in closed.text
     assert closed.buttons == ["« 返回列表"]
     demand = next(d for d in await demands_of(j, 4107) if d.id == first)
@@ -415,11 +411,10 @@ async def test_my_demands_shows_counts_then_pause_resume_and_close(journey: Jour
             .all()
         )
     assert statuses == ["declined", "withdrawn", "withdrawn"]
-    [listing] = await j.press(wu, "« 返回列表")
+    [listing] = j.shown(await j.press(wu, "« 返回列表"))
     assert listing.text.splitlines()[0].startswith("我的需求（共 6 个）")
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_editing_a_filed_demand_in_english(journey: Journey) -> None:
     j = journey
     ma = await registered_enterprise(j, 4108, "Ma", "en")
@@ -427,7 +422,7 @@ async def test_editing_a_filed_demand_in_english(journey: Journey) -> None:
     demand_id = await filed(j, 4108, title)
     [listing] = await j.send(ma, "/my_demands")
     assert f"1. {title} — 🟢 open" in listing.text
-    [view] = await j.press(ma, listing.buttons[0])
+    [view] = j.shown(await j.press(ma, listing.buttons[0]))
     assert listing.buttons[0] == "1. Uneven <Q235> plates & stri…"
     assert view.text.splitlines()[0] == title
     reactions = await j.press(ma, "✏️ Edit")
@@ -441,7 +436,6 @@ async def test_editing_a_filed_demand_in_english(journey: Journey) -> None:
     assert (demand.id, demand.urgency, demand.title) == (demand_id, "urgent", title)
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_another_users_demand_id_changes_nothing(journey: Journey) -> None:
     j = journey
     owner = await registered_enterprise(j, 4109, "郑工", "zh-hans")

@@ -10,7 +10,6 @@ import datetime as dt
 import io
 from typing import Any
 
-import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
@@ -82,7 +81,6 @@ async def worked_and_rated(j: Journey, p: Programme) -> None:
         completed.rating_of_enterprise, completed.comment_on_enterprise = 4, "配合很好"
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_export_sends_a_workbook_and_csv_files_other_tools_read(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员", "zh-hans")
@@ -175,7 +173,6 @@ async def test_export_sends_a_workbook_and_csv_files_other_tools_read(journey: J
     }  # fmt: skip
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_an_empty_programme_exports_headers_only(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "Coordinator", "en")

@@ -67,7 +67,6 @@ async def open_proposal(j: Journey, company: User, expert: User) -> None:
         await session.delete(engagement)
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_privacy_notice_then_consent_withdrawn_and_given_again(journey: Journey) -> None:
     j = journey
     wang = await enterprise(j, 5101, "王工", share_contacts=False)
@@ -78,10 +77,10 @@ async def test_privacy_notice_then_consent_withdrawn_and_given_again(journey: Jo
     assert notice.text.startswith("隐私说明")
     assert "最后一次发消息 730 天后" in notice.text and "/mydata" in notice.text
     assert notice.buttons == ["同意对接后分享我的联系方式", "撤回同意"]
-    [asked] = await j.press(wang, "撤回同意")
-    assert asked.message_id == notice.message_id and asked.text.startswith("确定撤回同意吗？")
+    [asked] = j.shown(await j.press(wang, "撤回同意"))
+    assert j.replaces(asked, notice) and asked.text.startswith("确定撤回同意吗？")
     assert asked.buttons == ["是的，撤回", "不了，保持不变"]
-    [kept] = await j.press(wang, "不了，保持不变")
+    [kept] = j.shown(await j.press(wang, "不了，保持不变"))
     assert kept.text == "好的，什么都没有改变。"
     stored = await get_user(db=j.db, telegram_id=wang.id)
     assert stored is not None and stored.consent_at is not None
@@ -92,7 +91,7 @@ async def test_privacy_notice_then_consent_withdrawn_and_given_again(journey: Jo
     await j.send(wang, "/privacy")
     await j.press(wang, "撤回同意")
     mark = j.emulator.mark()
-    [done] = await j.press(wang, "是的，撤回")
+    [done] = j.shown(await j.press(wang, "是的，撤回"))
     assert done.text.startswith("已撤回您的同意，1 条未完成的推荐已结束。")
     assert "/start" in done.text and "/delete_me" in done.text
     assert await proposal_states(j) == ["withdrawn"]
@@ -120,7 +119,6 @@ async def test_privacy_notice_then_consent_withdrawn_and_given_again(journey: Jo
     assert question.text.startswith("用一句话概括需求")
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_a_specialist_withdrawing_consent_leaves_the_enterprise_told(
     journey: Journey,
 ) -> None:
@@ -131,7 +129,7 @@ async def test_a_specialist_withdrawing_consent_leaves_the_enterprise_told(
     await j.send(expert, "/privacy")
     await j.press(expert, "撤回同意")
     mark = j.emulator.mark()
-    [done] = await j.press(expert, "是的，撤回")
+    [done] = j.shown(await j.press(expert, "是的，撤回"))
     assert done.text.startswith("已撤回您的同意，1 条未完成的推荐已结束。")
     [told] = j.reactions(wang, mark)
     proposal = await first_proposal(j)
@@ -160,7 +158,6 @@ async def test_saying_no_gives_back_the_dialogue_the_user_was_in(journey: Journe
     assert kinds.buttons[0] == "🔧 技术难题"
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_mydata_sends_everything_kept_and_nothing_of_the_other_side(
     journey: Journey,
 ) -> None:
@@ -208,7 +205,7 @@ async def test_delete_me_tells_the_other_side_of_an_open_proposal_without_naming
     proposal = await first_proposal(j)
     await j.send(company, "/delete_me")
     mark = j.emulator.mark()
-    [done] = await j.press(company, "是的，删除我的资料")
+    [done] = j.shown(await j.press(company, "是的，删除我的资料"))
     assert done.text.startswith("已完成：您的个人资料已删除。")
     [told] = j.reactions(expert, mark)
     assert told.text == (
@@ -218,7 +215,6 @@ async def test_delete_me_tells_the_other_side_of_an_open_proposal_without_naming
     assert await proposal_states(j) == ["withdrawn"]
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_a_specialist_withdrawing_consent_ends_the_engagement_and_reopens_the_demand(
     journey: Journey,
 ) -> None:
@@ -230,7 +226,7 @@ async def test_a_specialist_withdrawing_consent_ends_the_engagement_and_reopens_
     await j.send(expert, "/privacy")
     await j.press(expert, "撤回同意")
     mark = j.emulator.mark()
-    [done] = await j.press(expert, "是的，撤回")
+    [done] = j.shown(await j.press(expert, "是的，撤回"))
     assert "1 项进行中的对接服务已结束，已通知对方。" in done.text
     [told] = j.reactions(company, mark)
     assert told.text.startswith(f"为“{CASTING.title}”服务的专家已撤回对本项目的同意")
@@ -261,7 +257,7 @@ async def test_delete_me_erases_everything_personal_and_tells_the_other_side(
 
     [asked] = await j.send(expert, "/delete_me")
     assert asked.buttons == ["是的，删除我的资料", "不了，保持不变"]
-    [done] = await j.press(expert, "是的，删除我的资料")
+    [done] = j.shown(await j.press(expert, "是的，删除我的资料"))
     assert done.text.startswith("已完成：您的个人资料已删除。")
     told = j.emulator.last(company.id)
     assert told.text.startswith(f"为“{CASTING.title}”服务的专家已退出项目并删除了资料")
@@ -285,7 +281,6 @@ async def test_delete_me_erases_everything_personal_and_tells_the_other_side(
     assert any("5302" in v for _, _, v in await dump(j.db))
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_contact_details_are_shared_only_after_their_own_consent(journey: Journey) -> None:
     j = journey
     ann = await enterprise(j, 5401, "Ann", "en", share_contacts=False)
@@ -298,20 +293,20 @@ async def test_contact_details_are_shared_only_after_their_own_consent(journey: 
     ask = j.emulator.last(ann.id)
     assert ask.text.startswith("Sharing your contact details")
     assert ask.buttons == ["✅ Share my contact details", "Not now"]
-    [later] = await j.press(ann, "Not now")
+    [later] = j.shown(await j.press(ann, "Not now"))
     assert later.text.startswith("Understood: your contact details are not shared.")
     assert not await shares_contacts(j, ann)
 
     [notice] = await j.send(ann, "/privacy")
     assert "Contact details: not shared" in notice.text
-    [shared] = await j.press(ann, "Allow sharing my contact details once matched")
+    [shared] = j.shown(await j.press(ann, "Allow sharing my contact details once matched"))
     assert shared.text.startswith("Thank you")
     assert await shares_contacts(j, ann)
     [notice] = await j.send(ann, "/privacy")
     assert (
         "you allowed sharing them with the party you are matched with on 2026-03-02" in notice.text
     )
-    [stopped] = await j.press(ann, "Stop sharing my contact details")
+    [stopped] = j.shown(await j.press(ann, "Stop sharing my contact details"))
     assert stopped.text.startswith("Understood: from now on")
     assert not await shares_contacts(j, ann)
 
@@ -352,6 +347,9 @@ def without_job_runs(values: list[tuple[str, str, str]]) -> list[tuple[str, str,
     return [row for row in values if row[0] != "job_runs"]
 
 
+# WeCom has no message the bot cannot see: a click names the card's task id, and one the bot
+# does not know is adopted as a card sent before it kept messages, its data going to the
+# flows' own checks (here "找不到这个需求。"). Whether WeCom should call it stale is open.
 @pytest.mark.not_yet_on_wecom
 async def test_a_button_on_a_message_the_bot_cannot_see_is_answered_as_stale(
     journey: Journey,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
-
 from storage.engagements import (
     NewWorkLog,
     add_work_log,
@@ -53,7 +51,6 @@ async def confirmed_work(j: Journey, pair: Engaged, *hours: float, confirm: bool
         assert result == "done"
 
 
-@pytest.mark.not_yet_on_wecom
 async def test_a_voucher_recorded_in_one_line_and_reported(journey: Journey) -> None:
     j = journey
     boss = j.user(COORDINATOR_ID, "协调员")
@@ -91,7 +88,7 @@ async def test_a_voucher_recorded_in_one_line_and_reported(journey: Journey) -> 
     await confirmed_work(j, pair, 8, 4)
     await confirmed_work(j, pair, 8, confirm=False)
     [listing] = await j.send(company, "/engagements")
-    [view] = await j.press(company, "1. 铸件气孔问题", listing.message_id)
+    [view] = j.shown(await j.press(company, "1. 铸件气孔问题", listing.message_id))
     assert (
         "🎫 科技创新券 ¥20,000（铸件缺陷检测与工艺验证）：按每个确认服务日 ¥1,000 计，目前可用 ¥1,500"
         in view.text

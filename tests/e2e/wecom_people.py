@@ -8,8 +8,12 @@ card, or, where the bot offered more choices than a card holds, its number is ty
 is typed (WeCom has no share-contact button); a photo or voice note is sent as WeCom sends
 media. What the member sees is read from the emulator's chats: texts, cards (their buttons
 gone once greyed), files; a card redrawn through a click's response code is an edit.
-WeCom has no notice on a click: what Telegram shows as a toast arrives as a message, so
-`callback_answers` is always empty here.
+WeCom has no notice on a click: what Telegram shows as a toast arrives as a short message
+of its own. The channel says which of its messages were such answers (`expect_answer`), and
+they are read as a journey reads a toast (`callback_answers`), not among the chat's messages,
+so a journey asks "what was the member told in answer to the press" the same way on every
+platform. Likewise a file's caption, which WeCom cannot attach, comes as a text just before
+the file: it is read as the file's caption.
 """
 
 from __future__ import annotations
@@ -36,6 +40,16 @@ class WeComPeople(ChatLog):
         # shows comes first, then a card titled with its first line): read as one message.
         self._leads: dict[str, Message] = {}  # the card's msgid -> that text
         self._in_english: set[int] = set()
+        self.typed = False  # the last press was a number typed, not a click
+        # Answers to clicks the channel is sending, as text messages: member -> their texts.
+        self._answering: dict[str, list[str]] = {}
+        self._answers: list[StubAnswer] = []
+        self._answer_ids: set[str] = set()  # msgids of the messages that were such answers
+        self._alerts: dict[tuple[str, str], bool] = {}
+        self._captioning: dict[str, list[str]] = {}  # member -> captions of files being sent
+        self._caption: dict[str, Message] = {}  # member -> the caption text just sent
+        self._captions: dict[str, str] = {}  # a file's msgid -> the text sent as its caption
+        self._caption_ids: set[str] = set()
         wecom.watchers.append(self._seen)
 
     # --- people ------------------------------------------------------------------------------
@@ -90,6 +104,7 @@ class WeComPeople(ChatLog):
         """Click `label` on the newest card that has it working, or type its number where
         it was offered as a numbered line."""
         chat = self._id(user)
+        self.typed = False
         found = self._find(chat, label, message_id)
         if found is None and self._speaks_english(chat) and self._find(chat, ENGLISH) is not None:
             # WeCom tells the bot no language: an English speaker asks for English first.
@@ -113,7 +128,12 @@ class WeComPeople(ChatLog):
                     return lambda member: self.wecom.click_key(member, task, key)
             numbers = {text: n for n, text in NUMBERED.findall(message.text)}
             if label in numbers:
-                return lambda member: self.wecom.send_text(member, numbers[label])
+                self.typed = True
+                # Where the choices are numbers themselves (days, a count), the number meant
+                # is typed, not its line's.
+                valued = any(text.strip().isdigit() for text in numbers)
+                typed = label if valued else numbers[label]
+                return lambda member: self.wecom.send_text(member, typed)
         return None
 
     def _speaks_english(self, chat: int) -> bool:
@@ -156,10 +176,36 @@ class WeComPeople(ChatLog):
             return ids[lead.msgid]
         return ids.setdefault(message.msgid, len(set(ids.values())) + 1)
 
+    def expect_answer(self, member: str, text: str, *, alert: bool = False) -> None:
+        """The channel is about to send `text` to `member` as its answer to a click."""
+        self._answering.setdefault(member, []).append(text)
+        self._alerts[member, text] = alert
+
+    def expect_caption(self, member: str, text: str) -> None:
+        """The channel is about to send `text` to `member` as the caption of a file."""
+        self._captioning.setdefault(member, []).append(text)
+
     def _seen(self, change: str, member: str, message: Message) -> None:
         if not member.isdigit():
             return
         chat = int(member)
+        captioning = self._captioning.get(member, [])
+        if change == "sent" and message.kind == "text" and message.text in captioning:
+            captioning.remove(message.text)
+            self._caption[member] = message
+            self._caption_ids.add(message.msgid)
+            return  # read with its file
+        if change == "sent" and message.kind in ("file", "image") and member in self._caption:
+            self._captions[message.msgid] = self._caption.pop(member).text
+        answering = self._answering.get(member, [])
+        if change == "sent" and message.kind == "text" and message.text in answering:
+            answering.remove(message.text)
+            self._answer_ids.add(message.msgid)
+            alert = self._alerts.get((member, message.text), False)
+            answer = StubAnswer(chat, message.text, show_alert=alert)
+            self._answers.append(answer)
+            self._log(StubEvent(self._seq(), "callback_answer", chat, answer=answer))
+            return
         if change == "sent" and message.kind == "template_card":
             before = self._chat(chat)[:-1]
             if before and before[-1].kind == "text" and _carries(before[-1].text, message.text):
@@ -174,6 +220,8 @@ class WeComPeople(ChatLog):
         lead = self._leads.get(message.msgid)
         if lead is not None and _carries(lead.text, message.text):
             message = replace(message, text=lead.text)
+        if message.msgid in self._captions:
+            message = replace(message, text=self._captions[message.msgid])
         working = message.kind == "template_card" and not message.greyed
         buttons = list(message.buttons) if working else []
         kind = {"file": "document", "image": "photo"}.get(message.kind, "text")
@@ -191,13 +239,16 @@ class WeComPeople(ChatLog):
 
     def chat(self, chat_id: int) -> list[StubMessage]:
         led = {lead.msgid for lead in self._leads.values()}
-        return [self._drawn(chat_id, m) for m in self._chat(chat_id) if m.msgid not in led]
+        # Answers to clicks are read as answers, captions with their files.
+        hidden = led | self._answer_ids | self._caption_ids
+        return [self._drawn(chat_id, m) for m in self._chat(chat_id) if m.msgid not in hidden]
 
     def last(self, chat_id: int) -> StubMessage:
         return self.chat(chat_id)[-1]
 
     def callback_answers(self, chat_id: int | None = None) -> list[StubAnswer]:
-        return []
+        """What members were told in answer to their clicks, each as a message of its own."""
+        return [a for a in self._answers if chat_id is None or a.chat_id == chat_id]
 
     def visible_commands(self, user: StubUser | int) -> list[tuple[str, str]]:
         return []  # one menu for the whole app, set in WeCom's console

@@ -1,0 +1,20 @@
+"""Reading what a journey's person sees where platforms draw the same view differently:
+on WeCom, more choices than a card holds come as numbered lines under the text, typed back
+(`Journey.choices` reads those lines)."""
+
+from __future__ import annotations
+
+from channels.telegram.emulator.models import SentMessage
+from tests.e2e.conftest import Journey
+from tests.e2e.wecom_people import NUMBERED
+
+
+def body(j: Journey, message: SentMessage) -> str:
+    """A message's text without its choices: on WeCom, the text above the numbered lines
+    that stand for buttons a card could not hold."""
+    text = message.text
+    if j.platform != "wecom" or message.buttons or not j.choices(message):
+        return text
+    above, _, lines = text.rpartition("\n\n")
+    assert all(NUMBERED.fullmatch(line) for line in lines.splitlines()), text
+    return above
