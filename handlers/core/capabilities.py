@@ -70,14 +70,25 @@ def numbered(view: View) -> View:
 
 
 def choice_for(view_keyboard: list[Button], numbered_view: bool, typed: str) -> Button | None:
-    """The button a typed reply stands for: its exact label, or its number on a view whose
+    """The button a typed reply stands for: its exact label, its label without emoji and
+    marks ("同意" for "✅ 同意") when only one button has it, or its number on a view whose
     buttons were drawn as numbered lines."""
     wanted = " ".join(typed.split()).casefold()
     for button in view_keyboard:
         if " ".join(button.label.split()).casefold() == wanted:
             return button
+    bare = _bare(wanted)
+    if bare and not bare.isdigit():  # "12" is an answer, not the pager's "1/2"
+        found = [button for button in view_keyboard if _bare(button.label) == bare]
+        if len(found) == 1:
+            return found[0]
     if numbered_view and wanted.isdigit() and wanted.isascii():
         number = int(wanted)
         if 1 <= number <= len(view_keyboard):
             return view_keyboard[number - 1]
     return None
+
+
+def _bare(text: str) -> str:
+    """Letters and digits only, case folded: a label without its emoji, marks and spaces."""
+    return "".join(c for c in text.casefold() if c.isalnum())
