@@ -302,6 +302,18 @@ def test_chinese_typography(rule: Callable[[str], list[str]]) -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def test_no_space_after_the_other_side() -> None:
+    """{other} ends in a full-width bracket ("👤 李明（大连理工大学）"): a space after it would
+    stand next to the bracket ("…大学） 也同意后")."""
+    wrong = [
+        msgid
+        for msgid, texts in entries("zh_CN")
+        for text in texts
+        if re.search(r"\{other\} +\S", text)
+    ]
+    assert not wrong, wrong
+
+
 def test_chinese_values_do_not_repeat_their_label() -> None:
     """Summaries put `<flow>.label_<name>` before the text of `<flow>.<name>_value`:
     “同时服务企业数：同时最多 2 家” says 同时 twice."""
