@@ -26,7 +26,7 @@ from handlers.i18n import (
     placeholders,
     read_catalogs,
 )
-from handlers.menus import COMMON, COORDINATOR, commands_for
+from handlers.menus import BY_ROLE, COMMON, COORDINATOR, commands_for
 from handlers.privacy import PARTNER_LEFT
 from storage.models import Role
 
@@ -352,3 +352,16 @@ def test_playground_page_follows_the_same_rules() -> None:
         if (found := rule(text))
     ]
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_help_names_every_command_in_the_menu(locale: str) -> None:
+    """/help by role names what the person's command menu offers: an enterprise's help
+    once named /engagements only, not /new_demand or /my_demands."""
+    catalog = CATALOGS[locale]
+    for role, names in BY_ROLE.items():
+        text = str(catalog[f"help.{role or 'none'}"]) + str(catalog["help.common"])
+        missing = [name for name in (*COMMON, *names) if f"/{name}" not in text]
+        assert not missing, (locale, role, missing)
+    missing = [name for name in COORDINATOR if f"/{name}" not in str(catalog["help.coordinator"])]
+    assert not missing, (locale, "coordinator", missing)
