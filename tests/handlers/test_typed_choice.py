@@ -18,6 +18,12 @@ FIELDS = [
     Button("✖ 取消", "cancel"),
 ]
 
+ROLES = [Button("🏭 企业（提出技术需求）", "ent"), Button("🎓 科技特派员（提供技术服务）", "spe")]
+ROLES_EN = [
+    Button("🏭 Enterprise (has a technical problem)", "ent"),
+    Button("🎓 Specialist (offers expertise)", "spe"),
+]
+
 
 @pytest.mark.parametrize(
     ("buttons", "typed", "data"),
@@ -31,6 +37,10 @@ FIELDS = [
         (FIELDS, " 取消 ", "cancel"),
         ([Button("✅ 确认提交", "ok"), Button("✖ 取消", "cancel")], "确认提交", "ok"),
         ([Button("Done ✔", "done")], "done", "done"),
+        (ROLES, "企业", "ent"),  # without what the brackets add
+        (ROLES, "科技特派员", "spe"),
+        (ROLES_EN, "enterprise", "ent"),
+        (ROLES_EN, "Specialist", "spe"),
     ],
 )
 def test_a_label_typed_is_its_button(buttons: list[Button], typed: str, data: str) -> None:
@@ -45,6 +55,7 @@ def test_a_label_typed_is_its_button(buttons: list[Button], typed: str, data: st
         (FIELDS, "选好"),  # a part of a label is for the form to read
         (FIELDS, "✅"),  # no letters left
         ([Button("✅ 是", "a"), Button("是", "b")], "是！"),  # two buttons read alike
+        ([Button("半年（至 2027-06-10）", "a"), Button("半年（至 2027-07-01）", "b")], "半年"),
     ],
 )
 def test_other_text_is_no_button(buttons: list[Button], typed: str) -> None:
