@@ -24,6 +24,12 @@ ROLES_EN = [
     Button("🎓 Specialist (offers expertise)", "spe"),
 ]
 
+URGENCY = [
+    Button("Urgent (within a month)", "high"),
+    Button("Normal (within three months)", "normal"),
+    Button("Not urgent", "low"),
+]
+
 
 @pytest.mark.parametrize(
     ("buttons", "typed", "data"),
@@ -41,6 +47,7 @@ ROLES_EN = [
         (ROLES, "科技特派员", "spe"),
         (ROLES_EN, "enterprise", "ent"),
         (ROLES_EN, "Specialist", "spe"),
+        (URGENCY, "urgent", "high"),  # not "Not urgent", which the words are also in
     ],
 )
 def test_a_label_typed_is_its_button(buttons: list[Button], typed: str, data: str) -> None:
