@@ -1,0 +1,43 @@
+"""A listed institution is named in the reader's language where a specialist is shown to an
+enterprise: the candidate card and the other side of an engagement (the digest already did)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+
+from handlers.engagement_views import LocaleReader, counterpart
+from handlers.i18n import Catalogs
+from handlers.proposal_views import candidate_card
+
+CATALOGS = Catalogs.load("zh_CN")
+
+
+def _specialist(institution: str) -> Any:
+    return SimpleNamespace(
+        name="李明", title=None, institution=institution, disciplines=[], team=[]
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "stored", "shown"),
+    [
+        ("en", "大连理工大学", "Dalian University of Technology"),
+        ("zh_CN", "Dalian University of Technology", "大连理工大学"),
+        ("zh_CN", "大连理工大学", "大连理工大学"),
+        ("en", "某某研究所", "某某研究所"),  # not listed: as spelled
+    ],
+)
+def test_the_institution_in_the_readers_language(locale: str, stored: str, shown: str) -> None:
+    reader = LocaleReader(CATALOGS, locale)
+    specialist = _specialist(stored)
+    card: Any = SimpleNamespace(specialist=specialist, enterprise=SimpleNamespace(name="x"))
+    assert shown in counterpart(reader, card, "enterprise")
+    ctx: Any = SimpleNamespace(
+        specialist=specialist,
+        demand=SimpleNamespace(title="Weld cracks"),
+        proposal=SimpleNamespace(reasons=[]),
+    )
+    assert shown in candidate_card(reader, cast(Any, ctx))
