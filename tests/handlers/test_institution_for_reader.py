@@ -3,11 +3,13 @@ enterprise: the candidate card and the other side of an engagement (the digest a
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 
+from handlers import contact_exchange
 from handlers.engagement_views import LocaleReader, counterpart
 from handlers.i18n import Catalogs
 from handlers.proposal_views import candidate_card
@@ -41,3 +43,28 @@ def test_the_institution_in_the_readers_language(locale: str, stored: str, shown
         proposal=SimpleNamespace(reasons=[]),
     )
     assert shown in candidate_card(reader, cast(Any, ctx))
+
+
+def test_the_contacts_name_the_institution_in_the_readers_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[str] = []
+
+    async def notify(svc: Any, user_id: int, text: str, *args: Any) -> bool:
+        sent.append(text)
+        return True
+
+    monkeypatch.setattr(contact_exchange, "notify", notify)
+    monkeypatch.setattr(
+        contact_exchange, "reader_for", lambda svc, user: LocaleReader(CATALOGS, user.locale)
+    )
+    specialist = SimpleNamespace(name="李明", institution="大连理工大学", phone="+8613900001002")
+    card: Any = SimpleNamespace(
+        specialist=specialist,
+        enterprise=SimpleNamespace(name="Ocean", contact_name="Peter", phone="+8613804112233"),
+        owner=SimpleNamespace(id=1, locale="en"),
+        specialist_user=SimpleNamespace(id=2, locale="zh_CN"),
+        demand=SimpleNamespace(title="Weld cracks"),
+    )
+    asyncio.run(contact_exchange.send_contacts(cast(Any, None), card))
+    assert "Dalian University of Technology" in sent[0]
