@@ -365,3 +365,11 @@ def test_help_names_every_command_in_the_menu(locale: str) -> None:
         assert not missing, (locale, role, missing)
     missing = [name for name in COORDINATOR if f"/{name}" not in str(catalog["help.coordinator"])]
     assert not missing, (locale, "coordinator", missing)
+
+
+def test_english_examples_follow_a_sentence_not_a_bracket() -> None:
+    """ "What outcome do you expect? (4–1000 characters) such as “…”" read as a fragment."""
+    wrong = [
+        msgid for msgid, texts in entries("en") for text in texts if re.search(r"\) such as", text)
+    ]
+    assert not wrong, wrong
