@@ -373,3 +373,10 @@ def test_english_examples_follow_a_sentence_not_a_bracket() -> None:
         msgid for msgid, texts in entries("en") for text in texts if re.search(r"\) such as", text)
     ]
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_ranges_take_an_en_dash(locale: str) -> None:
+    """ "（5-500 字）" beside "（4–60 个字）": a range is written one way."""
+    wrong = [msgid for msgid, texts in entries(locale) for t in texts if "{low}-{high}" in t]
+    assert not wrong, wrong
