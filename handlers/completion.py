@@ -14,6 +14,8 @@ own side, and each step is a guarded change, so a double tap applies once.
 
 from __future__ import annotations
 
+import re
+
 from handlers import form
 from handlers.actor import Actor
 from handlers.callbacks import pack, pattern
@@ -32,7 +34,7 @@ from handlers.engagement_views import (
 )
 from handlers.engagements import engagement_view, show
 from handlers.form import Draft, Field, Form, Option, open_form
-from handlers.validators import text_between
+from handlers.validators import Invalid, text_between
 from storage.engagements import (
     Change,
     EngagementCard,
@@ -64,6 +66,18 @@ def rating_options(actor: Actor, draft: Draft) -> list[Option]:
     return [Option(str(n), stars(n)) for n in range(5, 0, -1)]
 
 
+TYPED_STARS = re.compile(r"([1-5一二三四五])\s*(分|星|颗星|stars?|points?)?", re.IGNORECASE)
+CHINESE_DIGITS = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5"}
+
+
+def typed_rating(text: str, actor: Actor, draft: Draft) -> str:
+    """A rating typed as its number: "5", "4分", "五星", "3 stars"."""
+    match = TYPED_STARS.fullmatch(text.strip())
+    if match is None:
+        raise Invalid("invalid.use_buttons")
+    return CHINESE_DIGITS.get(match.group(1), match.group(1))
+
+
 def outcome_options(actor: Actor, draft: Draft) -> list[Option]:
     return [Option(code, actor.t(msgid)) for code, msgid in OUTCOMES.items()]
 
@@ -81,6 +95,7 @@ RATING = Field(
     "completion.ask_rating",
     "completion.label_rating",
     options=rating_options,
+    parse=typed_rating,
     prompt_params=named,
 )
 COMMENT_MAX = 300

@@ -27,6 +27,7 @@ from storage.engagements import (
     claim_contact_reminder,
     other_side,
 )
+from storage.institutions import unit_name
 
 CONSENT_FLOW = "prv"  # the privacy flow's buttons answer the question asked here
 SIDES: tuple[Side, Side] = ("enterprise", "specialist")
@@ -113,7 +114,7 @@ async def send_contacts(svc: Services, card: EngagementCard) -> None:
         owner.t(
             "match.enterprise_contacts",
             name=specialist.name,
-            institution=specialist.institution,
+            institution=unit_name(specialist.institution, owner.locale),
             phone=specialist.phone,
         ),
     )

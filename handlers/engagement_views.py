@@ -18,6 +18,7 @@ from handlers.notify import notify
 from handlers.services import Services
 from handlers.specialist_views import LocaleReader, Reader
 from storage.engagements import EngagementCard, Side
+from storage.institutions import unit_name
 from storage.models import EngagementStatus, User, WorkLog
 from storage.privacy import ERASED, WITHDRAWN
 
@@ -84,7 +85,7 @@ def counterpart(reader: Reader, card: EngagementCard, side: Side) -> Markup:
     return reader.t(
         "engagement.specialist_name",
         name=card.specialist.name,
-        institution=card.specialist.institution,
+        institution=unit_name(card.specialist.institution, reader.locale),
     )
 
 

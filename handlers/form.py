@@ -346,7 +346,15 @@ async def _typed_value(field: Field, chat: Chat, actor: Actor, draft: Draft) -> 
     if not text:
         raise Invalid("invalid.empty")
     if field.parse:
-        return await _resolved(field.parse(text, actor, draft))
+        try:
+            return await _resolved(field.parse(text, actor, draft))
+        except Invalid:  # not a value as typed: perhaps a button's words ("半年")
+            if _bare(text).isdigit():  # a number or date out of range: "11" is not "1"
+                raise
+            option = _close_option(field.options(actor, draft) if field.options else [], text)
+            if option is None or option.opens:
+                raise
+            return [option] if field.multi else option
     if field.search:
         found = list(await _resolved(field.search(text, actor)))
         if not found:

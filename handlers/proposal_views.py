@@ -21,6 +21,7 @@ from handlers.specialist_views import (
 from matching import taxonomy
 from matching.explain import render
 from matching.types import Reason
+from storage.institutions import unit_name
 from storage.models import User
 from storage.proposals import ProposalContext
 
@@ -110,7 +111,7 @@ def candidate_card(reader: Reader, ctx: ProposalContext) -> Markup:
         demand=ctx.demand.title,
         name=s.name,
         rank=label(reader, TITLES, s.title) if s.title else "—",
-        institution=s.institution,
+        institution=unit_name(s.institution, reader.locale),
         fields=disciplines_text(reader, s.disciplines) or "—",
         team=team_text(reader, s.team) or reader.t("candidate.none_team"),
         reasons=reasons_text(reader, ctx.proposal.reasons),

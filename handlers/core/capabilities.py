@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -70,16 +71,36 @@ def numbered(view: View) -> View:
 
 
 def choice_for(view_keyboard: list[Button], numbered_view: bool, typed: str) -> Button | None:
-    """The button a typed reply stands for: its exact label, or its number on a view whose
+    """The button a typed reply stands for: its exact label, its label without emoji and
+    marks ("同意" for "✅ 同意") or without what it says in brackets ("企业" for
+    "🏭 企业（提出技术需求）") when only one button has it, or its number on a view whose
     buttons were drawn as numbered lines, unless some labels are numbers themselves (days,
     a count): there a typed number is the value meant, not a line's position."""
     wanted = " ".join(typed.split()).casefold()
     for button in view_keyboard:
         if " ".join(button.label.split()).casefold() == wanted:
             return button
+    bare = _bare(wanted)
+    if bare and not bare.isdigit():  # "12" is an answer, not the pager's "1/2"
+        for read in (_bare, _bare_head):
+            found = [button for button in view_keyboard if read(button.label) == bare]
+            if len(found) == 1:
+                return found[0]
+            if found:
+                return None  # two buttons read alike: the buttons decide
     numeric_labels = any(button.label.strip().isdigit() for button in view_keyboard)
     if numbered_view and not numeric_labels and wanted.isdigit() and wanted.isascii():
         number = int(wanted)
         if 1 <= number <= len(view_keyboard):
             return view_keyboard[number - 1]
     return None
+
+
+def _bare(text: str) -> str:
+    """Letters and digits only, case folded: a label without its emoji, marks and spaces."""
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+def _bare_head(label: str) -> str:
+    """A label without what it says in brackets: "企业" of "🏭 企业（提出技术需求）"."""
+    return _bare(re.sub(r"[（(][^（）()]*[）)]", "", label))

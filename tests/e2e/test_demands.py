@@ -322,7 +322,7 @@ async def test_bad_input_at_every_kind_of_step_loses_nothing(journey: Journey) -
     await j.press_data(zhou, kind.message_id, "dem:pick:1:technology")  # an earlier step
     assert j.answers(zhou)[-1] == "这个按钮已失效。"
     reactions = await j.send(zhou, "技术难题")  # a label typed without its emoji is its button
-    assert reactions[0].text == "→ 🔧 技术难题"
+    assert reactions[0].text.endswith("→ 🔧 技术难题")
     fields = reactions[-1]
     [error, _] = await j.send(zhou, "qwxz")
     assert error.text == "没有找到相符的选项，请换个说法或点按钮选择。"

@@ -105,7 +105,7 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     assert "🏁 您已申请结束，等待对方确认。" in waiting.text
     assert "🏁 工作已完成" not in waiting.buttons
     [asked] = j.reactions(company, mark)
-    assert asked.text == "🏁 👤 陈明（大连理工大学） 认为“铸件气孔问题”的工作已完成。您同意结束吗？"
+    assert asked.text == "🏁 👤 陈明（大连理工大学）认为“铸件气孔问题”的工作已完成。您同意结束吗？"
     assert asked.buttons == ["✅ 确认完成", "还没有"]
 
     # Not yet: the engagement stays active and the specialist is told.
@@ -113,7 +113,7 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     [kept] = j.shown(await j.press(company, "还没有"))
     assert "状态：🟢 进行中" in kept.text and "🏁 工作已完成" in kept.buttons
     [told] = j.reactions(expert, mark)
-    assert told.text == "🏭 鞍山精工钢构有限公司 认为“铸件气孔问题”的工作尚未完成，对接继续进行。"
+    assert told.text == "🏭 鞍山精工钢构有限公司认为“铸件气孔问题”的工作尚未完成，对接继续进行。"
     await j.press_data(company, asked.message_id, asked.callback_data[0])
     assert j.answers(company)[-1] == "情况已有变化，以下是最新状态。"
     assert (await card(j, pair.engagement_id)).engagement.status == "active"
@@ -123,16 +123,14 @@ async def test_completion_with_ratings_and_outcome(journey: Journey) -> None:
     mark = j.emulator.mark()
     await j.press(company, "🏁 工作已完成", kept.message_id)
     [asked] = j.reactions(expert, mark)
-    assert asked.text.startswith("🏁 🏭 鞍山精工钢构有限公司 认为“铸件气孔问题”的工作已完成。")
+    assert asked.text.startswith("🏁 🏭 鞍山精工钢构有限公司认为“铸件气孔问题”的工作已完成。")
     mark = j.emulator.mark()
     [completed] = j.shown(await j.press(expert, "✅ 确认完成"))
     assert j.answers(expert)[-1] == "已完成。"
     assert "状态：✅ 已完成" in completed.text and "📅 2026-03-02 → 2026-03-05" in completed.text
     assert completed.buttons == ["⭐ 评价与反馈", "‹ 全部对接"]
     [told] = j.reactions(company, mark)
-    assert (
-        told.text == "✅ 👤 陈明（大连理工大学） 已确认：“铸件气孔问题”的对接已完成。请给出评价。"
-    )
+    assert told.text == "✅ 👤 陈明（大连理工大学）已确认：“铸件气孔问题”的对接已完成。请给出评价。"
     assert told.buttons == ["⭐ 评价与反馈"]
 
     # The enterprise rates the specialist and records the outcome.
@@ -209,7 +207,7 @@ async def test_ending_an_engagement_opens_the_demand_again(journey: Journey) -> 
     assert ended.buttons == ["‹ 全部对接"]
     [told] = j.reactions(company, mark)
     assert told.text.startswith(
-        "✖ 👤 陈明 (大连理工大学) ended the engagement on “Porous castings”. Reason: No time to continue."
+        "✖ 👤 陈明 (Dalian University of Technology) ended the engagement on “Porous castings”. Reason: No time to continue."
     )
     assert "close it in /my_demands" in told.text
     demand = await get_demand(

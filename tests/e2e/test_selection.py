@@ -166,9 +166,7 @@ async def test_propose_accept_choose_and_contacts_once_both_agree(journey: Journ
     assert thanks.text.startswith("谢谢！") and thanks.buttons == []
     assert waiting.text.startswith("“铝合金焊缝有气孔”：您已同意分享联系方式；👤 李焊（")
     [reminder] = j.reactions(li, mark)
-    assert reminder.text.startswith(
-        "🏭 鞍山精工钢构有限公司 已同意分享“铝合金焊缝有气孔”的联系方式"
-    )
+    assert reminder.text.startswith("🏭 鞍山精工钢构有限公司已同意分享“铝合金焊缝有气孔”的联系方式")
     assert reminder.buttons == ["✅ 同意分享", "暂时不要"]
     mark = j.emulator.mark()
     await j.press_data(wang, thanks.message_id, "prv:share")  # a second press

@@ -26,7 +26,7 @@ from handlers.i18n import (
     placeholders,
     read_catalogs,
 )
-from handlers.menus import COMMON, COORDINATOR, commands_for
+from handlers.menus import BY_ROLE, COMMON, COORDINATOR, commands_for
 from handlers.privacy import PARTNER_LEFT
 from storage.models import Role
 
@@ -302,6 +302,18 @@ def test_chinese_typography(rule: Callable[[str], list[str]]) -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def test_no_space_after_the_other_side() -> None:
+    """{other} ends in a full-width bracket ("👤 李明（大连理工大学）"): a space after it would
+    stand next to the bracket ("…大学） 也同意后")."""
+    wrong = [
+        msgid
+        for msgid, texts in entries("zh_CN")
+        for text in texts
+        if re.search(r"\{other\} +\S", text)
+    ]
+    assert not wrong, wrong
+
+
 def test_chinese_values_do_not_repeat_their_label() -> None:
     """Summaries put `<flow>.label_<name>` before the text of `<flow>.<name>_value`:
     “同时服务企业数：同时最多 2 家” says 同时 twice."""
@@ -339,4 +351,32 @@ def test_playground_page_follows_the_same_rules() -> None:
         for rule in CHINESE_RULES
         if (found := rule(text))
     ]
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_help_names_every_command_in_the_menu(locale: str) -> None:
+    """/help by role names what the person's command menu offers: an enterprise's help
+    once named /engagements only, not /new_demand or /my_demands."""
+    catalog = CATALOGS[locale]
+    for role, names in BY_ROLE.items():
+        text = str(catalog[f"help.{role or 'none'}"]) + str(catalog["help.common"])
+        missing = [name for name in (*COMMON, *names) if f"/{name}" not in text]
+        assert not missing, (locale, role, missing)
+    missing = [name for name in COORDINATOR if f"/{name}" not in str(catalog["help.coordinator"])]
+    assert not missing, (locale, "coordinator", missing)
+
+
+def test_english_examples_follow_a_sentence_not_a_bracket() -> None:
+    """ "What outcome do you expect? (4–1000 characters) such as “…”" read as a fragment."""
+    wrong = [
+        msgid for msgid, texts in entries("en") for text in texts if re.search(r"\) such as", text)
+    ]
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_ranges_take_an_en_dash(locale: str) -> None:
+    """ "（5-500 字）" beside "（4–60 个字）": a range is written one way."""
+    wrong = [msgid for msgid, texts in entries(locale) for t in texts if "{low}-{high}" in t]
     assert not wrong, wrong
