@@ -18,3 +18,15 @@ def body(j: Journey, message: SentMessage) -> str:
     above, _, lines = text.rpartition("\n\n")
     assert all(NUMBERED.fullmatch(line) for line in lines.splitlines()), text
     return above
+
+
+def whole(j: Journey, texts: list[SentMessage]) -> str:
+    """A text as the person reads it where the platform may hold less in a message: on WeCom
+    (2,048 bytes a message) its parts in order, line after line, none of them cut short by
+    WeCom; elsewhere the one message it fits in."""
+    if j.platform != "wecom":
+        [text] = texts
+        return text.text
+    assert texts and all(m.kind == "text" for m in texts), texts
+    assert not j.emulator.wecom.truncated, j.emulator.wecom.truncated
+    return "\n".join(m.text for m in texts)
