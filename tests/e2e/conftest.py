@@ -250,14 +250,10 @@ def settings(database_url: str, flood_limit: int) -> Settings:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every journey plays on Telegram (through its emulator), on the stub platform, which
     has no Telegram in it, and on WeCom (through its emulator); a test about Telegram itself
-    says so (`telegram_only`), and one whose expectations are still Telegram's shapes says
-    that (`not_yet_on_wecom`)."""
+    says so (`telegram_only`)."""
     if "platform" in metafunc.fixturenames:
         marked = metafunc.definition.get_closest_marker
-        platforms = ["telegram"] if marked("telegram_only") else PLATFORMS
-        if marked("not_yet_on_wecom"):
-            platforms = [p for p in platforms if p != "wecom"]
-        metafunc.parametrize("platform", platforms)
+        metafunc.parametrize("platform", ["telegram"] if marked("telegram_only") else PLATFORMS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
