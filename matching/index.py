@@ -266,8 +266,10 @@ class SpecialistIndex:
             if allowed is not None:
                 raw = np.where(allowed, raw, -1).astype(np.float32)
             rows, columns = _top_per_row(raw, per_demand)
-            kept = np.stack((channels.evidence, channels.sounds, cosine), axis=-1)
-            found.append(_Found(rows + start, columns, raw[rows, columns], kept[rows, columns]))
+            kept = (channels.evidence, channels.sounds, cosine)  # gathered where chosen only
+            found.append(
+                _Found(rows + start, columns, raw[rows, columns], _at(kept, rows, columns))
+            )
             by_specialist.add(raw, kept, start)
         found.append(by_specialist.found())
         pairs = _Found.union(found, len(self))
@@ -417,6 +419,13 @@ _EVIDENCE, _SOUNDS, _COSINE = 0, 1, 2
 _KEPT = 3  # values per pair in _Found.kept
 
 
+def _at(
+    channels: tuple[NDArray[np.float32], ...], rows: NDArray[np.int64], columns: NDArray[np.int64]
+) -> NDArray[np.float32]:
+    """The channels' values at these cells, stacked on a last axis (see _EVIDENCE)."""
+    return np.stack([channel[rows, columns] for channel in channels], axis=-1)
+
+
 def _top_per_row(
     raw: NDArray[np.float32], count: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -465,7 +474,9 @@ class _ColumnBest:
         self.kept = np.zeros((count, size, _KEPT), dtype=np.float32)
         self.rows = np.zeros((count, size), dtype=np.int64)
 
-    def add(self, base: NDArray[np.float32], kept: NDArray[np.float32], start: int) -> None:
+    def add(
+        self, base: NDArray[np.float32], kept: tuple[NDArray[np.float32], ...], start: int
+    ) -> None:
         if self.count == 0:
             return
         both = np.concatenate((self.base, base))
@@ -476,7 +487,7 @@ class _ColumnBest:
         self.kept = np.where(
             old[..., None],
             self.kept[np.minimum(best, self.count - 1), columns],
-            kept[np.maximum(best - self.count, 0), columns],
+            _at(kept, np.maximum(best - self.count, 0), columns),
         )
         self.rows = np.where(
             old, self.rows[np.minimum(best, self.count - 1), columns], best - self.count + start
