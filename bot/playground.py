@@ -35,6 +35,7 @@ from channels.wecom.channel import WeComApp, WeComChannel
 from channels.wecom.emulator import WeComEmulator
 from storage.clock import OffsetClock, SystemClock
 from storage.db import Database
+from storage.identities import known_accounts
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,7 @@ async def start_playground(
         if ahead > dt.timedelta():
             clock.advance(ahead)
             log.info("simulated time resumes %s ahead of the wall", ahead)
+        known = await known_accounts(db=db, platform="telegram")
         if demo:
             added = await load_demo(db=db, now=clock.now())
             log.info(
@@ -181,8 +183,16 @@ async def start_playground(
     # inbox remembers the ids it applied and would take a repeat for a redelivery.
     emulator = BotApiEmulator(clock=clock.now, first_update_id=_rising_update_id())
     await emulator.start(port=_free_port_after(port))
-    for persona in PERSONAS:
-        emulator.add_user(persona.user_id, persona.name, language_code=persona.language_code)
+    # Whoever wrote before a restart may be written to at once, and guests come back.
+    wrote = {int(account) for account, _, _ in known if account.isdigit()}
+    guests = _guests(known, {p.user_id for p in PERSONAS} | {p.telegram_id for p in demo_people})
+    for persona in [*PERSONAS, *guests]:
+        emulator.add_user(
+            persona.user_id,
+            persona.name,
+            language_code=persona.language_code,
+            started=persona.user_id in wrote,
+        )
     for person in demo_people:
         # They talked to the bot when they registered, so it may write to them.
         language = "zh-hans" if person.locale.startswith("zh") else "en"
@@ -208,11 +218,27 @@ async def start_playground(
         bot=bot,
         clock=clock,
         timezone=settings.timezone,
-        personas=list(PERSONAS),
+        personas=[*PERSONAS, *guests],
         demo_people=demo_people,
     )
     await page.start(port)
     return Playground(emulator, bot, page, clock, wecom)
+
+
+def _guests(known: list[tuple[str, str | None, str | None]], taken: set[int]) -> list[Persona]:
+    """Personas added on the page before a restart: the accounts the bot knows that are
+    neither the fixed personas nor demo people (erased people are no longer known)."""
+    return [
+        Persona(
+            int(account),
+            name or account,
+            "guest",
+            f"+86137{int(account):08d}",
+            "en" if (language or "").startswith("en") else "zh-hans",
+        )
+        for account, name, language in known
+        if account.isdigit() and int(account) not in taken
+    ]
 
 
 async def serve(settings: Settings, *, demo: bool = False) -> None:

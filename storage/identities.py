@@ -128,6 +128,20 @@ async def _new_person(
     return Seen(user, identity, first=True)
 
 
+async def known_accounts(
+    *, db: Database, platform: str
+) -> list[tuple[str, str | None, str | None]]:
+    """Who wrote to the bot on a platform: (account, first name, language tag)."""
+    async with db.transaction() as session:
+        rows = await session.execute(
+            select(col(Identity.account), col(User.first_name), col(Identity.language))
+            .join(User, col(Identity.user_id) == col(User.id))
+            .where(col(Identity.platform) == platform)
+            .order_by(col(Identity.id))
+        )
+        return [(account, name, language) for account, name, language in rows]
+
+
 async def find_user(*, db: Database, platform: str, account: str) -> User | None:
     """The person behind an account, if they ever wrote from it."""
     async with db.transaction() as session:

@@ -208,3 +208,43 @@ async def test_a_wecom_member_plays_the_same_programme_through_encrypted_callbac
     click = {"task_id": card["task_id"], "key": agree}
     assert "no such button" in await call(http, "/api/wecom/zhaogong/click", click, status=400)
     assert "not a WeCom persona" in await call(http, "/api/wecom/nobody", status=404)
+
+
+async def test_after_a_restart_whoever_wrote_can_be_written_to_and_guests_come_back(
+    tmp_path: Path,
+) -> None:
+    """The bot's reminders to people who wrote before the restart reach them (Telegram
+    knows their chats), and personas added on the page are there again."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite:///{tmp_path / 'playground.db'}",
+        coordinator_ids=frozenset(),
+    )
+    first = await start_playground(settings, port=0)
+    try:
+        async with aiohttp.ClientSession(base_url=first.page.url) as http:
+            guest = await call(http, "/api/personas", {"name": "Dr. Keller", "language_code": "en"})
+            since = 0
+            for who in (ENTERPRISE.user_id, guest["user_id"]):
+                await call(http, f"/api/chats/{who}/message", {"text": "/start"})
+                since = (await poll_until(http, since, "bot_message"))["last_seq"]
+    finally:
+        await first.stop()
+
+    again = await start_playground(settings, port=0)
+    try:
+        async with aiohttp.ClientSession(base_url=again.page.url) as http:
+            state = await call(http, "/api/state")
+        assert guest["user_id"] in [p["user_id"] for p in state["personas"]]
+        emulator = again.emulator
+        async with aiohttp.ClientSession() as bot_api:
+
+            async def reaches(chat_id: int) -> bool:
+                url = f"{emulator.base_url}{emulator.token}/sendMessage"
+                async with bot_api.post(url, json={"chat_id": chat_id, "text": "…"}) as response:
+                    return bool((await response.json())["ok"])
+
+            assert await reaches(ENTERPRISE.user_id) and await reaches(guest["user_id"])
+            assert not await reaches(PERSONAS[1].user_id)  # never wrote: Telegram says no
+    finally:
+        await again.stop()
