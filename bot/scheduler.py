@@ -107,12 +107,13 @@ class Scheduler:
             self._runs.discard(task)
 
     def due(self, start: dt.datetime, end: dt.datetime) -> list[str]:
-        """Jobs with a fire time in (start, end], in the order they were scheduled."""
+        """Jobs with a fire time in (start, end], in the order they first fell due: after a
+        week skipped, hourly deadlines run before the morning digest that reports them."""
         due = []
         for job in self.jobs.values():
             if job.trigger is None:
                 continue
             fire = job.trigger.get_next_fire_time(None, start + _JUST_AFTER)
             if fire is not None and start < fire <= end:
-                due.append(job.name)
-        return due
+                due.append((fire, job.name))
+        return [name for _, name in sorted(due)]

@@ -38,12 +38,13 @@ async def test_each_job_due_in_the_skipped_interval_runs_once_at_the_new_time() 
     assert runs == [("daily at 10", dt.datetime(2026, 3, 2, 2, 30, tzinfo=dt.UTC))]
 
     runs.clear()
-    # A week holds seven 10:00s but the body reads the clock, so one run covers them.
+    # A week holds seven 10:00s but the body reads the clock, so one run covers them; from
+    # 10:30, tonight's 23:00 falls due before tomorrow's 10:00.
     assert await skip_ahead(scheduler, clock, dt.timedelta(weeks=1)) == [
-        "daily at 10",
         "daily at 23",
+        "daily at 10",
     ]
-    assert [name for name, _ in runs] == ["daily at 10", "daily at 23"]
+    assert [name for name, _ in runs] == ["daily at 23", "daily at 10"]
     assert runs[-1][1] == clock.now()
     await scheduler.run("by name only")
     assert runs[-1][0] == "by name only"
@@ -68,3 +69,16 @@ def test_offset_clock_follows_the_wall_and_only_moves_forward() -> None:
     assert clock.now() >= moved
     with pytest.raises(ValueError, match="forward"):
         clock.advance(dt.timedelta(0))
+
+
+async def test_jobs_run_in_the_order_they_first_fell_due_not_as_scheduled() -> None:
+    """A digest scheduled before the deadlines job still reports after it: from 11:00, the
+    23:00 deadlines come before the next morning's 08:00 digest."""
+    clock = ManualClock(dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC))  # 11:00 in Shanghai
+    runs: list[tuple[str, dt.datetime]] = []
+    scheduler = Scheduler(SHANGHAI)
+    scheduler.daily("digest at 8", dt.time(8, 0), record(runs, clock, "digest at 8"))
+    scheduler.daily("deadlines at 23", dt.time(23, 0), record(runs, clock, "deadlines at 23"))
+    ran = await skip_ahead(scheduler, clock, dt.timedelta(weeks=1))
+    assert ran == ["deadlines at 23", "digest at 8"]
+    assert [name for name, _ in runs] == ran
