@@ -259,11 +259,20 @@ async def pending_command(chat: Chat) -> None:
     if not waiting_total and not silent_total:
         await chat.reply(actor.t("approvals.nothing_pending"))
         return
+    # How many are below is said only when not all of them are.
     if waiting_total:
-        heading = actor.t("approvals.pending_heading", total=waiting_total, shown=len(waiting))
+        heading = (
+            actor.t("approvals.pending_heading_all", total=waiting_total)
+            if len(waiting) == waiting_total
+            else actor.t("approvals.pending_heading", total=waiting_total, shown=len(waiting))
+        )
         await _send_cards(chat, heading, waiting)
     if silent_total:
-        heading = actor.t("approvals.silent_heading", total=silent_total, shown=len(silent))
+        heading = (
+            actor.t("approvals.silent_heading_all", total=silent_total)
+            if len(silent) == silent_total
+            else actor.t("approvals.silent_heading", total=silent_total, shown=len(silent))
+        )
         await _send_cards(chat, heading, silent)
 
 

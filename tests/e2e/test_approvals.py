@@ -33,7 +33,7 @@ async def test_approve_then_suspend_and_reinstate(journey: Journey) -> None:
     specialist = await registered(j, alice, name="Alice Martin")
 
     [heading, card] = await j.send(boss, "/pending")
-    assert heading.text == "待审核：1 位（下面是最早的 1 位）"
+    assert heading.text == "待审核：1 位"  # all of them below: no "the oldest 1"
     assert card.text.startswith(f"#{specialist.id} Alice Martin") and "⏳ 待审核" in card.text
     assert card.buttons == ["✅ 通过", "❌ 不通过"]
 

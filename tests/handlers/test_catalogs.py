@@ -26,7 +26,7 @@ from handlers.i18n import (
     placeholders,
     read_catalogs,
 )
-from handlers.menus import BY_ROLE, COMMON, COORDINATOR, commands_for
+from handlers.menus import APP_GROUPS, BY_ROLE, COMMON, COORDINATOR, commands_for
 from handlers.privacy import PARTNER_LEFT
 from storage.models import Role
 
@@ -52,7 +52,7 @@ def dynamic_ids() -> set[str]:
     ids |= {f"help.{role.value}" for role in Role} | {"help.none"}
     ids |= {f"error.kind.{kind}" for kind in KINDS}
     ids |= set(VOUCHER_HEADINGS.values()) | set(LEFT_REASONS.values())
-    ids |= set(PARTNER_LEFT.values())
+    ids |= set(PARTNER_LEFT.values()) | {title for title, _ in APP_GROUPS}
     names = set(COMMON) | set(COORDINATOR)
     for role in (None, *(r.value for r in Role)):
         names |= set(commands_for(role, is_coordinator=True))
