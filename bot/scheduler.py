@@ -41,6 +41,7 @@ class Scheduler:
         self.jobs: dict[str, Job] = {}
         self._aps: AsyncIOScheduler | None = None
         self._runs: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     def daily(self, name: str, at: dt.time, body: Body) -> None:
         trigger = CronTrigger(hour=at.hour, minute=at.minute, timezone=self.timezone)
@@ -61,6 +62,7 @@ class Scheduler:
         self.jobs[job.name] = job
 
     def start(self) -> None:
+        self._stopping = False
         self._aps = AsyncIOScheduler(timezone=self.timezone)
         for job in self.jobs.values():
             if job.trigger is None:
@@ -79,6 +81,7 @@ class Scheduler:
     async def stop(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Fire nothing more, and let runs in progress finish (up to `timeout`): a run cut
         off would leave its slot claimed and unfinished, and that round or digest undone."""
+        self._stopping = True
         if self._aps is not None and self._aps.running:
             self._aps.shutdown(wait=False)
         self._aps = None
@@ -96,6 +99,10 @@ class Scheduler:
 
     async def run(self, name: str) -> None:
         """Run one job now; its failure is logged, never raised into the scheduler."""
+        if self._stopping:
+            # Fired a moment before stop, its task not yet started: beginning now would
+            # claim the slot as the process shuts down around it.
+            return
         task = asyncio.current_task()
         assert task is not None
         self._runs.add(task)
