@@ -28,6 +28,7 @@ from typing import Any
 
 from handlers.actor import Actor
 from handlers.callbacks import pack
+from handlers.core.capabilities import bare
 from handlers.core.chat import Chat
 from handlers.core.router import Router
 from handlers.core.views import Keyboard, Pair, inline
@@ -349,7 +350,7 @@ async def _typed_value(field: Field, chat: Chat, actor: Actor, draft: Draft) -> 
         try:
             return await _resolved(field.parse(text, actor, draft))
         except Invalid:  # not a value as typed: perhaps a button's words ("半年")
-            if _bare(text).isdigit():  # a number or date out of range: "11" is not "1"
+            if bare(text).isdigit():  # a number or date out of range: "11" is not "1"
                 raise
             option = _close_option(field.options(actor, draft) if field.options else [], text)
             if option is None or option.opens:
@@ -366,15 +367,10 @@ async def _typed_value(field: Field, chat: Chat, actor: Actor, draft: Draft) -> 
     return [option] if field.multi else option
 
 
-def _bare(text: str) -> str:
-    """Letters and digits only, case folded: what is left of a label without its emoji."""
-    return "".join(c for c in text.casefold() if c.isalnum())
-
-
 def _close_option(options: Sequence[Option], typed: str) -> Option | None:
     """The one option a typed answer to a button question stands for: its label without
     emoji or spaces, a little more ("小型企业" for "小型"), or a part of it ("maybe")."""
-    wanted = _bare(typed)
+    wanted = bare(typed)
     if not wanted:
         return None
     for matches in (
@@ -382,7 +378,7 @@ def _close_option(options: Sequence[Option], typed: str) -> Option | None:
         lambda label: label in wanted and len(wanted) <= len(label) + 4,
         lambda label: len(wanted) >= 2 and wanted in label,
     ):
-        found = [o for o in options if _bare(o.label) and matches(_bare(o.label))]
+        found = [o for o in options if bare(o.label) and matches(bare(o.label))]
         if len(found) == 1:
             return found[0]
         if found:

@@ -80,10 +80,10 @@ def choice_for(view_keyboard: list[Button], numbered_view: bool, typed: str) -> 
     for button in view_keyboard:
         if " ".join(button.label.split()).casefold() == wanted:
             return button
-    bare = _bare(wanted)
-    if bare and not bare.isdigit():  # "12" is an answer, not the pager's "1/2"
-        for read in (_bare, _bare_head):
-            found = [button for button in view_keyboard if read(button.label) == bare]
+    plain = bare(wanted)
+    if plain and not plain.isdigit():  # "12" is an answer, not the pager's "1/2"
+        for read in (bare, _bare_head):
+            found = [button for button in view_keyboard if read(button.label) == plain]
             if len(found) == 1:
                 return found[0]
             if found:
@@ -96,11 +96,11 @@ def choice_for(view_keyboard: list[Button], numbered_view: bool, typed: str) -> 
     return None
 
 
-def _bare(text: str) -> str:
+def bare(text: str) -> str:
     """Letters and digits only, case folded: a label without its emoji, marks and spaces."""
     return "".join(c for c in text.casefold() if c.isalnum())
 
 
 def _bare_head(label: str) -> str:
     """A label without what it says in brackets: "企业" of "🏭 企业（提出技术需求）"."""
-    return _bare(re.sub(r"[（(][^（）()]*[）)]", "", label))
+    return bare(re.sub(r"[（(][^（）()]*[）)]", "", label))
