@@ -40,6 +40,7 @@ import aiohttp
 from aiohttp import web
 
 from channels.base import Accept, Delivered, Failed, Outcome, RetryLater, Route, Unreachable
+from channels.parts import split
 from channels.wecom.crypto import CryptoError, WeComCrypto
 from channels.wecom.translate import PLATFORM, NotACallback, button_keys, parse, translate
 from handlers.core.capabilities import Capabilities
@@ -295,7 +296,7 @@ class WeComChannel:
         return task
 
     async def _text(self, run: _Run, text: str) -> None:
-        for part in split(text or " "):
+        for part in split(text or " ", TEXT_BYTES):
             await self._show(run, "text", {"content": part})
 
     async def _show(self, run: _Run, kind: str, content: dict[str, Any]) -> None:
@@ -494,23 +495,3 @@ def title_card(body: dict[str, Any], text: str, task_id: str) -> dict[str, Any]:
 def _first_line(text: str) -> str:
     line = text.partition("\n")[0]
     return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
-
-
-def split(text: str, limit: int = TEXT_BYTES) -> list[str]:
-    """Parts of at most `limit` UTF-8 bytes, cut at line ends where a line allows."""
-    parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate.encode()) <= limit:
-            current = candidate
-            continue
-        if current:
-            parts.append(current)
-        while len(line.encode()) > limit:  # one line longer than a message: cut it
-            cut = len(line.encode()[:limit].decode(errors="ignore"))
-            parts.append(line[:cut])
-            line = line[cut:]
-        current = line
-    parts.append(current)
-    return parts
