@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "run",
         help="every configured platform (Telegram by long polling, WeCom callbacks on"
-        " WEBHOOK_PORT); the playground when none is",
+        " WEBHOOK_PORT, Feishu's long connection or webhook); the playground when none is",
     )
     sub.add_parser("webhook", help="serve Telegram's webhook (WEBHOOK_URL, WEBHOOK_SECRET)")
     playground = sub.add_parser("playground", help="the bot on a local emulator, in a web page")
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         log.info("database is at the newest schema")
         return 0
-    platforms = settings.telegram_bot_token or settings.wecom_corp_id
+    platforms = settings.telegram_bot_token or settings.wecom_corp_id or settings.feishu_app_id
     if args.command == "webhook" or (args.command == "run" and platforms):
         from bot.runner import serve as serve_bot
         from storage.migrate import SchemaOutdated
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         missing = [
             name
             for name, value in (
-                ("TELEGRAM_BOT_TOKEN or the WECOM_ settings", platforms),
+                ("TELEGRAM_BOT_TOKEN, the WECOM_ or the FEISHU_ settings", platforms),
                 ("WEBHOOK_URL", settings.webhook_url if telegram_webhook else True),
                 ("WEBHOOK_SECRET", settings.webhook_secret if telegram_webhook else True),
             )

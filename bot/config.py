@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     wecom_aes_key: SecretStr | None = None
     wecom_api_base_url: str = "https://qyapi.weixin.qq.com"
     wecom_callback_path: str = Field(default="/wecom", pattern=r"^/[\w/-]*$")
+    # Feishu custom app (飞书自建应用): the id and secret, or neither.
+    feishu_app_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    feishu_app_secret: SecretStr | None = None
+    feishu_encrypt_key: SecretStr | None = None  # webhook mode: events are encrypted with it
+    feishu_verification_token: SecretStr | None = None
+    feishu_domain: str = "https://open.feishu.cn"  # Lark's: https://open.larksuite.com
+    feishu_mode: Literal["long_connection", "webhook"] = "long_connection"
+    feishu_callback_path: str = Field(default="/feishu", pattern=r"^/[\w/-]*$")
     proposal_reminder_hours: float = Field(default=24, gt=0)
     proposal_expiry_hours: float = Field(default=72, gt=0)
     choice_reminder_days: float = Field(default=5, gt=0)
@@ -136,7 +144,15 @@ class Settings(BaseSettings):
         return value.strip()
 
     @field_validator(
-        "wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", mode="before"
+        "wecom_corp_id",
+        "wecom_agent_id",
+        "wecom_secret",
+        "wecom_token",
+        "feishu_app_id",
+        "feishu_app_secret",
+        "feishu_encrypt_key",
+        "feishu_verification_token",
+        mode="before",
     )
     @classmethod
     def _blank(cls, value: object) -> object:
@@ -159,7 +175,16 @@ class Settings(BaseSettings):
             raise ValueError(f"WeCom is half configured: {', '.join(missing)} must be set too")
         return self
 
-    @field_validator("telegram_api_base_url", "wecom_api_base_url")
+    @model_validator(mode="after")
+    def _feishu_whole(self) -> Settings:
+        if (self.feishu_app_id is None) != (self.feishu_app_secret is None):
+            raise ValueError("Feishu is half configured: FEISHU_APP_ID and FEISHU_APP_SECRET")
+        if self.feishu_mode == "webhook" and self.feishu_app_id and not self.feishu_encrypt_key:
+            # Unencrypted events would be unsigned: anyone could post one as any person.
+            raise ValueError("FEISHU_MODE=webhook needs FEISHU_ENCRYPT_KEY")
+        return self
+
+    @field_validator("telegram_api_base_url", "wecom_api_base_url", "feishu_domain")
     @classmethod
     def _base_url(cls, value: str) -> str:
         if not re.match(r"^https?://", value):

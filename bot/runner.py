@@ -18,6 +18,7 @@ from bot.app import BotCore
 from bot.config import Settings
 from bot.server import BotServer
 from channels.base import Channel
+from channels.feishu.channel import FeishuApp, FeishuChannel
 from channels.telegram import TelegramChannel
 from channels.wecom.channel import WeComApp, WeComChannel
 from storage.clock import Clock
@@ -34,6 +35,9 @@ def configured_channels(settings: Settings, db: Database, *, webhook: bool) -> l
     app = wecom_app(settings)
     if app is not None:
         channels.append(WeComChannel(app, db))
+    feishu = feishu_app(settings)
+    if feishu is not None:
+        channels.append(FeishuChannel(feishu, db))
     if settings.telegram_bot_token is not None:
         secret = settings.webhook_secret
         channels.append(
@@ -63,6 +67,22 @@ def wecom_app(settings: Settings) -> WeComApp | None:
         aes_key=settings.wecom_aes_key.get_secret_value(),
         api_base=settings.wecom_api_base_url.rstrip("/"),
         callback_path=settings.wecom_callback_path,
+    )
+
+
+def feishu_app(settings: Settings) -> FeishuApp | None:
+    """The Feishu app the settings name, if they name one."""
+    if settings.feishu_app_id is None or settings.feishu_app_secret is None:
+        return None
+    encrypt, verification = settings.feishu_encrypt_key, settings.feishu_verification_token
+    return FeishuApp(
+        app_id=settings.feishu_app_id,
+        app_secret=settings.feishu_app_secret.get_secret_value(),
+        encrypt_key=encrypt.get_secret_value() if encrypt else None,
+        verification_token=verification.get_secret_value() if verification else None,
+        domain=settings.feishu_domain.rstrip("/"),
+        mode=settings.feishu_mode,
+        callback_path=settings.feishu_callback_path,
     )
 
 

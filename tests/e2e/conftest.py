@@ -27,6 +27,9 @@ from bot.config import Settings
 from bot.local import QUICK_PACE, LocalBot, telegram_on
 from bot.runner import BotProcess
 from channels.base import Outcome
+from channels.feishu.channel import CAPABILITIES as FEISHU
+from channels.feishu.channel import FeishuApp, FeishuChannel
+from channels.feishu.emulator import FeishuEmulator
 from channels.telegram.emulator import BotApiEmulator
 from channels.telegram.emulator.models import SentMessage, User
 from channels.wecom.channel import CAPABILITIES as WECOM
@@ -37,12 +40,13 @@ from handlers.services import Services
 from storage.buttons import resolve_token
 from storage.clock import ManualClock
 from storage.db import Database
+from tests.e2e.feishu_people import FeishuPeople
 from tests.e2e.stub import StubChannel, StubPlatform
 from tests.e2e.wecom_people import NUMBERED, WeComPeople
 from tests.people import playing
 
 COORDINATOR_ID = 900_001
-PLATFORMS = ["telegram", "stub", "wecom"]
+PLATFORMS = ["telegram", "stub", "wecom", "feishu"]
 SETTLE_TIMEOUT = 15.0
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:" + "T" * 35  # shaped like a real token, so Settings accept it
@@ -52,6 +56,9 @@ LITERAL_MARKUP = re.compile(r"</?(?:b|i|u|s|a|code|pre|blockquote)(?:\s[^<>]*)?>
 # Journeys click faster than people: WeCom paced like an emulator that enforces nothing.
 WECOM_QUICK = dataclasses.replace(
     WECOM, per_address_rate=1000.0, per_address_burst=1000, overall_rate=5000.0
+)
+FEISHU_QUICK = dataclasses.replace(
+    FEISHU, per_address_rate=1000.0, per_address_burst=1000, overall_rate=5000.0
 )
 
 
@@ -103,10 +110,15 @@ class Journey:
             if m.buttons or m.message_id not in self._before or self._before[m.message_id] != m.text
         ]
 
+    @property
+    def shares_contact(self) -> bool:
+        """The platform has a button that shares the person's phone number."""
+        return self.platform in ("telegram", "stub")
+
     def choices(self, message: SentMessage) -> list[str]:
-        """What the person can choose on a message: its buttons; on WeCom, where more than a
-        card holds come as numbered lines to type back, those lines' labels."""
-        if message.buttons or self.platform != "wecom":
+        """What the person can choose on a message: its buttons; on WeCom and Feishu, where
+        more than a card holds come as numbered lines to type back, those lines' labels."""
+        if message.buttons or self.platform not in ("wecom", "feishu"):
             return list(message.buttons)
         return [label for _, label in NUMBERED.findall(message.text)]
 
@@ -286,6 +298,7 @@ async def journey(
         update={"coordinator_ids": frozenset({(platform, str(COORDINATOR_ID))})}
     )
     wecom: WeComEmulator | None = None
+    feishu: FeishuEmulator | None = None
     if platform == "stub":
         stub = StubPlatform()
         bot = LocalBot(settings, lambda _db: [StubChannel(stub)], clock)
@@ -296,6 +309,12 @@ async def journey(
         people = WeComPeople(wecom)
         bot = LocalBot(settings, lambda db: [wecom_on(wecom, db, people)], clock)
         played = people
+    elif platform == "feishu":
+        feishu = FeishuEmulator(clock=clock, per_user_qps=None)
+        await feishu.start()
+        feishu_people = FeishuPeople(feishu)
+        bot = LocalBot(settings, lambda db: [feishu_on(feishu, db, feishu_people)], clock)
+        played = feishu_people
     else:
         bot = LocalBot(settings, lambda _db: [telegram_on(emulator)], clock)
         played = emulator
@@ -308,6 +327,8 @@ async def journey(
     await bot.stop()
     if wecom is not None:
         await wecom.stop()
+    if feishu is not None:
+        await feishu.stop()
     playing("telegram")
 
 
@@ -337,6 +358,46 @@ class AnsweringWeComChannel(WeComChannel):
         if run.item.kind == "file" and body.get("caption"):
             self.people.expect_caption(run.item.address, plain(body["caption"]))
         return await super()._deliver(run)
+
+
+def feishu_on(feishu: FeishuEmulator, db: Database, people: FeishuPeople) -> FeishuChannel:
+    """A Feishu channel over the emulator's long connection, paced like an emulator that
+    enforces nothing, that tells the people which of its messages answer a click."""
+    return AnsweringFeishuChannel(feishu_app(feishu), db, people, capabilities=FEISHU_QUICK)
+
+
+def feishu_app(feishu: FeishuEmulator, **changes: Any) -> FeishuApp:
+    app = FeishuApp(
+        feishu.app_id,
+        feishu.app_secret,
+        feishu.encrypt_key,
+        feishu.verification_token,
+        domain=feishu.base_url,
+    )
+    return dataclasses.replace(app, **changes)
+
+
+class AnsweringFeishuChannel(FeishuChannel):
+    """The real Feishu channel; before it sends a click's answer as a message (too late
+    for the toast) or a file's caption (a text just before the file), the journey's people
+    learn what that message is."""
+
+    def __init__(self, app: FeishuApp, db: Database, people: FeishuPeople, **kwargs: Any) -> None:
+        super().__init__(app, db, **kwargs)
+        self.people = people
+
+    async def _answer(self, item: Any) -> None:
+        body = item.body
+        waiter = self._toasts.get(body.get("handle") or "")
+        if body.get("text") and (waiter is None or waiter.done()):
+            alert = bool(body.get("alert"))
+            self.people.expect_answer(item.address, plain(body["text"]), alert=alert)
+        await super()._answer(item)
+
+    async def _file(self, item: Any) -> None:
+        if item.body.get("caption"):
+            self.people.expect_caption(item.address, plain(item.body["caption"]))
+        await super()._file(item)
 
 
 async def spawn_bot(

@@ -10,10 +10,10 @@ from tests.e2e.wecom_people import NUMBERED
 
 
 def body(j: Journey, message: SentMessage) -> str:
-    """A message's text without its choices: on WeCom, the text above the numbered lines
-    that stand for buttons a card could not hold."""
+    """A message's text without its choices: on WeCom and Feishu, the text above the
+    numbered lines that stand for buttons a card could not hold."""
     text = message.text
-    if j.platform != "wecom" or message.buttons or not j.choices(message):
+    if j.platform not in ("wecom", "feishu") or message.buttons or not j.choices(message):
         return text
     above, _, lines = text.rpartition("\n\n")
     assert all(NUMBERED.fullmatch(line) for line in lines.splitlines()), text

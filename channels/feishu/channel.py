@@ -1,0 +1,487 @@
+"""Feishu (飞书) through a custom app: events over the long connection (or the webhook),
+the IM API out.
+
+Receiving: by default the SDK's long connection (channels.feishu.connection), which needs
+no public address; with FEISHU_MODE=webhook, Feishu posts events to the bot's server,
+encrypted with the encrypt key and signed (a body that fails the signature gets 403, one
+that is no event 400), after checking the URL with a `url_verification` challenge. Either
+way an event is kept by the inbox before it is acknowledged (if it cannot be kept, Feishu
+is told it failed and delivers it again). A click on a card is answered within Feishu's
+3 s: the bot waits a moment for the core's answer to the press and shows it as a toast;
+an answer that comes later (or from another process) is sent as a short message.
+
+Sending: the tenant access token is kept in the database, shared by every process, and
+fetched again before it expires or when Feishu refuses it. Every view is a card (card
+JSON 2.0, shared so it can be updated), with the core's tokens in its buttons' values, so
+any message the bot sent can be changed later through the message PATCH API (for 14
+days); a text longer than a card holds goes as text messages, with its buttons on a card
+after it. Each message carries an idempotency key (the outbox row's ref and its part), so
+a retry after a lost answer never shows a message twice. Feishu's answers map onto the
+pipeline's outcomes: a refused token is fetched again; rate limits, busy and 5xx retry
+(after the wait Feishu asks for); a person outside the app's availability range is
+unreachable; anything else is a failure logged with Feishu's words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import aiohttp
+from aiohttp import web
+
+from channels.base import Accept, Delivered, Failed, Outcome, RetryLater, Route, Unreachable
+from channels.feishu import crypto
+from channels.feishu.connection import LongConnection
+from channels.feishu.translate import PLATFORM, NotAnEvent, translate
+from channels.parts import split
+from handlers.core.capabilities import Capabilities
+from handlers.core.events import Press
+from handlers.core.views import plain
+from handlers.menus import Menus
+from storage.db import Database
+from storage.outbox import Item
+from storage.platform_tokens import cached_token, drop_token, keep_token
+
+log = logging.getLogger(__name__)
+
+CAPABILITIES = Capabilities(
+    edits="any",  # a shared card can be updated for 14 days
+    max_buttons=30,
+    max_row=3,  # side by side on a phone's card
+    max_payload=256,
+    max_text=150_000,
+    text_unit="bytes",
+    markup="plain",
+    first_contact=True,  # anyone in the app's availability range
+    share_contact=False,
+    menus=False,  # the bot's menu is set in the developer console, for everyone
+    per_address_rate=4.0,  # Feishu allows about 5 a second to one person
+    per_address_burst=5,
+    overall_rate=40.0,  # 50 a second for the app
+)
+CARD_BYTES = 28 * 1024  # Feishu refuses cards over 30 KB (with some room for its wrapping)
+TEXT_BYTES = 100 * 1024  # a text message may be 150 KB of request
+TOKEN_REFUSED = {99991661, 99991663, 99991668, 99991677}  # missing, invalid, expired
+RATE_LIMITED = {99991400, 230020}
+BUSY = {1500}  # Feishu's internal error: try again
+UNREACHABLE = {230013, 230053}  # outside the availability range; the person left or blocked
+TOKEN_MARGIN = dt.timedelta(minutes=5)
+TOAST_WAIT = 2.0  # seconds a click's answer waits for the core (Feishu waits 3)
+MAX_BODY = 1024 * 1024
+REPLAY_WINDOW = 3600  # seconds a signed callback's timestamp may be from now
+
+
+class FeishuError(Exception):
+    def __init__(self, code: int, message: str, *, after: float | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.after = after
+
+
+@dataclass(frozen=True)
+class FeishuApp:
+    app_id: str
+    app_secret: str
+    encrypt_key: str | None = None
+    verification_token: str | None = None
+    domain: str = "https://open.feishu.cn"
+    mode: Literal["long_connection", "webhook"] = "long_connection"
+    callback_path: str = "/feishu"
+
+
+class FeishuChannel:
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        app: FeishuApp,
+        db: Database,
+        *,
+        capabilities: Capabilities = CAPABILITIES,
+        toast_wait: float = TOAST_WAIT,
+        body_timeout: float = 2.0,
+    ) -> None:
+        self.app = app
+        self.db = db
+        self.capabilities = capabilities
+        self.toast_wait = toast_wait
+        self.body_timeout = body_timeout
+        self._accept: Accept | None = None
+        self._connection: LongConnection | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._token_lock = asyncio.Lock()
+        self._token_kept: tuple[str, dt.datetime] | None = None
+        # A click waiting for the core's answer: the event's id -> the toast to show.
+        self._toasts: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+
+    # --- receiving ---------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        if self.app.mode != "webhook":
+            return []
+        return [Route("POST", self.app.callback_path, self._callback)]
+
+    async def start(self, accept: Accept) -> None:
+        self._accept = accept
+        if self.app.mode == "webhook":
+            log.info("feishu: events at %s for app %s", self.app.callback_path, self.app.app_id)
+            return
+        self._connection = LongConnection(
+            self.app.app_id, self.app.app_secret, self.app.domain, self._receive
+        )
+        self._connection.start()
+        if not await self._connection.wait_connected(10.0):
+            log.warning("feishu: not connected yet; the connection keeps trying")
+        else:
+            log.info("feishu: long connection up for app %s", self.app.app_id)
+
+    async def stop(self) -> None:
+        if self._connection is not None:
+            await self._connection.stop()
+            self._connection = None
+        self._accept = None
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def healthy(self) -> bool:
+        if self.app.mode == "webhook":
+            return self._accept is not None
+        return self._connection is not None and self._connection.connected()
+
+    async def _receive(self, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """One event: kept, then answered; a click with the core's toast if it comes in time.
+        Raises when the event could not be kept (Feishu is told, and delivers it again)."""
+        accept = self._accept
+        if accept is None:
+            raise RuntimeError("not receiving")
+        try:
+            event = translate(payload)
+        except NotAnEvent as error:
+            log.warning("feishu: an event the bot cannot read (%s)", error)
+            return None
+        if event is None:
+            return None
+        if not isinstance(event.body, Press) or event.body.handle is None:
+            await accept(event)
+            return None
+        handle = event.body.handle
+        waiter = self._toasts[handle] = asyncio.get_running_loop().create_future()
+        try:
+            if not await accept(event):
+                return {}  # the same click again: answered the first time
+            async with asyncio.timeout(self.toast_wait):
+                toast = await waiter
+        except TimeoutError:
+            return {}  # the answer follows as a message
+        finally:
+            self._toasts.pop(handle, None)
+        return {"toast": toast} if toast else {}
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        """The webhook: decrypted, checked, kept, then answered."""
+        if self._accept is None:
+            return web.Response(status=503)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                raw = await request.content.read(MAX_BODY + 1)
+        except TimeoutError:
+            return web.Response(status=408)
+        if len(raw) > MAX_BODY:
+            return web.Response(status=413)
+        try:
+            payload = self._open(raw, request.headers)
+        except crypto.CryptoError as error:
+            log.warning("feishu: callback refused (%s)", error)
+            return web.Response(status=403)
+        except ValueError:
+            return web.Response(status=400)
+        if payload.get("type") == "url_verification":
+            return web.json_response({"challenge": payload.get("challenge", "")})
+        try:
+            answer = await self._receive(payload)
+        except Exception as error:
+            log.warning("feishu: could not keep an event (%s); Feishu will retry", error)
+            return web.Response(status=503)
+        return web.json_response(answer or {})
+
+    def _open(self, raw: bytes, headers: Any) -> dict[str, Any]:
+        """The callback's event: decrypted, its signature (events) and token checked."""
+        outer = json.loads(raw)
+        if not isinstance(outer, dict):
+            raise ValueError("not an object")
+        key = self.app.encrypt_key
+        if key:
+            if not isinstance(outer.get("encrypt"), str):
+                raise crypto.CryptoError("not encrypted")
+            payload = json.loads(crypto.decrypt(key, outer["encrypt"]))
+        else:
+            payload = outer
+        if not isinstance(payload, dict):
+            raise ValueError("not an object")
+        verification = payload.get("type") == "url_verification"
+        if key and not verification:
+            stamp = headers.get("X-Lark-Request-Timestamp", "")
+            nonce = headers.get("X-Lark-Request-Nonce", "")
+            expected = crypto.signature(stamp, nonce, key, raw)
+            if not hmac.compare_digest(expected, headers.get("X-Lark-Signature", "")):
+                raise crypto.CryptoError("signature does not match")
+            if not stamp.isdigit() or abs(time.time() - int(stamp)) > REPLAY_WINDOW:
+                raise crypto.CryptoError("timestamp outside the replay window")
+        token = payload.get("token") if verification else (payload.get("header") or {}).get("token")
+        wanted = self.app.verification_token
+        if wanted and not hmac.compare_digest(str(token or ""), wanted):
+            raise crypto.CryptoError("verification token does not match")
+        return payload
+
+    # --- sending -----------------------------------------------------------------------
+
+    async def announce(self, menus: Menus) -> None:
+        """Feishu's bot menu is set in the developer console, not through the API."""
+
+    async def deliver(self, item: Item) -> Outcome:
+        try:
+            return await self._deliver(item)
+        except FeishuError as error:
+            if error.code in RATE_LIMITED or error.code in BUSY or error.code < 0:
+                return RetryLater(f"feishu {error}", after=error.after)
+            if error.code in UNREACHABLE:
+                return Unreachable(str(error))
+            log.warning("feishu: %s refused: %s", item.kind, error)
+            return Failed(str(error))
+        except (aiohttp.ClientError, TimeoutError) as error:
+            return RetryLater(f"feishu: {error!r}")
+
+    async def _deliver(self, item: Item) -> Outcome:
+        body = item.body
+        if item.kind == "answer":
+            await self._answer(item)
+            return Delivered()
+        if item.kind == "menu":
+            return Delivered()
+        if item.kind == "file":
+            await self._file(item)
+            return Delivered()
+        if item.kind == "strip":
+            if item.target_message is not None:
+                await self._patch(item.target_message, card_for({**body, "keyboard": []}))
+            return Delivered(item.target_message)
+        if item.kind == "edit" and item.target_message is not None:
+            card = card_for(body)
+            if card is not None and await self._patch(item.target_message, card):
+                return Delivered(item.target_message)
+            # Too long for a card, or a card Feishu no longer lets the bot change: anew.
+        return Delivered(await self._send(item))
+
+    async def _answer(self, item: Item) -> None:
+        """A press's answer: the toast its click is waiting for, else a short message."""
+        body = item.body
+        text = plain(body["text"]) if body.get("text") else None
+        kind = "warning" if body.get("alert") else "info"
+        toast = {"type": kind, "content": text} if text else None
+        waiter = self._toasts.get(body.get("handle") or "")
+        if waiter is not None and not waiter.done():
+            waiter.set_result(toast)
+        elif text:
+            await self._message(item, 0, "text", {"text": text})
+
+    async def _send(self, item: Item) -> str:
+        """A new card (or, for a text longer than a card holds, texts and then a card with
+        its buttons); the id of the message an edit will change."""
+        body = item.body
+        card = card_for(body)
+        if card is not None:
+            return await self._message(item, 0, "interactive", card)
+        text = plain(body.get("text", "")).strip()
+        parts = split(text, TEXT_BYTES)
+        last = ""
+        for n, part in enumerate(parts):
+            last = await self._message(item, n, "text", {"text": part})
+        if body.get("keyboard"):
+            title = _first_line(text)
+            card = card_for({**body, "text": title})
+            assert card is not None
+            last = await self._message(item, len(parts), "interactive", card)
+        return last
+
+    async def _message(self, item: Item, part: int, kind: str, content: dict[str, Any]) -> str:
+        payload = {
+            "receive_id": item.address,
+            "msg_type": kind,
+            "content": json.dumps(content, ensure_ascii=False),
+            # Feishu sends a uuid only once an hour: a retry of a row never shows twice.
+            "uuid": f"{item.ref}.{part}"[:50],
+        }
+        answer = await self._call("POST", "im/v1/messages?receive_id_type=open_id", payload)
+        return str(answer["data"]["message_id"])
+
+    async def _patch(self, message_id: str, card: dict[str, Any] | None) -> bool:
+        """Change a card the bot sent; False when Feishu will not (not a card, too old)."""
+        if card is None:
+            return False
+        content = {"content": json.dumps(card, ensure_ascii=False)}
+        try:
+            await self._call("PATCH", f"im/v1/messages/{message_id}", content)
+        except FeishuError as error:
+            if error.code in TOKEN_REFUSED or error.code in RATE_LIMITED or error.code in BUSY:
+                raise
+            if error.code < 0:
+                raise
+            log.info("feishu: a card could not be changed (%s)", error)
+            return False
+        return True
+
+    async def _file(self, item: Item) -> None:
+        body = item.body
+        form = aiohttp.FormData()
+        name = body.get("name") or "file"
+        if body.get("image"):
+            form.add_field("image_type", "message")
+            form.add_field("image", item.blob or b"", filename=name)
+            uploaded = await self._call("POST", "im/v1/images", form)
+            kind, content = "image", {"image_key": uploaded["data"]["image_key"]}
+        else:
+            form.add_field("file_type", "stream")
+            form.add_field("file_name", name)
+            form.add_field("file", item.blob or b"", filename=name)
+            uploaded = await self._call("POST", "im/v1/files", form)
+            kind, content = "file", {"file_key": uploaded["data"]["file_key"]}
+        if body.get("caption"):
+            await self._message(item, 0, "text", {"text": plain(body["caption"])})
+        await self._message(item, 1, kind, content)
+
+    # --- the API -----------------------------------------------------------------------
+
+    async def _call(
+        self, method: str, path: str, payload: dict[str, Any] | aiohttp.FormData
+    ) -> dict[str, Any]:
+        """One API call with the shared token; a refused token is fetched anew once."""
+        for attempt in range(2):
+            token = await self._token(fresh=attempt > 0)
+            url = f"{self.app.domain}/open-apis/{path}"
+            kwargs: dict[str, Any] = (
+                {"data": payload} if isinstance(payload, aiohttp.FormData) else {"json": payload}
+            )
+            headers = {"Authorization": f"Bearer {token}"}
+            async with self._session().request(method, url, headers=headers, **kwargs) as response:
+                if response.status >= 500:
+                    raise FeishuError(-1, f"HTTP {response.status}")
+                after = _reset(response.headers.get("x-ogw-ratelimit-reset"))
+                try:
+                    answer = await response.json(content_type=None)
+                except ValueError:
+                    raise FeishuError(-1, f"HTTP {response.status}: not JSON") from None
+            code = int(answer.get("code", 0)) if isinstance(answer, dict) else -1
+            if code in TOKEN_REFUSED and attempt == 0:
+                self._token_kept = None
+                await drop_token(db=self.db, platform=PLATFORM, value=token)
+                continue
+            if code != 0:
+                raise FeishuError(code, str(answer.get("msg", "")), after=after)
+            return dict(answer)
+        raise AssertionError("unreachable")
+
+    async def _token(self, *, fresh: bool) -> str:
+        now = dt.datetime.now(dt.UTC)
+        kept = self._token_kept
+        if not fresh and kept is not None and kept[1] > now + TOKEN_MARGIN:
+            return kept[0]
+        async with self._token_lock:
+            if not fresh:
+                kept = await cached_token(
+                    db=self.db, platform=PLATFORM, valid_until=now + TOKEN_MARGIN
+                )
+            if fresh or kept is None:
+                kept = await self._fetch_token(now)
+            self._token_kept = kept
+            return kept[0]
+
+    async def _fetch_token(self, now: dt.datetime) -> tuple[str, dt.datetime]:
+        url = f"{self.app.domain}/open-apis/auth/v3/tenant_access_token/internal"
+        body = {"app_id": self.app.app_id, "app_secret": self.app.app_secret}
+        async with self._session().post(url, json=body) as response:
+            if response.status >= 500:
+                raise FeishuError(-1, f"HTTP {response.status}")
+            answer = await response.json(content_type=None)
+        if int(answer.get("code", 0)) != 0:
+            raise FeishuError(int(answer["code"]), str(answer.get("msg", "")))
+        token = str(answer["tenant_access_token"])
+        expires = now + dt.timedelta(seconds=int(answer.get("expire", 7200)))
+        await keep_token(db=self.db, platform=PLATFORM, value=token, expires_at=expires)
+        return token, expires
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        return self._http
+
+
+def _reset(value: str | None) -> float | None:
+    """Seconds Feishu asks to wait (x-ogw-ratelimit-reset)."""
+    try:
+        return max(float(value), 0.5) if value else None
+    except ValueError:
+        return None
+
+
+def card_for(body: dict[str, Any]) -> dict[str, Any] | None:
+    """A view as a card (JSON 2.0, shared so that PATCH can change it), or None when it is
+    longer than a card holds. Rows of buttons are column sets; each button's value carries
+    the core's token."""
+    text = plain(body.get("text", "")).strip()
+    elements: list[dict[str, Any]] = []
+    if text:
+        elements.append({"tag": "div", "text": {"tag": "plain_text", "content": text}})
+    for row in body.get("keyboard") or []:
+        elements.append(
+            {
+                "tag": "column_set",
+                "flex_mode": "none",
+                "horizontal_spacing": "8px",
+                "columns": [
+                    {
+                        "tag": "column",
+                        "width": "weighted",
+                        "weight": 1,
+                        "elements": [_button(label, token)],
+                    }
+                    for label, token in row
+                ],
+            }
+        )
+    card = {
+        "schema": "2.0",
+        "config": {"update_multi": True, "summary": {"content": _first_line(text)}},
+        "body": {"elements": elements or [_blank()]},
+    }
+    if len(json.dumps(card, ensure_ascii=False).encode()) > CARD_BYTES:
+        return None
+    return card
+
+
+def _button(label: str, token: str) -> dict[str, Any]:
+    return {
+        "tag": "button",
+        "text": {"tag": "plain_text", "content": label},
+        "type": "default",
+        "width": "fill",
+        "behaviors": [{"type": "callback", "value": {"t": token}}],
+    }
+
+
+def _blank() -> dict[str, Any]:
+    return {"tag": "div", "text": {"tag": "plain_text", "content": " "}}
+
+
+def _first_line(text: str, limit: int = 60) -> str:
+    line = text.partition("\n")[0]
+    return line if len(line) <= limit else line[: limit - 1] + "…"
