@@ -135,7 +135,8 @@ class Connection:
 
 @dataclass
 class Faults:
-    # Feishu codes, HTTP statuses >= 500, or 429 for the next API calls; 0 lets one through.
+    # Feishu codes, HTTP statuses >= 500, or 429 for the next API calls (not the token or
+    # long-connection endpoints); 0 lets one through.
     fail: deque[int] = field(default_factory=deque)
     # "send" / "patch": the call takes effect, then answers 502 (the answer lost).
     lose_answers: dict[str, int] = field(default_factory=dict)
@@ -280,6 +281,9 @@ class FeishuEmulator:
     # --- users -----------------------------------------------------------------------------
 
     def add_user(self, open_id: str, name: str = "成员") -> User:
+        """A user in the app's availability range (open ids look like "ou_" + hex)."""
+        if not open_id or not all(c.isascii() and (c.isalnum() or c == "_") for c in open_id):
+            raise ValueError(f"an open_id is letters, digits and underscores: {open_id!r}")
         digest = hashlib.md5(open_id.encode(), usedforsecurity=False).hexdigest()
         user = User(open_id, name, union_id=f"on_{digest}", user_id=digest[:8])
         self.users[open_id] = user
