@@ -135,7 +135,8 @@ class Connection:
 
 @dataclass
 class Faults:
-    # Feishu codes, HTTP statuses >= 500, or 429 for the next API calls; 0 lets one through.
+    # Feishu codes, HTTP statuses >= 500, or 429 for the next API calls (not the token or
+    # long-connection endpoints); 0 lets one through.
     fail: deque[int] = field(default_factory=deque)
     # "send" / "patch": the call takes effect, then answers 502 (the answer lost).
     lose_answers: dict[str, int] = field(default_factory=dict)
@@ -280,6 +281,9 @@ class FeishuEmulator:
     # --- users -----------------------------------------------------------------------------
 
     def add_user(self, open_id: str, name: str = "成员") -> User:
+        """A user in the app's availability range (open ids look like "ou_" + hex)."""
+        if not open_id or not all(c.isascii() and (c.isalnum() or c == "_") for c in open_id):
+            raise ValueError(f"an open_id is letters, digits and underscores: {open_id!r}")
         digest = hashlib.md5(open_id.encode(), usedforsecurity=False).hexdigest()
         user = User(open_id, name, union_id=f"on_{digest}", user_id=digest[:8])
         self.users[open_id] = user
@@ -877,15 +881,13 @@ class FeishuEmulator:
         refused = self._refusal(request)
         if refused is not None:
             return refused
-        form = await request.post()
-        upload = form.get("file")
-        name = str(form.get("file_name") or getattr(upload, "filename", "") or "")
-        self.calls.append(("file", {"file_type": form.get("file_type"), "file_name": name}))
-        if not isinstance(upload, web.FileField) or not name:
+        form = await _form(request)
+        data, filename = form.get("file", (b"", None))
+        name = form.get("file_name", (b"", None))[0].decode() or filename or ""
+        file_type = form.get("file_type", (b"", None))[0].decode()
+        self.calls.append(("file", {"file_type": file_type, "file_name": name, "size": len(data)}))
+        if not data or not name or not file_type:
             return _error(INVALID_PARAMETER, "invalid request parameter, ext=file, file_name")
-        data = upload.file.read()
-        if not data:
-            return _error(INVALID_PARAMETER, "invalid request parameter, ext=empty file")
         key = "file_v3_" + secrets.token_hex(16)
         self.files[key] = (data, name)
         return web.json_response({"code": 0, "msg": "success", "data": {"file_key": key}})
@@ -894,17 +896,26 @@ class FeishuEmulator:
         refused = self._refusal(request)
         if refused is not None:
             return refused
-        form = await request.post()
-        upload = form.get("image")
-        self.calls.append(("image", {"image_type": form.get("image_type")}))
-        if not isinstance(upload, web.FileField) or form.get("image_type") != "message":
+        form = await _form(request)
+        data = form.get("image", (b"", None))[0]
+        image_type = form.get("image_type", (b"", None))[0].decode()
+        self.calls.append(("image", {"image_type": image_type, "size": len(data)}))
+        if not data or image_type != "message":
             return _error(INVALID_PARAMETER, "invalid request parameter, ext=image, image_type")
-        data = upload.file.read()
-        if not data:
-            return _error(INVALID_PARAMETER, "invalid request parameter, ext=empty image")
         key = "img_v3_" + secrets.token_hex(16)
         self.images[key] = data
         return web.json_response({"code": 0, "msg": "success", "data": {"image_key": key}})
+
+
+async def _form(request: web.Request) -> dict[str, tuple[bytes, str | None]]:
+    """A multipart body's fields as raw bytes with their file names: lark-oapi sends the
+    file as a part without a file name, which aiohttp's post() would decode as text."""
+    fields: dict[str, tuple[bytes, str | None]] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if isinstance(part, aiohttp.BodyPartReader) and part.name:
+            fields[part.name] = (bytes(await part.read()), part.filename)
+    return fields
 
 
 def _error(code: int, msg: str, status: int = 400) -> web.Response:

@@ -9,6 +9,7 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import threading
 import time
@@ -21,6 +22,12 @@ import lark_oapi.ws.client as ws_client
 import pytest
 from aiohttp import web
 from Crypto.Cipher import AES
+from lark_oapi.api.im.v1 import (
+    CreateFileRequest,
+    CreateFileRequestBody,
+    CreateMessageRequest,
+    CreateMessageRequestBody,
+)
 from lark_oapi.core.model import RawRequest
 from lark_oapi.core.utils import AESCipher
 from lark_oapi.event.callback.model.p2_card_action_trigger import (
@@ -552,3 +559,54 @@ def test_crypto_agrees_with_lark_oapi() -> None:
     signed = crypto.signature("1700000000", "nonce", key, body)
     assert signed == hashlib.sha256(b"1700000000nonce" + key.encode() + body).hexdigest()
     assert crypto.signature_ok("1700000000", "nonce", key, body, signed)
+
+
+async def test_lark_oapis_rest_client_sends_uploads_and_reads_feishus_refusals() -> None:
+    """The SDK's REST client, run in a thread: its `a*` methods fetch the tenant token with
+    blocking `requests`, which would block an emulator on the same loop. Its token cache is
+    process-wide and keyed by app id alone, so this app id is used by no other test."""
+    feishu = FeishuEmulator(app_id="cli_emulated_rest")
+    await feishu.start()
+    feishu.add_user(USER)
+    client = (
+        lark.Client.builder()
+        .app_id(feishu.app_id)
+        .app_secret(feishu.app_secret)
+        .domain(feishu.base_url)
+        .log_level(lark.LogLevel.CRITICAL)
+        .build()
+    )
+
+    def text(to: str) -> CreateMessageRequest:
+        body = (
+            CreateMessageRequestBody.builder()
+            .receive_id(to)
+            .msg_type("text")
+            .content(json.dumps({"text": "你好"}))
+            .uuid(f"once-{to}")
+            .build()
+        )
+        return CreateMessageRequest.builder().receive_id_type("open_id").request_body(body).build()
+
+    try:
+        sent = await asyncio.to_thread(client.im.v1.message.create, text(USER))
+        assert sent.code == 0 and sent.data.message_id == feishu.last(USER).message_id
+        again = await asyncio.to_thread(client.im.v1.message.create, text(USER))
+        assert again.data.message_id == sent.data.message_id and len(feishu.chat(USER)) == 1
+        refused = await asyncio.to_thread(client.im.v1.message.create, text("ou_stranger"))
+        assert (refused.code, refused.raw.status_code) == (230013, 400)
+        upload = CreateFileRequest.builder().request_body(
+            CreateFileRequestBody.builder()
+            .file_type("stream")
+            .file_name("说明.txt")
+            .file(io.BytesIO(b"abc"))
+            .build()
+        )
+        uploaded = await asyncio.to_thread(client.im.v1.file.create, upload.build())
+        assert feishu.files[uploaded.data.file_key] == (b"abc", "说明.txt")
+        assert feishu.token_fetches == 1
+        feishu.revoke_tokens()  # the SDK keeps its cached token: Feishu's refusal comes back
+        revoked = await asyncio.to_thread(client.im.v1.message.create, text(USER))
+        assert revoked.code == 99991663
+    finally:
+        await feishu.stop()
