@@ -40,6 +40,17 @@ ANSWER_WAIT = 10.0  # seconds a frame waits for the bot's loop before Feishu is 
 FIRST_PAUSE, LONGEST_PAUSE = 1.0, 60.0
 
 
+class _ThreadsLoop:
+    """Stands for the SDK's module-level loop: each thread's own (set by `_run`), so two
+    connections (two apps, or a test's two processes) never schedule on each other's."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio.get_event_loop(), name)
+
+
+THREADS_LOOP = _ThreadsLoop()
+
+
 class _Client(ws_client.Client):
     """The SDK's client, handing event frames to the bot's loop."""
 
@@ -140,8 +151,8 @@ class LongConnection:
         pause = FIRST_PAUSE
         while not self._stopping.is_set():
             loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            ws_client.loop = loop  # the loop the SDK's client runs on is a module global
+            asyncio.set_event_loop(loop)  # what the SDK's `loop` stands for on this thread
+            ws_client.loop = THREADS_LOOP
             self._loop = loop
             client = _Client(
                 self.app_id,
