@@ -38,6 +38,7 @@ bench: install
 	$(PY) -m bench.throughput
 	$(PY) -m bench.proposals
 	$(PY) -m bench.wecom
+	$(PY) -m bench.feishu
 
 # Refresh the template of message ids found in the code (texts live in locales/*/LC_MESSAGES).
 messages: install
