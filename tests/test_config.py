@@ -21,6 +21,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
         "DIGEST_TIME",
         "MATCH_TIMES",
         *WECOM_REQUIRED,
+        "FEISHU_APP_ID",
+        "FEISHU_APP_SECRET",
+        "FEISHU_ENCRYPT_KEY",
+        "FEISHU_MODE",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -101,3 +105,25 @@ def test_a_wecom_aes_key_must_be_the_consoles_43_characters(
         load_settings()
     assert str(error.value).startswith("WECOM_AES_KEY: expected the 43-character EncodingAESKey")
     assert "too-short" not in str(error.value)
+
+
+def test_feishu_needs_its_secret_and_a_webhook_needs_the_encrypt_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FEISHU_APP_ID", "cli_a1b2c3")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "FEISHU_APP_ID and FEISHU_APP_SECRET" in str(error.value)
+    monkeypatch.setenv("FEISHU_APP_SECRET", "s3cr3t-value")
+    settings = load_settings()
+    assert settings.feishu_mode == "long_connection"  # no public address needed
+    assert settings.feishu_domain == "https://open.feishu.cn"
+    monkeypatch.setenv("FEISHU_MODE", "webhook")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "FEISHU_MODE=webhook needs FEISHU_ENCRYPT_KEY" in str(error.value)
+    assert "s3cr3t-value" not in str(error.value)
+    monkeypatch.setenv("FEISHU_MODE", "websocket")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith("FEISHU_MODE:")
