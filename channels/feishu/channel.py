@@ -134,6 +134,9 @@ class FeishuChannel:
         # Clicks being answered: by the event's id, and by the card clicked.
         self._clicks: dict[str, _Click] = {}
         self._answering: dict[str, _Click] = {}
+        # Frames come concurrently; kept one at a time, in the order they came (the lock
+        # is fair), so what a person typed quickly is applied in the order they typed it.
+        self._keeping = asyncio.Lock()
 
     # --- receiving ---------------------------------------------------------------------
 
@@ -187,7 +190,8 @@ class FeishuChannel:
         if event is None:
             return None
         if not isinstance(event.body, Press) or event.body.handle is None:
-            await accept(event)
+            async with self._keeping:
+                await accept(event)
             return None
         loop = asyncio.get_running_loop()
         handle, card = event.body.handle, event.body.message
@@ -196,7 +200,9 @@ class FeishuChannel:
             self._answering[card] = click
         toast = None
         try:
-            if not await accept(event):
+            async with self._keeping:
+                new = await accept(event)
+            if not new:
                 return {}  # the same click again: answered the first time
             async with asyncio.timeout(self.toast_wait):
                 toast = await click.toast

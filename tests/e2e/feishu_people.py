@@ -220,9 +220,7 @@ class FeishuPeople(ChatLog):
 
     def chat(self, chat_id: int) -> list[StubMessage]:
         return [
-            self._drawn(chat_id, m)
-            for m in self._chat(chat_id)
-            if m.message_id not in self._hidden
+            self._drawn(chat_id, m) for m in self._chat(chat_id) if m.message_id not in self._hidden
         ]
 
     def last(self, chat_id: int) -> StubMessage:
