@@ -4,7 +4,10 @@ Why a second aiohttp app instead of routes inside the emulator: the page and the
 personas are the playground's business, the emulator stays a Bot API server.
 The page is served on PLAYGROUND_PORT and the emulator listens on the next port;
 both live in this one process, so the API below calls the emulator's user side
-directly (no HTTP between them) and the page needs only its own origin.
+directly (no HTTP between them) and the page needs only its own origin. The
+WeCom and Feishu emulators keep each person's chat as that app shows it; the
+/api/wecom/ and /api/feishu/ routes read it and act as the person (a Feishu
+click answers with the toast the bot gave it).
 
 Like the emulator's own API, this one answers loopback Host headers only (a web
 page on a hostile domain cannot reach it through DNS rebinding) and takes POSTs
