@@ -488,6 +488,9 @@ async def test_a_programme_officer_clicks_through_the_programme(
     )
     await telegram.bot.send_photo(ENTERPRISE, photo=png, caption="<b>截图</b>", parse_mode="HTML")
     enterprise_pane = screen.pane(ENTERPRISE)
+    # Seven columns overflow a laptop and the demo person's pane scrolled into view: back
+    # to the first column, where the photo loads (lazily, once in view).
+    await enterprise_pane.scroll_into_view_if_needed()
     download = enterprise_pane.locator(".doc-download").last
     await expect(download).to_have_attribute("download", "需求.csv")
     photo = enterprise_pane.locator("img.photo").last
