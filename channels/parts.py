@@ -1,6 +1,9 @@
-"""A long text in parts a platform takes in one message each."""
+"""What comes and goes in parts: a long text cut to what a platform takes in one message,
+and a callback's body read however many pieces it arrives in."""
 
 from __future__ import annotations
+
+from aiohttp import web
 
 
 def split(text: str, limit: int) -> list[str]:
@@ -21,3 +24,14 @@ def split(text: str, limit: int) -> list[str]:
         current = line
     parts.append(current)
     return parts
+
+
+async def read_body(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, however many pieces it came in; None when it is over `limit`."""
+    chunks, size = [], 0
+    while chunk := await request.content.read(16 * 1024):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

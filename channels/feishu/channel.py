@@ -30,7 +30,7 @@ import hmac
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import aiohttp
@@ -40,7 +40,7 @@ from channels.base import Accept, Delivered, Failed, Outcome, RetryLater, Route,
 from channels.feishu import crypto
 from channels.feishu.connection import LongConnection
 from channels.feishu.translate import PLATFORM, NotAnEvent, translate
-from channels.parts import split
+from channels.parts import read_body, split
 from handlers.core.capabilities import Capabilities
 from handlers.core.events import Press
 from handlers.core.views import plain
@@ -74,8 +74,21 @@ BUSY = {1500}  # Feishu's internal error: try again
 UNREACHABLE = {230013, 230053}  # outside the availability range; the person left or blocked
 TOKEN_MARGIN = dt.timedelta(minutes=5)
 TOAST_WAIT = 2.0  # seconds a click's answer waits for the core (Feishu waits 3)
+REPLY_GAP = 0.3  # seconds between a click's answer and a PATCH of its card
+CARD_GRACE = 0.25  # seconds a click's answer waits, once the toast is there, for its card
 MAX_BODY = 1024 * 1024
 REPLAY_WINDOW = 3600  # seconds a signed callback's timestamp may be from now
+
+
+@dataclass
+class _Click:
+    """A click on a card, being answered: the core's toast for it and its card redrawn."""
+
+    message: str | None
+    toast: asyncio.Future[dict[str, Any] | None]
+    card: dict[str, Any] | None = None
+    redrawn: asyncio.Event = field(default_factory=asyncio.Event)
+    answered: float | None = None  # the loop's time the answer went
 
 
 class FeishuError(Exception):
@@ -118,8 +131,9 @@ class FeishuChannel:
         self._http: aiohttp.ClientSession | None = None
         self._token_lock = asyncio.Lock()
         self._token_kept: tuple[str, dt.datetime] | None = None
-        # A click waiting for the core's answer: the event's id -> the toast to show.
-        self._toasts: dict[str, asyncio.Future[dict[str, Any] | None]] = {}
+        # Clicks being answered: by the event's id, and by the card clicked.
+        self._clicks: dict[str, _Click] = {}
+        self._answering: dict[str, _Click] = {}
 
     # --- receiving ---------------------------------------------------------------------
 
@@ -159,8 +173,9 @@ class FeishuChannel:
         return self._connection is not None and self._connection.connected()
 
     async def _receive(self, payload: dict[str, Any]) -> dict[str, Any] | None:
-        """One event: kept, then answered; a click with the core's toast if it comes in time.
-        Raises when the event could not be kept (Feishu is told, and delivers it again)."""
+        """One event: kept, then answered; a click with the core's toast, and the clicked
+        card as the core redraws it, if they come in time. Raises when the event could not
+        be kept (Feishu is told, and delivers it again)."""
         accept = self._accept
         if accept is None:
             raise RuntimeError("not receiving")
@@ -174,18 +189,32 @@ class FeishuChannel:
         if not isinstance(event.body, Press) or event.body.handle is None:
             await accept(event)
             return None
-        handle = event.body.handle
-        waiter = self._toasts[handle] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        handle, card = event.body.handle, event.body.message
+        click = self._clicks[handle] = _Click(card, loop.create_future())
+        if card is not None:
+            self._answering[card] = click
+        toast = None
         try:
             if not await accept(event):
                 return {}  # the same click again: answered the first time
             async with asyncio.timeout(self.toast_wait):
-                toast = await waiter
+                toast = await click.toast
+                # The core redraws the clicked card just before or after its answer: a
+                # moment for the redrawn card to go with the answer rather than after it.
+                async with asyncio.timeout(CARD_GRACE):
+                    await click.redrawn.wait()
         except TimeoutError:
-            return {}  # the answer follows as a message
+            pass  # no redrawn card (or no answer yet: that follows as a message)
         finally:
-            self._toasts.pop(handle, None)
-        return {"toast": toast} if toast else {}
+            self._clicks.pop(handle, None)
+            click.answered = loop.time()
+            if card is not None:
+                loop.call_later(REPLY_GAP, self._answering.pop, card, None)
+        answer: dict[str, Any] = {"toast": toast} if toast else {}
+        if click.card is not None:
+            answer["card"] = {"type": "raw", "data": click.card}
+        return answer
 
     async def _callback(self, request: web.Request) -> web.Response:
         """The webhook: decrypted, checked, kept, then answered."""
@@ -193,10 +222,10 @@ class FeishuChannel:
             return web.Response(status=503)
         try:
             async with asyncio.timeout(self.body_timeout):
-                raw = await request.content.read(MAX_BODY + 1)
+                raw = await read_body(request, MAX_BODY)
         except TimeoutError:
             return web.Response(status=408)
-        if len(raw) > MAX_BODY:
+        if raw is None:
             return web.Response(status=413)
         try:
             payload = self._open(raw, request.headers)
@@ -273,11 +302,11 @@ class FeishuChannel:
             return Delivered()
         if item.kind == "strip":
             if item.target_message is not None:
-                await self._patch(item.target_message, card_for({**body, "keyboard": []}))
+                await self._change(item.target_message, card_for({**body, "keyboard": []}))
             return Delivered(item.target_message)
         if item.kind == "edit" and item.target_message is not None:
             card = card_for(body)
-            if card is not None and await self._patch(item.target_message, card):
+            if card is not None and await self._change(item.target_message, card):
                 return Delivered(item.target_message)
             # Too long for a card, or a card Feishu no longer lets the bot change: anew.
         return Delivered(await self._send(item))
@@ -288,9 +317,9 @@ class FeishuChannel:
         text = plain(body["text"]) if body.get("text") else None
         kind = "warning" if body.get("alert") else "info"
         toast = {"type": kind, "content": text} if text else None
-        waiter = self._toasts.get(body.get("handle") or "")
-        if waiter is not None and not waiter.done():
-            waiter.set_result(toast)
+        click = self._clicks.get(body.get("handle") or "")
+        if click is not None and not click.toast.done():
+            click.toast.set_result(toast)
         elif text:
             await self._message(item, 0, "text", {"text": text})
 
@@ -323,6 +352,19 @@ class FeishuChannel:
         }
         answer = await self._call("POST", "im/v1/messages?receive_id_type=open_id", payload)
         return str(answer["data"]["message_id"])
+
+    async def _change(self, message_id: str, card: dict[str, Any] | None) -> bool:
+        """Redraw a card: within the answer to its click while that is still to go (as
+        Feishu asks: an update racing the answer can be undone by it), else by PATCH, a
+        moment after such an answer went."""
+        click = self._answering.get(message_id)
+        if card is not None and click is not None:
+            if click.answered is None:
+                click.card = card
+                click.redrawn.set()
+                return True
+            await asyncio.sleep(click.answered + REPLY_GAP - asyncio.get_running_loop().time())
+        return await self._patch(message_id, card)
 
     async def _patch(self, message_id: str, card: dict[str, Any] | None) -> bool:
         """Change a card the bot sent; False when Feishu will not (not a card, too old)."""

@@ -40,7 +40,7 @@ import aiohttp
 from aiohttp import web
 
 from channels.base import Accept, Delivered, Failed, Outcome, RetryLater, Route, Unreachable
-from channels.parts import split
+from channels.parts import read_body, split
 from channels.wecom.crypto import CryptoError, WeComCrypto
 from channels.wecom.translate import PLATFORM, NotACallback, button_keys, parse, translate
 from handlers.core.capabilities import Capabilities
@@ -186,7 +186,7 @@ class WeComChannel:
             return web.Response(status=503)
         try:
             async with asyncio.timeout(self.body_timeout):
-                raw = await _body(request)
+                raw = await read_body(request, MAX_BODY)
         except TimeoutError:
             return web.Response(status=408)
         if raw is None:
@@ -411,17 +411,6 @@ class WeComChannel:
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         return self._http
-
-
-async def _body(request: web.Request) -> bytes | None:
-    """The whole body, however many pieces it came in; None when it is over MAX_BODY."""
-    chunks, size = [], 0
-    while chunk := await request.content.read(16 * 1024):
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def app_menu(groups: list[tuple[str, list[tuple[str, str]]]]) -> dict[str, Any]:

@@ -388,8 +388,8 @@ class AnsweringFeishuChannel(FeishuChannel):
 
     async def _answer(self, item: Any) -> None:
         body = item.body
-        waiter = self._toasts.get(body.get("handle") or "")
-        if body.get("text") and (waiter is None or waiter.done()):
+        click = self._clicks.get(body.get("handle") or "")
+        if body.get("text") and (click is None or click.toast.done()):
             alert = bool(body.get("alert"))
             self.people.expect_answer(item.address, plain(body["text"]), alert=alert)
         await super()._answer(item)

@@ -41,6 +41,7 @@ class FeishuPeople(ChatLog):
         self._captioning: dict[str, list[str]] = {}
         self._caption: dict[str, Message] = {}
         self._captions: dict[str, str] = {}  # a file's message id -> its caption
+        self._clicking: dict[str, int] = {}  # a card being clicked -> where its click is read
         feishu.watchers.append(self._seen)
 
     # --- people ------------------------------------------------------------------------------
@@ -119,7 +120,13 @@ class FeishuPeople(ChatLog):
         return None
 
     async def _click(self, who: str, message_id: str, value: dict[str, Any]) -> None:
-        answer = await self.feishu.click(who, message_id, value)
+        # The card redrawn in the click's answer reads as Telegram's edit of it does: before
+        # what the bot sent meanwhile (it arrives with the answer, a moment after them).
+        self._clicking[message_id] = self.mark()
+        try:
+            answer = await self.feishu.click(who, message_id, value)
+        finally:
+            self._clicking.pop(message_id, None)
         toast = (answer or {}).get("toast")
         if toast:
             self._answer(int(who), str(toast.get("content")), toast.get("type") != "info")
@@ -189,7 +196,12 @@ class FeishuPeople(ChatLog):
         if change == "updated":
             drawn = replace(drawn, edited=True)
         kind = "bot_edit" if change == "updated" else "bot_message"
-        self._log(StubEvent(self._seq(), kind, chat, message=drawn))
+        event = StubEvent(self._seq(), kind, chat, message=drawn)
+        at = self._clicking.get(message.message_id) if change == "updated" else None
+        if at is None:
+            self._log(event)
+        else:
+            self._events.insert(at, event)
 
     def _drawn(self, chat: int, message: Message) -> StubMessage:
         caption = self._captions.get(message.message_id)
