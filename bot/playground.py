@@ -3,9 +3,11 @@
 `make run` without a token lands here. A web page on PLAYGROUND_PORT is the
 chat client for a few personas (an enterprise, a specialist, a coordinator and
 any added there, on Telegram's emulator; an enterprise on the WeCom emulator's,
-whose callbacks reach the bot encrypted as WeCom's do), with a clock that skips
-ahead (bot/playground_page.py) and resumes where it was after a restart on the
-same database (bot/playground_clock.py); the Bot API emulator listens on the next port,
+whose callbacks reach the bot encrypted as WeCom's do; an enterprise, a
+specialist and any added there on the Feishu emulator's, whose events reach the
+bot over the real long connection), with a clock that skips ahead
+(bot/playground_page.py) and resumes where it was after a restart on the same
+database (bot/playground_clock.py); the Bot API emulator listens on the next port,
 where its /_emulator/ API serves other clients such as curl. When stdin is a
 terminal, the terminal is a chat client too. `--demo` first fills the database
 with a small programme (bot/demo/).
@@ -28,7 +30,10 @@ from bot.config import Settings
 from bot.demo import load_demo, people
 from bot.local import LocalBot, telegram_on
 from bot.playground_clock import kept_offset
-from bot.playground_page import Persona, PlaygroundPage, WeComPersona
+from bot.playground_guests import guest_names
+from bot.playground_page import FeishuPersona, Persona, PlaygroundPage, WeComPersona
+from channels.feishu.channel import FeishuApp, FeishuChannel
+from channels.feishu.emulator import FeishuEmulator
 from channels.telegram.emulator import BotApiEmulator
 from channels.telegram.emulator.models import SentMessage, User
 from channels.wecom.channel import WeComApp, WeComChannel
@@ -55,6 +60,11 @@ Or over HTTP, from another terminal:
 """
 # The same programme on WeCom: a member of the corp's app, drawn as WeCom draws cards.
 WECOM_PERSONAS = (WeComPersona("zhaogong", "赵工", "enterprise"),)
+# And on Feishu: users of the corp's custom app, its cards drawn as Feishu draws them.
+FEISHU_PERSONAS = (
+    FeishuPersona("ou_qianjingli", "钱经理", "enterprise"),
+    FeishuPersona("ou_zhouyanjiuyuan", "周研究员", "specialist"),
+)
 PERSONAS = (
     Persona(1001, "王经理", "enterprise", "+8613800001001", "zh-hans"),
     Persona(1002, "李教授", "specialist", "+8613900001002", "zh-hans"),
@@ -135,12 +145,14 @@ class Playground:
     page: PlaygroundPage
     clock: OffsetClock
     wecom: WeComEmulator
+    feishu: FeishuEmulator
 
     async def stop(self) -> None:
         await self.page.stop()
         await self.bot.stop()
         await self.emulator.stop()
         await self.wecom.stop()
+        await self.feishu.stop()
 
 
 async def start_playground(
@@ -163,6 +175,8 @@ async def start_playground(
             clock.advance(ahead)
             log.info("simulated time resumes %s ahead of the wall", ahead)
         known = await known_accounts(db=db, platform="telegram")
+        feishu_known = await known_accounts(db=db, platform="feishu")
+        feishu_names = await guest_names(db=db, platform="feishu")
         if demo:
             added = await load_demo(db=db, now=clock.now())
             log.info(
@@ -204,9 +218,30 @@ async def start_playground(
     app = WeComApp(
         wecom.corp_id, wecom.agent_id, wecom.secret, wecom.token, wecom.aes_key, wecom.base_url
     )
+    # Feishu waits 3 s for an event's acknowledgement before it delivers the event again.
+    feishu = FeishuEmulator(clock=clock, ack_timeout=3.0)
+    await feishu.start()
+    feishu_guests = [
+        FeishuPersona(account, feishu_names.get(account) or name or account, "guest")
+        for account, name, _ in feishu_known
+        if account not in {p.open_id for p in FEISHU_PERSONAS}
+    ]
+    for user in [*FEISHU_PERSONAS, *feishu_guests]:
+        feishu.add_user(user.open_id, user.name)
+    feishu_app = FeishuApp(
+        feishu.app_id,
+        feishu.app_secret,
+        feishu.encrypt_key,
+        feishu.verification_token,
+        domain=feishu.base_url,
+    )
     bot = LocalBot(
         settings,
-        lambda db: [telegram_on(emulator, quick=False), WeComChannel(app, db)],
+        lambda db: [
+            telegram_on(emulator, quick=False),
+            WeComChannel(app, db),
+            FeishuChannel(feishu_app, db),
+        ],
         clock,
     )
     await bot.start()
@@ -215,6 +250,8 @@ async def start_playground(
         emulator=emulator,
         wecom=wecom,
         wecom_personas=list(WECOM_PERSONAS),
+        feishu=feishu,
+        feishu_personas=[*FEISHU_PERSONAS, *feishu_guests],
         bot=bot,
         clock=clock,
         timezone=settings.timezone,
@@ -222,7 +259,7 @@ async def start_playground(
         demo_people=demo_people,
     )
     await page.start(port)
-    return Playground(emulator, bot, page, clock, wecom)
+    return Playground(emulator, bot, page, clock, wecom, feishu)
 
 
 def _guests(known: list[tuple[str, str | None, str | None]], taken: set[int]) -> list[Persona]:

@@ -4,7 +4,10 @@ Why a second aiohttp app instead of routes inside the emulator: the page and the
 personas are the playground's business, the emulator stays a Bot API server.
 The page is served on PLAYGROUND_PORT and the emulator listens on the next port;
 both live in this one process, so the API below calls the emulator's user side
-directly (no HTTP between them) and the page needs only its own origin.
+directly (no HTTP between them) and the page needs only its own origin. The
+WeCom and Feishu emulators keep each person's chat as that app shows it; the
+/api/wecom/ and /api/feishu/ routes read it and act as the person (a Feishu
+click answers with the toast the bot gave it).
 
 Like the emulator's own API, this one answers loopback Host headers only (a web
 page on a hostile domain cannot reach it through DNS rebinding) and takes POSTs
@@ -22,6 +25,7 @@ import base64
 import datetime as dt
 import ipaddress
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,7 +37,10 @@ from aiohttp import web
 from bot.demo import DemoPerson
 from bot.local import LocalBot
 from bot.playground_clock import record_offset
+from bot.playground_guests import record_guest
 from bot.skip_ahead import skip_ahead
+from channels.feishu.emulator import FeishuEmulator
+from channels.feishu.emulator import Message as FeishuMessage
 from channels.telegram.emulator import BotApiEmulator
 from channels.wecom.emulator import WeComEmulator
 from storage.clock import OffsetClock
@@ -48,6 +55,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024
 # What the page sends, as each platform names it.
 WECOM_MEDIA = {"photo": "image", "voice": "voice", "document": "file"}
+FEISHU_MEDIA = {"photo": "image", "voice": "audio", "document": "file"}
 # Photos are shown only when their bytes are one of these images, whatever they claim to be.
 IMAGE_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -89,6 +97,46 @@ class WeComPersona:
     role: str
 
 
+@dataclass(frozen=True)
+class FeishuPersona:
+    """A user in the availability range of the Feishu app the playground emulates."""
+
+    open_id: str
+    name: str
+    role: str  # enterprise, specialist or guest: a label, the bot decides
+
+
+class _Sent:
+    """What people on WeCom or Feishu sent, for drawing their chat: the emulators keep the
+    texts they typed (and after how many of the bot's messages); files are kept here."""
+
+    def __init__(self) -> None:
+        # Per person: (bot messages before, texts typed before, kind, name).
+        self.files: dict[str, list[tuple[int, int, str, str]]] = {}
+
+    def file(self, account: str, shown: int, typed: int, kind: str, name: str) -> None:
+        self.files.setdefault(account, []).append((shown, typed, kind, name))
+
+    def chat(
+        self, account: str, typed: list[tuple[int, str]], bot: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The bot's messages with what the person sent between them, in order: texts by
+        when typed, files between the texts typed before and after them."""
+        sent = [
+            (at, order, {"from": "member", "text": text}) for order, (at, text) in enumerate(typed)
+        ] + [
+            (at, texts - 0.5, {"from": "member", "kind": kind, "name": name})
+            for at, texts, kind, name in self.files.get(account, [])
+        ]
+        sent.sort(key=lambda entry: (entry[0], entry[1]))
+        shown: list[dict[str, Any]] = []
+        for position, message in enumerate([*bot, None]):
+            shown += [entry for at, _, entry in sent if at == position]
+            if message is not None:
+                shown.append(message)
+        return shown
+
+
 class PlaygroundPage:
     """Serves the page, the personas' chats and the clock control."""
 
@@ -103,18 +151,22 @@ class PlaygroundPage:
         demo_people: list[DemoPerson] | None = None,
         wecom: WeComEmulator | None = None,
         wecom_personas: list[WeComPersona] | None = None,
+        feishu: FeishuEmulator | None = None,
+        feishu_personas: list[FeishuPersona] | None = None,
     ) -> None:
         self.emulator = emulator
         self.wecom = wecom
         self.wecom_personas = {p.userid: p for p in wecom_personas or []}
+        self.feishu = feishu
+        self.feishu_personas = {p.open_id: p for p in feishu_personas or []}
         self.bot = bot
         self.clock = clock
         self.timezone = timezone
         self.personas = {p.user_id: p for p in personas}
         self.demo_people = {p.telegram_id: p for p in demo_people or []}
         self._next_guest = max(self.personas, default=1000) + 1
-        # Files WeCom members sent: (bot messages before, texts typed before, kind, name).
-        self._wecom_files: dict[str, list[tuple[int, int, str, str]]] = {}
+        self._wecom_sent = _Sent()
+        self._feishu_sent = _Sent()
         self._skip_lock = asyncio.Lock()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -153,6 +205,11 @@ class PlaygroundPage:
         app.router.add_post("/api/wecom/{userid}/message", self.wecom_message)
         app.router.add_post("/api/wecom/{userid}/attachment", self.wecom_attachment)
         app.router.add_post("/api/wecom/{userid}/click", self.wecom_click)
+        app.router.add_get("/api/feishu/{open_id}", self.feishu_chat)
+        app.router.add_post("/api/feishu/{open_id}/message", self.feishu_message)
+        app.router.add_post("/api/feishu/{open_id}/attachment", self.feishu_attachment)
+        app.router.add_post("/api/feishu/{open_id}/click", self.feishu_click)
+        app.router.add_get("/api/feishu/{open_id}/files/{message_id}", self.feishu_file)
         app.router.add_get("/api/clock", self.clock_state)
         app.router.add_post("/api/clock/advance", self.advance)
         return app
@@ -172,6 +229,7 @@ class PlaygroundPage:
                     if p.telegram_id not in self.personas
                 ],
                 "wecom_personas": [asdict(p) for p in self.wecom_personas.values()],
+                "feishu_personas": [asdict(p) for p in self.feishu_personas.values()],
                 "clock": self._clock_json(),
                 "timezone": str(self.timezone),
                 "emulator_url": self.emulator.url,
@@ -179,8 +237,11 @@ class PlaygroundPage:
         )
 
     async def add_persona(self, request: web.Request) -> web.Response:
-        """A new person, or one of the demo people, gets a column of their own."""
+        """A new person, or one of the demo people, gets a column of their own: on Telegram,
+        or with `"platform": "feishu"` a new user of the Feishu app."""
         body = await _json(request)
+        if body.get("platform") == "feishu":
+            return _ok(asdict(await self._add_feishu_guest(body)))
         demo_id = body.get("demo_id")
         if demo_id is not None:
             person = self.demo_people.get(_int(demo_id, "demo_id"))
@@ -208,6 +269,26 @@ class PlaygroundPage:
             persona = Persona(user_id, name, "guest", f"+86137{user_id:08d}", language)
         self.personas[persona.user_id] = persona
         return _ok(asdict(persona))
+
+    async def _add_feishu_guest(self, body: dict[str, Any]) -> FeishuPersona:
+        """A new user in the Feishu app's availability range (Feishu tells the bot no name
+        or language: the playground keeps the name for its next start)."""
+        name = str(body.get("name") or "").strip()[:64]
+        if not name:
+            raise ValueError("a name is needed")
+        if self.feishu is None:
+            raise LookupError("this playground has no Feishu app")
+        core = self.bot.core
+        if core is None:
+            raise LookupError("the bot is not running")
+        open_id = "ou_" + secrets.token_hex(16)  # shaped like Feishu's
+        self.feishu.add_user(open_id, name)
+        persona = FeishuPersona(open_id, name, "guest")
+        self.feishu_personas[open_id] = persona
+        await record_guest(
+            db=core.db, now=self.clock.now(), platform="feishu", account=open_id, name=name
+        )
+        return persona
 
     # ------------------------------------------------------------------ one persona's chat
 
@@ -342,31 +423,19 @@ class PlaygroundPage:
         card's buttons read as their replacement once the bot has answered a click)."""
         member = self._member(request)
         assert self.wecom is not None
-        # What the member sent, in order: texts by when typed, files between the texts
-        # typed before and after them.
-        sent = [
-            (at, order, {"from": "member", "text": text})
-            for order, (at, text) in enumerate(self.wecom.typed.get(member.userid, []))
-        ] + [
-            (at, texts - 0.5, {"from": "member", "kind": kind, "name": name})
-            for at, texts, kind, name in self._wecom_files.get(member.userid, [])
+        bot = [
+            {
+                "from": "bot",
+                "kind": message.kind,
+                "text": message.text,
+                "task_id": message.task_id,
+                "buttons": [{"label": label, "key": key} for label, key in message.buttons],
+                "greyed": message.greyed,
+            }
+            for message in self.wecom.chat(member.userid)
         ]
-        sent.sort(key=lambda entry: (entry[0], entry[1]))
-        shown: list[dict[str, Any]] = []
-        for position, message in enumerate([*self.wecom.chat(member.userid), None]):
-            shown += [entry for at, _, entry in sent if at == position]
-            if message is not None:
-                shown.append(
-                    {
-                        "from": "bot",
-                        "kind": message.kind,
-                        "text": message.text,
-                        "task_id": message.task_id,
-                        "buttons": [{"label": label, "key": key} for label, key in message.buttons],
-                        "greyed": message.greyed,
-                    }
-                )
-        return _ok({"messages": shown})
+        typed = self.wecom.typed.get(member.userid, [])
+        return _ok({"messages": self._wecom_sent.chat(member.userid, typed, bot)})
 
     async def wecom_message(self, request: web.Request) -> web.Response:
         member = self._member(request)
@@ -384,13 +453,12 @@ class PlaygroundPage:
         kind = _media_kind(body)
         name = str(body.get("name") or "").strip()[:255]
         assert self.wecom is not None
-        self._wecom_files.setdefault(member.userid, []).append(
-            (
-                len(self.wecom.chat(member.userid)),
-                len(self.wecom.typed.get(member.userid, [])),
-                kind,
-                name,
-            )
+        self._wecom_sent.file(
+            member.userid,
+            len(self.wecom.chat(member.userid)),
+            len(self.wecom.typed.get(member.userid, [])),
+            kind,
+            name,
         )
         await self.wecom.send_media(member.userid, WECOM_MEDIA[kind])
         return _ok({})
@@ -405,6 +473,75 @@ class PlaygroundPage:
             raise ValueError("no such button on a card that still acts")
         await self.wecom.click_key(member.userid, task_id, key)
         return _ok({})
+
+    # ------------------------------------------------------------------ a Feishu user's chat
+
+    def _feishu_user(self, request: web.Request) -> FeishuPersona:
+        user = self.feishu_personas.get(request.match_info["open_id"])
+        if user is None or self.feishu is None:
+            raise LookupError("not a Feishu persona of this playground")
+        return user
+
+    async def feishu_chat(self, request: web.Request) -> web.Response:
+        """The user's chat as Feishu shows it: what they typed and sent, texts, files,
+        images and cards (a card the bot updated reads as it is now, where it was)."""
+        user = self._feishu_user(request)
+        assert self.feishu is not None
+        path = f"/api/feishu/{quote(user.open_id)}/files"
+        bot = [_feishu_json(message, path) for message in self.feishu.chat(user.open_id)]
+        typed = self.feishu.typed.get(user.open_id, [])
+        return _ok({"messages": self._feishu_sent.chat(user.open_id, typed, bot)})
+
+    async def feishu_message(self, request: web.Request) -> web.Response:
+        user = self._feishu_user(request)
+        text = str((await _json(request)).get("text") or "").strip()
+        if not text:
+            raise ValueError("a message is needed")
+        assert self.feishu is not None
+        await self.feishu.send_text(user.open_id, text)
+        return _ok({})
+
+    async def feishu_attachment(self, request: web.Request) -> web.Response:
+        """A photo, voice note or file as Feishu delivers them: a key of that kind, no
+        caption."""
+        user = self._feishu_user(request)
+        body = await _json(request)
+        kind = _media_kind(body)
+        name = str(body.get("name") or "").strip()[:255]
+        assert self.feishu is not None
+        self._feishu_sent.file(
+            user.open_id,
+            len(self.feishu.chat(user.open_id)),
+            len(self.feishu.typed.get(user.open_id, [])),
+            kind,
+            name,
+        )
+        await self.feishu.send_media(user.open_id, FEISHU_MEDIA[kind])
+        return _ok({})
+
+    async def feishu_click(self, request: web.Request) -> web.Response:
+        """A card's button: the toast the bot answered with, if any came in time."""
+        user = self._feishu_user(request)
+        body = await _json(request)
+        message_id, value = str(body.get("message_id") or ""), body.get("value")
+        assert self.feishu is not None
+        card = next((m for m in self.feishu.chat(user.open_id) if m.message_id == message_id), None)
+        if card is None or not any(value == v for _, v in card.buttons):
+            raise ValueError("no such button on that card")
+        assert isinstance(value, dict)
+        answer = await self.feishu.click(user.open_id, message_id, value)
+        toast = (answer or {}).get("toast")
+        return _ok({"toast": toast if isinstance(toast, dict) else None})
+
+    async def feishu_file(self, request: web.Request) -> web.StreamResponse:
+        user = self._feishu_user(request)
+        message_id = request.match_info["message_id"]
+        assert self.feishu is not None
+        sent = next((m for m in self.feishu.chat(user.open_id) if m.message_id == message_id), None)
+        if sent is None or sent.media is None:
+            raise LookupError("no file in that message")
+        image = sent.kind == "image"
+        return _file_response(sent.media, sent.name or f"file-{message_id}", image=image)
 
     async def commands(self, request: web.Request) -> web.Response:
         """The command menu this user sees (setMyCommands by scope and language)."""
@@ -421,15 +558,8 @@ class PlaygroundPage:
         if sent is None or sent.file is None or sent.file.url is not None:
             raise LookupError("no file in that message")
         stored = sent.file
-        image = _image_type(stored.data) if sent.kind == "photo" else None
-        if image is not None:
-            return web.Response(body=stored.data, content_type=image)
         name = stored.filename or f"file-{message_id}"
-        return web.Response(
-            body=stored.data,
-            content_type="application/octet-stream",
-            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
-        )
+        return _file_response(stored.data, name, image=sent.kind == "photo")
 
     # ------------------------------------------------------------------ the clock
 
@@ -492,6 +622,84 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             response = _error(400, str(exc))
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+def _file_response(data: bytes, name: str, *, image: bool) -> web.Response:
+    """A file the bot sent: shown when it is a picture whose bytes are an image, else a
+    download (never a document the browser would run in this origin)."""
+    shown = _image_type(data) if image else None
+    if shown is not None:
+        return web.Response(body=data, content_type=shown)
+    return web.Response(
+        body=data,
+        content_type="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+def _feishu_json(message: FeishuMessage, files: str) -> dict[str, Any]:
+    """A message the bot sent on Feishu, as the page draws it: a card's texts and rows of
+    buttons in the card's order (a column set is a row), or a text, file or image."""
+    shown: dict[str, Any] = {
+        "from": "bot",
+        "kind": message.kind,
+        "message_id": message.message_id,
+        "text": message.text,
+    }
+    if message.kind == "interactive" and message.card is not None:
+        shown["elements"] = _card_elements(message.card)
+    elif message.kind in ("file", "image"):
+        shown["name"] = message.name or ""
+        shown["size"] = len(message.media or b"")
+        shown["url"] = f"{files}/{quote(message.message_id)}"
+    return shown
+
+
+def _card_elements(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """A card JSON 2.0's title, texts and buttons as the page draws them, top to bottom:
+    {"text": ...} and {"buttons": [{"label", "value"}, ...]}, one row per column set (or
+    per button standing alone)."""
+    title = ((card.get("header") or {}).get("title") or {}).get("content")
+    elements: list[dict[str, Any]] = [{"text": title, "title": True}] if title else []
+
+    def button(node: dict[str, Any]) -> dict[str, Any]:
+        value: Any = next(
+            (
+                b["value"]
+                for b in node.get("behaviors") or []
+                if isinstance(b, dict) and b.get("type") == "callback"
+            ),
+            {},
+        )
+        return {"label": str((node.get("text") or {}).get("content", "")), "value": value}
+
+    def walk(nodes: list[Any], row: list[dict[str, Any]] | None) -> None:
+        for node in nodes:
+            if not isinstance(node, dict):
+                continue
+            tag = node.get("tag")
+            if tag == "button":
+                if row is None:
+                    elements.append({"buttons": [button(node)]})
+                else:
+                    row.append(button(node))
+            elif tag == "column_set":
+                found: list[dict[str, Any]] = []
+                for column in node.get("columns") or []:
+                    if isinstance(column, dict):
+                        walk(column.get("elements") or [], found)
+                if found:
+                    elements.append({"buttons": found})
+            elif tag in ("markdown", "plain_text", "lark_md"):
+                if isinstance(node.get("content"), str) and node["content"].strip():
+                    elements.append({"text": node["content"]})
+            elif isinstance(node.get("text"), dict):
+                walk([node["text"]], row)
+            else:
+                walk(node.get("elements") or [], row)
+
+    walk((card.get("body") or {}).get("elements") or [], None)
+    return elements
 
 
 def _image_type(data: bytes) -> str | None:

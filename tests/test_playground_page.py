@@ -17,21 +17,32 @@ import aiohttp
 import pytest
 
 from bot.config import Settings
-from bot.playground import COORDINATOR_PERSONA, PERSONAS, Playground, start_playground
+from bot.playground import (
+    COORDINATOR_PERSONA,
+    FEISHU_PERSONAS,
+    PERSONAS,
+    Playground,
+    start_playground,
+)
 from bot.playground_page import WEB_DIR
+from channels.feishu.emulator import Message as FeishuMessage
 from channels.telegram.channel import TelegramChannel
 
 ENTERPRISE = PERSONAS[0]
+FEISHU_ENTERPRISE = FEISHU_PERSONAS[0]
 
 
-@pytest.fixture
-async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
-    settings = Settings(
+def settings_for(tmp_path: Path) -> Settings:
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=f"sqlite:///{tmp_path / 'playground.db'}",
         coordinator_ids=frozenset(),
     )
-    started = await start_playground(settings, port=0)
+
+
+@pytest.fixture
+async def playground(tmp_path: Path) -> AsyncIterator[Playground]:
+    started = await start_playground(settings_for(tmp_path), port=0)
     yield started
     await started.stop()
 
@@ -180,8 +191,13 @@ def test_the_page_strings_exist_in_both_languages_with_the_same_placeholders() -
     script = _read("app.js")
     used |= set(re.findall(r'\bt\("([\w.]+)"', script))
     used |= set(re.findall(r'translated\("\w+", "[\w-]*", "([\w.]+)"', script))
-    used |= {f"role.{p.role}" for p in PERSONAS} | {"role.guest"}
+    used |= {f"role.{p.role}" for p in (*PERSONAS, *FEISHU_PERSONAS)} | {"role.guest"}
+    # A WeCom or Feishu column names its keys after its platform (app.js, MemberPane).
+    used |= {f"{platform}.{key}" for platform in ("wecom", "feishu") for key in MEMBER_PANE_KEYS}
     assert used and used <= zh.keys(), used - zh.keys()
+
+
+MEMBER_PANE_KEYS = ("platform", "short", "empty", "placeholder")
 
 
 def _read(name: str) -> str:
@@ -215,11 +231,7 @@ async def test_after_a_restart_whoever_wrote_can_be_written_to_and_guests_come_b
 ) -> None:
     """The bot's reminders to people who wrote before the restart reach them (Telegram
     knows their chats), and personas added on the page are there again."""
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite:///{tmp_path / 'playground.db'}",
-        coordinator_ids=frozenset(),
-    )
+    settings = settings_for(tmp_path)
     first = await start_playground(settings, port=0)
     try:
         async with aiohttp.ClientSession(base_url=first.page.url) as http:
@@ -246,5 +258,124 @@ async def test_after_a_restart_whoever_wrote_can_be_written_to_and_guests_come_b
 
             assert await reaches(ENTERPRISE.user_id) and await reaches(guest["user_id"])
             assert not await reaches(PERSONAS[1].user_id)  # never wrote: Telegram says no
+    finally:
+        await again.stop()
+
+
+def rows(card: dict[str, Any]) -> list[list[str]]:
+    """A Feishu card's buttons as the page lays them out: a row per column set."""
+    return [[b["label"] for b in e["buttons"]] for e in card["elements"] if "buttons" in e]
+
+
+def button(card: dict[str, Any], label: str) -> dict[str, Any]:
+    return next(b for e in card["elements"] for b in e.get("buttons", []) if b["label"] == label)
+
+
+async def test_a_feishu_persona_plays_the_same_programme_over_the_long_connection(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    state = await call(http, "/api/state")
+    assert state["feishu_personas"] == [
+        {"open_id": "ou_qianjingli", "name": "钱经理", "role": "enterprise"},
+        {"open_id": "ou_zhouyanjiuyuan", "name": "周研究员", "role": "specialist"},
+    ]
+    chat = f"/api/feishu/{FEISHU_ENTERPRISE.open_id}"
+    await call(http, f"{chat}/message", {"text": "/start"})
+    await playground.bot.wait_idle(10)
+    you, card = (await call(http, chat))["messages"]
+    assert you == {"from": "member", "text": "/start"}
+    assert card["kind"] == "interactive" and "我们保存什么" in card["elements"][0]["text"]
+    assert rows(card) == [["✅ 同意", "不同意"], ["English"]]
+    agree = {"message_id": card["message_id"], "value": button(card, "✅ 同意")["value"]}
+    clicked = await call(http, f"{chat}/click", agree)
+    assert clicked["toast"] == {"type": "info", "content": "谢谢！"}
+    await playground.bot.wait_idle(10)
+    shown = (await call(http, chat))["messages"]
+    # The card changed where it was: the same message, its text kept, its buttons gone.
+    assert shown[1]["message_id"] == card["message_id"] and rows(shown[1]) == []
+    assert shown[1]["elements"] == card["elements"][:1]
+    assert shown[-1]["text"] == "请选择语言：" and rows(shown[-1]) == [["中文"], ["English"]]
+    # A button the card no longer has, or never had, is refused and nothing is sent.
+    assert "no such button" in await call(http, f"{chat}/click", agree, status=400)
+    assert "not a Feishu persona" in await call(http, "/api/feishu/ou_nobody", status=404)
+
+    # A file goes as Feishu sends one, with no caption; the bot asks for a click.
+    document = {"kind": "document", "name": "简介.pdf"}
+    await call(http, f"{chat}/attachment", document)
+    await playground.bot.wait_idle(10)
+    shown = (await call(http, chat))["messages"]
+    sent = shown.index({"from": "member", "kind": "document", "name": "简介.pdf"})
+    assert shown[sent + 1]["text"] == "请点击上面消息中的按钮。"
+
+
+async def test_files_the_bot_sends_on_feishu_are_downloads_and_only_images_show_inline(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    open_id = FEISHU_ENTERPRISE.open_id
+    png = b"\x89PNG\r\n\x1a\n" + bytes(32)
+    playground.feishu.chats[open_id] += [
+        FeishuMessage("om_file", "file", "", media=b"<script>x()</script>", name="报告.html"),
+        FeishuMessage("om_image", "image", "", media=png),
+        FeishuMessage("om_fake", "image", "", media=b"<html><script>x()</script>"),
+    ]
+    shown = (await call(http, f"/api/feishu/{open_id}"))["messages"]
+    assert shown[0]["name"] == "报告.html" and shown[0]["size"] == 20
+    response = await http.get(shown[0]["url"])
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename*=UTF-8''%E6%8A%A5%E5%91%8A.html"
+    )
+    response = await http.get(shown[1]["url"])
+    assert response.headers["Content-Type"] == "image/png" and await response.read() == png
+    response = await http.get(shown[2]["url"])
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    missing = f"/api/feishu/{open_id}/files/om_nothing"
+    assert "no file" in await call(http, missing, status=404)
+
+
+async def test_a_guest_can_be_added_as_a_feishu_user(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    added = await call(http, "/api/personas", {"name": "孙工", "platform": "feishu"})
+    assert added["name"] == "孙工" and added["role"] == "guest"
+    assert re.fullmatch(r"ou_[0-9a-f]{32}", added["open_id"])
+    assert playground.feishu.users[added["open_id"]].name == "孙工"
+    assert added in (await call(http, "/api/state"))["feishu_personas"]
+    await call(http, f"/api/feishu/{added['open_id']}/message", {"text": "/start"})
+    await playground.bot.wait_idle(10)
+    assert rows((await call(http, f"/api/feishu/{added['open_id']}"))["messages"][-1])
+    assert "name" in await call(http, "/api/personas", {"platform": "feishu"}, status=400)
+
+
+async def test_after_a_restart_feishu_guests_come_back_and_their_chats_go_on(
+    tmp_path: Path,
+) -> None:
+    """A Feishu user added on the page who wrote is in the app's range again, under the
+    name the page gave them (Feishu tells the bot none), and the bot answers them."""
+    settings = settings_for(tmp_path)
+    first = await start_playground(settings, port=0)
+    try:
+        async with aiohttp.ClientSession(base_url=first.page.url) as http:
+            guest = await call(http, "/api/personas", {"name": "孙工", "platform": "feishu"})
+            silent = await call(http, "/api/personas", {"name": "没说话", "platform": "feishu"})
+            await call(http, f"/api/feishu/{guest['open_id']}/message", {"text": "/start"})
+            await first.bot.wait_idle(10)
+    finally:
+        await first.stop()
+
+    again = await start_playground(settings, port=0)
+    try:
+        async with aiohttp.ClientSession(base_url=again.page.url) as http:
+            state = await call(http, "/api/state")
+            assert state["feishu_personas"] == [
+                *({"open_id": p.open_id, "name": p.name, "role": p.role} for p in FEISHU_PERSONAS),
+                guest,
+            ]
+            assert silent["open_id"] not in again.feishu.users  # never wrote: not known
+            chat = f"/api/feishu/{guest['open_id']}"
+            await call(http, f"{chat}/message", {"text": "/start"})
+            await again.bot.wait_idle(10)
+            card = (await call(http, chat))["messages"][-1]
+            assert card["from"] == "bot" and rows(card)
     finally:
         await again.stop()

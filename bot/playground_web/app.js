@@ -508,64 +508,69 @@
     }
   }
 
-  // ------------------------------------------------------------------ a WeCom member's column
+  // ------------------------------------------------------------------ WeCom and Feishu columns
 
-  // The same programme on WeCom: texts, and template cards whose buttons grey out once the
-  // bot has answered a click. WeCom has no command menu, share-contact button or toasts.
-  class WeComPane {
-    constructor(persona) {
+  // A person on a platform whose emulator keeps their chat: the column asks for it every
+  // moment and redraws it when it changed (a card updated in place stays where it was).
+  // Such platforms have no command menu or share-contact button, and no captions.
+  class MemberPane {
+    constructor(persona, { platform, account, api: base, empty }) {
       this.persona = persona;
-      this.key = `wecom:${persona.userid}`;
+      this.key = `${platform}:${account}`;
+      this.path = `${base}/${encodeURIComponent(account)}`;
       this.drawn = "";
+      const colour = ROLE_COLOURS[persona.role] || ROLE_COLOURS.guest;
       const root = document.getElementById("pane-template").content.firstElementChild.cloneNode(true);
       this.root = root;
-      root.classList.add(ROLE_COLOURS[persona.role] || ROLE_COLOURS.guest, "wecom");
+      root.classList.add(colour, platform);
       root.dataset.persona = this.key;
       root.querySelector(".avatar").textContent = Array.from(persona.name)[0] || "?";
       root.querySelector(".name").textContent = persona.name;
-      root.querySelector(".meta").dataset.i18n = "wecom.platform";
+      root.querySelector(".meta").dataset.i18n = `${platform}.platform`;
       root.querySelector(".role-badge").dataset.i18n = `role.${persona.role}`;
       root.querySelector(".menu-button").remove();
       this.list = root.querySelector(".messages");
-      this.list.append(translated("li", "empty-hint", "wecom.empty"));
+      this.list.append(translated("li", "empty-hint", empty));
       this.toast = root.querySelector(".toast");
-      const path = `/api/wecom/${encodeURIComponent(persona.userid)}`;
-      // WeCom's messages carry no caption: a file goes alone, the text stays in the box.
+      // A file goes alone, the text stays in the box.
       this.input = composer(root, {
-        onText: (text) => this.act(`${path}/message`, { text }),
-        onFile: (file) => this.act(`${path}/attachment`, { kind: attachmentKind(file), name: file.name }),
+        onText: (text) => this.act(`${this.path}/message`, { text }),
+        onFile: (file) => this.act(`${this.path}/attachment`, { kind: attachmentKind(file), name: file.name }),
         toast: (text) => this.showToast(text),
         captions: false,
       });
-      this.input.dataset.i18nPlaceholder = "wecom.placeholder";
-      this.tab = el("button", `tab ${ROLE_COLOURS[persona.role] || ROLE_COLOURS.guest}`);
+      this.input.dataset.i18nPlaceholder = `${platform}.placeholder`;
+      this.tab = el("button", `tab ${colour}`);
       this.tab.type = "button";
       this.tab.setAttribute("role", "tab");
       this.tab.dataset.persona = this.key;
       this.tab.append(el("span", "tab-name", `${persona.name} · `),
-        translated("span", "tab-platform", "wecom.short"), el("span", "unread"));
+        translated("span", "tab-platform", `${platform}.short`), el("span", "unread"));
       this.tab.addEventListener("click", () => activate(this.key));
       applyCatalog(root);
     }
 
     async act(path, body) {
       try {
-        await api(path, body);
+        const result = await api(path, body);
         await this.refresh();
+        return result;
       } catch (error) {
         this.showToast(t("error.action", { reason: error.message }));
+        return null;
       }
     }
 
-    showToast(text) {
+    showToast(text, alert) {
       this.toast.textContent = text;
       this.toast.hidden = false;
+      this.toast.classList.toggle("alert", Boolean(alert));
       clearTimeout(this.toastTimer);
       this.toastTimer = setTimeout(() => { this.toast.hidden = true; }, 3500);
     }
 
     async refresh() {
-      const result = await api(`/api/wecom/${encodeURIComponent(this.persona.userid)}`);
+      const result = await api(this.path);
       const drawn = JSON.stringify(result.messages);
       if (drawn === this.drawn) return;
       this.drawn = drawn;
@@ -578,51 +583,131 @@
     bubble(message) {
       const li = el("li", `msg ${message.from === "member" ? "from-user" : "from-bot"}`);
       const bubble = el("div", "bubble");
-      if (message.from === "bot" && message.kind === "template_card") {
-        li.classList.add("card");
-        const [title, ...rest] = message.text.split("\n");
-        bubble.append(el("div", "card-title", title));
-        if (rest.length) bubble.append(el("div", "text", rest.join("\n")));
-        const buttons = el("div", "card-buttons");
-        if (message.greyed) {
-          const done = el("button", "kb-button", message.greyed);
-          done.type = "button";
-          done.disabled = true;
-          buttons.append(done);
-        } else {
-          for (const button of message.buttons) {
-            const node = el("button", "kb-button", button.label);
-            node.type = "button";
-            node.addEventListener("click", () => {
-              node.classList.add("pressed");
-              this.act(`/api/wecom/${encodeURIComponent(this.persona.userid)}/click`,
-                { task_id: message.task_id, key: button.key });
-            });
-            buttons.append(node);
-          }
-        }
-        bubble.append(buttons);
-      } else if (message.from === "member" && message.kind) {
+      if (message.from === "member" && message.kind) {
         bubble.append(sentFile(message.kind, message.name));
-      } else if (message.from === "bot" && message.kind !== "text") {
-        bubble.append(translated("span", "other", "message.other", { kind: message.kind }));
-      } else {
+      } else if (message.from === "member" || message.kind === "text") {
         bubble.append(el("div", "text", message.text));
+      } else {
+        this.botMessage(li, bubble, message);
       }
       li.append(bubble);
       return li;
     }
+
+    botMessage(li, bubble, message) {
+      bubble.append(translated("span", "other", "message.other", { kind: message.kind }));
+    }
   }
 
-  async function refreshWeComForever() {
+  // The same programme on WeCom: texts, and template cards whose buttons grey out once the
+  // bot has answered a click. WeCom shows no toasts.
+  class WeComPane extends MemberPane {
+    constructor(persona) {
+      super(persona, { platform: "wecom", account: persona.userid, api: "/api/wecom", empty: "wecom.empty" });
+    }
+
+    botMessage(li, bubble, message) {
+      if (message.kind !== "template_card") {
+        super.botMessage(li, bubble, message);
+        return;
+      }
+      li.classList.add("card");
+      const [title, ...rest] = message.text.split("\n");
+      bubble.append(el("div", "card-title", title));
+      if (rest.length) bubble.append(el("div", "text", rest.join("\n")));
+      const buttons = el("div", "card-buttons");
+      if (message.greyed) {
+        const done = el("button", "kb-button", message.greyed);
+        done.type = "button";
+        done.disabled = true;
+        buttons.append(done);
+      } else {
+        for (const button of message.buttons) {
+          const node = el("button", "kb-button", button.label);
+          node.type = "button";
+          node.addEventListener("click", () => {
+            node.classList.add("pressed");
+            this.act(`${this.path}/click`, { task_id: message.task_id, key: button.key });
+          });
+          buttons.append(node);
+        }
+      }
+      bubble.append(buttons);
+    }
+  }
+
+  // The same programme on Feishu (飞书): every view a white card, its texts and its buttons
+  // in rows as the card's column sets lay them out; the bot updates a card in place (a
+  // clicked card loses its buttons), and a click's answer shows briefly as a toast.
+  class FeishuPane extends MemberPane {
+    constructor(persona) {
+      super(persona, { platform: "feishu", account: persona.open_id, api: "/api/feishu", empty: "feishu.empty" });
+    }
+
+    botMessage(li, bubble, message) {
+      if (message.kind === "interactive") {
+        li.classList.add("card", "feishu-card");
+        for (const element of message.elements || []) {
+          if (element.buttons) {
+            const row = el("div", "kb-row card-row");
+            for (const button of element.buttons) {
+              const node = el("button", "kb-button", button.label);
+              node.type = "button";
+              node.addEventListener("click", () => this.click(node, message.message_id, button.value));
+              row.append(node);
+            }
+            bubble.append(row);
+          } else {
+            bubble.append(el("div", element.title ? "card-title" : "text", element.text));
+          }
+        }
+      } else if (message.kind === "image") {
+        const img = el("img", "photo");
+        img.src = message.url;
+        img.alt = message.name || "";
+        img.loading = "lazy";
+        bubble.append(img);
+      } else if (message.kind === "file") {
+        const box = el("div", "document");
+        box.append(el("span", "doc-icon", "📄"));
+        const info = el("div", "doc-info");
+        info.append(el("div", "doc-name", message.name || "file"),
+          el("div", "doc-size", `${Math.max(1, Math.round(message.size / 1024))} KB`));
+        const link = translated("a", "doc-download", "message.download");
+        link.href = message.url;
+        link.setAttribute("download", message.name || "");
+        box.append(info, link);
+        bubble.append(box);
+      } else {
+        super.botMessage(li, bubble, message);
+      }
+    }
+
+    async click(node, messageId, value) {
+      node.classList.add("pressed");
+      const result = await this.act(`${this.path}/click`, { message_id: messageId, value });
+      const toast = result && result.toast;
+      if (toast && toast.content) this.showToast(toast.content, toast.type === "warning" || toast.type === "error");
+    }
+  }
+
+  async function refreshMembersForever() {
     for (;;) {
       for (const pane of state.panes.values()) {
-        if (pane instanceof WeComPane) {
+        if (pane instanceof MemberPane) {
           try { await pane.refresh(); } catch (_) { /* the main poll reports the network */ }
         }
       }
       await new Promise((resolve) => setTimeout(resolve, 700));
     }
+  }
+
+  function addMemberPane(pane) {
+    if (state.panes.has(pane.key)) return state.panes.get(pane.key);
+    state.panes.set(pane.key, pane);
+    document.getElementById("panes").append(pane.root);
+    document.getElementById("tabs").append(pane.tab);
+    return pane;
   }
 
   // ------------------------------------------------------------------ personas and the poll
@@ -689,6 +774,13 @@
     const dialog = document.getElementById("persona-dialog");
     const form = document.getElementById("persona-form");
     const error = document.getElementById("persona-error");
+    // Feishu tells the bot no language, and the demo people are on Telegram.
+    const platformChanged = () => {
+      const feishu = form.elements.platform.value === "feishu";
+      document.getElementById("persona-language").hidden = feishu;
+      document.getElementById("demo-choice").hidden = feishu || state.demo.length === 0;
+    };
+    form.elements.platform.addEventListener("change", platformChanged);
     document.getElementById("add-persona").addEventListener("click", () => {
       const select = form.elements.demo_id;
       select.querySelectorAll("option:not([value=''])").forEach((o) => o.remove());
@@ -697,30 +789,39 @@
         option.value = String(person.telegram_id);
         select.append(option);
       }
-      document.getElementById("demo-choice").hidden = state.demo.length === 0;
       error.hidden = true;
       form.reset();
+      platformChanged();
       dialog.showModal();
       form.elements.name.focus();
     });
     form.addEventListener("submit", async (event) => {
       if (event.submitter && event.submitter.value !== "add") return;
       event.preventDefault();
-      const demoId = form.elements.demo_id.value;
+      const demoId = form.elements.platform.value === "feishu" ? "" : form.elements.demo_id.value;
       const name = form.elements.name.value.trim();
       if (!demoId && !name) {
         error.textContent = t("persona.name_needed");
         error.hidden = false;
         return;
       }
-      const body = demoId ? { demo_id: Number(demoId) }
-        : { name, language_code: form.elements.language_code.value };
+      const feishu = form.elements.platform.value === "feishu";
+      let body = { name, language_code: form.elements.language_code.value };
+      if (feishu) body = { name, platform: "feishu" };
+      else if (demoId) body = { demo_id: Number(demoId) };
       try {
         const persona = await api("/api/personas", body);
         dialog.close();
-        const pane = addPane(persona);
-        activate(persona.user_id);
-        await loadHistory(pane);
+        let pane;
+        if (feishu) {
+          pane = addMemberPane(new FeishuPane(persona));
+          activate(pane.key);
+          await pane.refresh();
+        } else {
+          pane = addPane(persona);
+          activate(persona.user_id);
+          await loadHistory(pane);
+        }
         pane.root.scrollIntoView({ behavior: "smooth", inline: "end", block: "nearest" });
         pane.input.focus();
       } catch (failure) {
@@ -745,15 +846,11 @@
     state.demo = initial.demo_people;
     showClock(initial.clock);
     initial.personas.forEach(addPane);
-    for (const member of initial.wecom_personas) {
-      const pane = new WeComPane(member);
-      state.panes.set(pane.key, pane);
-      document.getElementById("panes").append(pane.root);
-      document.getElementById("tabs").append(pane.tab);
-    }
+    initial.wecom_personas.forEach((member) => addMemberPane(new WeComPane(member)));
+    initial.feishu_personas.forEach((user) => addMemberPane(new FeishuPane(user)));
     document.body.classList.add("ready");
     pollForever();
-    refreshWeComForever();
+    refreshMembersForever();
   }
 
   main().catch((error) => notify(error.message, true));

@@ -9,7 +9,7 @@ joins, and a phone-sized window shows tabs. Between steps the test waits for the
 bot to finish and the page to draw everything (no sleeps). Shorter tests check
 the page's details: answers of several lines, a tab on a phone opening at the
 newest message, the add-persona dialog and notices leaving room, files sent with
-the paper clip, and the simulated time after a restart.
+the paper clip, Feishu's cards and toasts, and the simulated time after a restart.
 
 Screenshots go to the test's tmp folder; with PLAYGROUND_SCREENSHOT=docs/playground.png
 the README's picture is written too.
@@ -352,6 +352,61 @@ async def wecom_member_agrees_and_becomes_an_enterprise(page: Any) -> None:
     await expect(pane.locator(".msg.card").last.locator(".card-title")).to_contain_text("企业名称")
 
 
+async def feishu_user_agrees_and_becomes_an_enterprise(page: Any, open_id: str) -> None:
+    """A Feishu column: /start brings the notice on a white card, a click shows the toast
+    Feishu's answer carried and the card loses its buttons where it is, and the next cards
+    follow with their buttons in rows."""
+    from playwright.async_api import expect
+
+    pane = page.locator(f'section[data-persona="feishu:{open_id}"]')
+    await pane.locator("[name=text]").fill("/start")
+    await pane.locator("[name=text]").press("Enter")
+    consent = pane.locator(".msg.feishu-card").first
+    await expect(consent.locator(".text").first).to_contain_text(
+        zh("start.consent").split("\n")[0], timeout=10_000
+    )
+    rows = consent.locator(".card-row")
+    await expect(rows).to_have_count(2)
+    await expect(rows.first.locator(".kb-button")).to_have_text([zh("start.agree"), "不同意"])
+    await rows.first.locator(".kb-button", has_text=zh("start.agree")).click()
+    await expect(pane.locator(".toast")).to_have_text(zh("start.thanks"))
+    await expect(pane.locator(".msg.feishu-card").first.locator(".kb-button")).to_have_count(0)
+    await expect(pane.locator(".msg.feishu-card").first).to_contain_text(
+        zh("start.consent").split("\n")[0]
+    )
+    language = pane.locator(".msg.feishu-card").last
+    await expect(language.locator(".text")).to_have_text(zh("start.choose_language"))
+    await language.locator(".kb-button", has_text="中文").click()
+    role = pane.locator(".msg.feishu-card").last
+    await expect(role.locator(".text")).to_have_text(zh("start.choose_role"))
+    await role.locator(".kb-button", has_text=zh("role.enterprise")).click()
+    await expect(pane.locator(".msg.feishu-card").last).to_contain_text("企业名称")
+    await expect(pane.locator(".toast")).to_be_hidden()  # shown briefly
+
+
+async def test_a_feishu_persona_and_a_feishu_guest_click_through_cards(
+    browser: Any, bare_playground: Playground
+) -> None:
+    from playwright.async_api import expect
+
+    page, errors = await opened(browser, bare_playground, LAPTOP)
+    await expect(page.locator('section[data-persona^="feishu:"]')).to_have_count(2)
+    await feishu_user_agrees_and_becomes_an_enterprise(page, "ou_qianjingli")
+
+    await page.locator("#add-persona").click()
+    await page.locator("select[name=platform]").select_option("feishu")
+    await expect(page.locator("#persona-language")).to_be_hidden()
+    await page.locator("input[name=name]").fill("孙工")
+    await page.locator("#persona-form button[value=add]").click()
+    guest = page.locator('section[data-persona^="feishu:"]').last
+    await expect(guest.locator(".name")).to_have_text("孙工")
+    await expect(guest.locator(".meta")).to_have_text("飞书 · 项目自建应用的用户")
+    open_id = (await guest.get_attribute("data-persona")).removeprefix("feishu:")
+    assert bare_playground.feishu.users[open_id].name == "孙工"
+    await feishu_user_agrees_and_becomes_an_enterprise(page, open_id)
+    assert errors == []
+
+
 async def test_a_programme_officer_clicks_through_the_programme(
     browser: Any, playground: Playground, tmp_path: Path
 ) -> None:
@@ -365,7 +420,8 @@ async def test_a_programme_officer_clicks_through_the_programme(
     screen = Screen(page, playground, shots)
     await page.goto(playground.page.url)
     await expect(page.locator("h1")).to_have_text("科技特派员对接 · 体验台")
-    await expect(page.locator("section.pane")).to_have_count(4)  # three on Telegram, one on WeCom
+    # Three on Telegram, one on WeCom, two on Feishu.
+    await expect(page.locator("section.pane")).to_have_count(6)
     await expect(screen.pane(ENTERPRISE).locator(".role-badge")).to_have_text("企业")
     await screen.shot("01-opened")
 
@@ -416,7 +472,7 @@ async def test_a_programme_officer_clicks_through_the_programme(
     await page.locator("#add-persona").click()
     await page.locator("select[name=demo_id]").select_option(label="王建军 · 鞍山华冶特钢有限公司")
     await page.locator("#persona-form button[value=add]").click()
-    await expect(page.locator("section.pane")).to_have_count(5)
+    await expect(page.locator("section.pane")).to_have_count(7)
     demo_id = int(await page.locator("section.pane").last.get_attribute("data-persona"))
     await screen.send(demo_id, "/start")
     await expect(screen.last_bot_text(demo_id)).to_contain_text(zh("start.welcome_back"))
@@ -432,6 +488,9 @@ async def test_a_programme_officer_clicks_through_the_programme(
     )
     await telegram.bot.send_photo(ENTERPRISE, photo=png, caption="<b>截图</b>", parse_mode="HTML")
     enterprise_pane = screen.pane(ENTERPRISE)
+    # Seven columns overflow a laptop and the demo person's pane scrolled into view: back
+    # to the first column, where the photo loads (lazily, once in view).
+    await enterprise_pane.scroll_into_view_if_needed()
     download = enterprise_pane.locator(".doc-download").last
     await expect(download).to_have_attribute("download", "需求.csv")
     photo = enterprise_pane.locator("img.photo").last
@@ -643,7 +702,7 @@ async def test_the_add_persona_dialog_reads_at_phone_width(
         await expect(dialog.locator("#demo-choice")).to_be_visible()  # the longest form
         parts = await dialog.locator("h2, .or, label > span, input, select, menu button").all()
         boxes = [await part.bounding_box() for part in parts]
-        assert len(boxes) == 10 and all(boxes), language
+        assert len(boxes) == 12 and all(boxes), language
         for (a, box_a), (b, box_b) in combinations(zip(parts, boxes, strict=True), 2):
             assert not overlap(box_a, box_b), (
                 language,
