@@ -435,7 +435,7 @@ class DingTalkEmulator:
         wall = int(time.time() * 1000)
         session = secrets.token_urlsafe(24)
         self.sessions[session] = (userid, time.monotonic() + SESSION_LIFETIME)
-        payload = {
+        return {
             "conversationId": _conversation_id(self.robot_code, userid),
             "chatbotCorpId": self.corp_id,
             "chatbotUserId": _opaque_id("robot", self.robot_code),
@@ -453,7 +453,6 @@ class DingTalkEmulator:
             "msgtype": kind,
             **content,
         }
-        return payload
 
     async def send_media(self, userid: str, kind: str = "picture") -> str:
         """`userid` sends a picture, a voice note (audio), a video or a file; the frame's

@@ -21,7 +21,6 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
 
 from channels.dingtalk.emulator import CARD_TOPIC, DingTalkEmulator, Message
 from tests.e2e.stub import ChatLog, StubAnswer, StubEvent, StubMessage, StubUser
