@@ -136,6 +136,12 @@ class Journey:
         return self.platform not in ("wecom", "dingtalk_plain")
 
     @property
+    def menus(self) -> bool:
+        """Each chat has a command menu of its own (not one for the whole app, set in the
+        platform's console)."""
+        return self.platform in ("telegram", "stub")
+
+    @property
     def named_on_press(self) -> bool:
         """A press tells the bot the person's name: Telegram's updates name them; WeCom's
         and Feishu's callbacks and DingTalk's card clicks carry ids only (without a card

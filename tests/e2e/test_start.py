@@ -37,9 +37,9 @@ async def test_new_user_consents_chooses_language_and_role(journey: Journey, pla
     assert texts[-1] == "What is the enterprise's name? (2–100 characters)"  # registration begins
     stored = await get_user(db=journey.db, telegram_id=1001)
     assert stored is not None and (stored.role, stored.locale) == ("enterprise", "en")
-    # The chat's own command menu is now in English (WeCom and Feishu have one menu for the
-    # whole app: the commands reach the person in the text above).
-    if platform not in ("wecom", "feishu"):
+    # The chat's own command menu is now in English (WeCom, Feishu and DingTalk have one
+    # menu for the whole app: the commands reach the person in the text above).
+    if journey.menus:
         menu = dict(journey.emulator.visible_commands(wang))
         assert menu["help"] == "Help"
 
