@@ -51,8 +51,10 @@ from tests.e2e.wecom_people import NUMBERED, WeComPeople
 from tests.people import playing
 
 COORDINATOR_ID = 900_001
-PLATFORMS = ["telegram", "stub", "wecom", "feishu", "dingtalk", "dingtalk_plain"]
-# The DingTalk journeys: with the card template (deploy/dingtalk/), and without one.
+PLATFORMS = ["telegram", "stub", "wecom", "feishu", "dingtalk"]
+# DingTalk with its card template (deploy/dingtalk/) plays every journey; "dingtalk_plain",
+# without one, plays those marked `played_on("dingtalk_plain")` (no buttons, no edits:
+# the suite's journeys read buttons and edits in place, which it does not have).
 DINGTALK_TEMPLATE = "techmatch.view"
 SETTLE_TIMEOUT = 15.0
 ROOT = Path(__file__).resolve().parents[2]
@@ -303,6 +305,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     says so (`telegram_only`)."""
     if "platform" in metafunc.fixturenames:
         marked = metafunc.definition.get_closest_marker
+        played_on = marked("played_on")
+        if played_on is not None:
+            metafunc.parametrize("platform", list(played_on.args))
+            return
         metafunc.parametrize("platform", ["telegram"] if marked("telegram_only") else PLATFORMS)
 
 
