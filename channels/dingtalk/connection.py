@@ -14,7 +14,9 @@ open the websocket the answer names (`websockets`, with its protocol pings as
 keepalive), and route each frame in a task of its own, so a slow one never holds the
 frames behind it. On a disconnect notice (the SDK's route closes the socket), a close,
 a dropped network or a refused registration, it connects again after a pause that
-doubles from 1 s to a minute, back to 1 s after a connection that lasted. `stop()`
+doubles from 1 s to a minute, back to 1 s after a connection that lasted. Frames from
+one person are kept in the order they came (each waits for that person's frame before
+it), so "/help" then "hello" never reach the inbox the other way round. `stop()`
 cancels the loop and closes the socket; a frame whose event was not kept yet is not
 acknowledged, and DingTalk sends it again.
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import socket
@@ -84,6 +87,7 @@ class StreamConnection:
         self.client.pre_start()
         self._task: asyncio.Task[None] | None = None
         self._frames: set[asyncio.Task[None]] = set()
+        self._last: dict[str, asyncio.Task[None]] = {}  # each person's newest frame
         self._connected = asyncio.Event()
         self._http: aiohttp.ClientSession | None = None
         self.connections = 0  # sockets opened so far
@@ -152,13 +156,25 @@ class StreamConnection:
                 except ValueError:
                     log.warning("dingtalk: a frame that is not JSON")
                     continue
-                task = asyncio.create_task(self._route(websocket, frame))
+                key = _person(frame)
+                task = asyncio.create_task(self._route(websocket, frame, self._last.get(key)))
+                self._last[key] = task
                 self._frames.add(task)
                 task.add_done_callback(self._frames.discard)
+                task.add_done_callback(functools.partial(self._forget, key))
 
-    async def _route(self, websocket: Any, frame: dict[str, Any]) -> None:
-        """One frame through the SDK's router (which writes its ack); a disconnect notice
-        closes this socket, and the loop connects again."""
+    def _forget(self, key: str, done: asyncio.Task[None]) -> None:
+        if self._last.get(key) is done:
+            del self._last[key]
+
+    async def _route(
+        self, websocket: Any, frame: dict[str, Any], after: asyncio.Task[None] | None
+    ) -> None:
+        """One frame through the SDK's router (which writes its ack), once the same person's
+        frame before it was handled; a disconnect notice closes this socket, and the loop
+        connects again."""
+        if after is not None:
+            await asyncio.wait({after})
         try:
             routed = await self.client.route_message(frame)
         except websockets.ConnectionClosed:
@@ -196,6 +212,22 @@ class StreamConnection:
         if not isinstance(answer, dict) or not answer.get("endpoint") or not answer.get("ticket"):
             raise ValueError("connections/open answered no endpoint and ticket")
         return {"endpoint": str(answer["endpoint"]), "ticket": str(answer["ticket"])}
+
+
+def _person(frame: dict[str, Any]) -> str:
+    """Whose callback a frame carries (a frame of no one's: its own id)."""
+    headers = frame.get("headers") or {}
+    fallback = f"frame:{headers.get('messageId', id(frame))}"
+    if frame.get("type") != "CALLBACK":
+        return fallback
+    try:
+        data = json.loads(frame.get("data") or "{}")
+    except (TypeError, ValueError):
+        return fallback
+    if not isinstance(data, dict):
+        return fallback
+    who = data.get("senderStaffId") or data.get("userId")
+    return f"person:{who}" if isinstance(who, str) and who else fallback
 
 
 def _local_ip() -> str:
