@@ -71,7 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(settings.database_url)
         log.info("database is at the newest schema")
         return 0
-    platforms = settings.telegram_bot_token or settings.wecom_corp_id or settings.feishu_app_id
+    platforms = (
+        settings.telegram_bot_token
+        or settings.wecom_corp_id
+        or settings.feishu_app_id
+        or settings.dingtalk_client_id
+    )
     if args.command == "webhook" or (args.command == "run" and platforms):
         from bot.runner import serve as serve_bot
         from storage.migrate import SchemaOutdated
@@ -81,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         missing = [
             name
             for name, value in (
-                ("TELEGRAM_BOT_TOKEN, the WECOM_ or the FEISHU_ settings", platforms),
+                ("TELEGRAM_BOT_TOKEN, the WECOM_, FEISHU_ or DINGTALK_ settings", platforms),
                 ("WEBHOOK_URL", settings.webhook_url if telegram_webhook else True),
                 ("WEBHOOK_SECRET", settings.webhook_secret if telegram_webhook else True),
             )

@@ -103,6 +103,14 @@ class Settings(BaseSettings):
     feishu_domain: str = "https://open.feishu.cn"  # Lark's: https://open.larksuite.com
     feishu_mode: Literal["long_connection", "webhook"] = "long_connection"
     feishu_callback_path: str = Field(default="/feishu", pattern=r"^/[\w/-]*$")
+    # DingTalk internal app with a Stream-mode robot (钉钉企业内部应用机器人): the client id and
+    # secret (the robot's code defaults to the client id, as DingTalk issues it); a card
+    # template (deploy/dingtalk/) for buttons and edits.
+    dingtalk_client_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    dingtalk_client_secret: SecretStr | None = None
+    dingtalk_robot_code: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    dingtalk_card_template_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,128}$")
+    dingtalk_api_base_url: str = "https://api.dingtalk.com"
     proposal_reminder_hours: float = Field(default=24, gt=0)
     proposal_expiry_hours: float = Field(default=72, gt=0)
     choice_reminder_days: float = Field(default=5, gt=0)
@@ -152,6 +160,10 @@ class Settings(BaseSettings):
         "feishu_app_secret",
         "feishu_encrypt_key",
         "feishu_verification_token",
+        "dingtalk_client_id",
+        "dingtalk_client_secret",
+        "dingtalk_robot_code",
+        "dingtalk_card_template_id",
         mode="before",
     )
     @classmethod
@@ -184,7 +196,23 @@ class Settings(BaseSettings):
             raise ValueError("FEISHU_MODE=webhook needs FEISHU_ENCRYPT_KEY")
         return self
 
-    @field_validator("telegram_api_base_url", "wecom_api_base_url", "feishu_domain")
+    @model_validator(mode="after")
+    def _dingtalk_whole(self) -> Settings:
+        if (self.dingtalk_client_id is None) != (self.dingtalk_client_secret is None):
+            raise ValueError(
+                "DingTalk is half configured: DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET"
+            )
+        if self.dingtalk_client_id is None and (
+            self.dingtalk_robot_code or self.dingtalk_card_template_id
+        ):
+            raise ValueError(
+                "DINGTALK_ROBOT_CODE and DINGTALK_CARD_TEMPLATE_ID need DINGTALK_CLIENT_ID"
+            )
+        return self
+
+    @field_validator(
+        "telegram_api_base_url", "wecom_api_base_url", "feishu_domain", "dingtalk_api_base_url"
+    )
     @classmethod
     def _base_url(cls, value: str) -> str:
         if not re.match(r"^https?://", value):

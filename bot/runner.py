@@ -18,6 +18,7 @@ from bot.app import BotCore
 from bot.config import Settings
 from bot.server import BotServer
 from channels.base import Channel
+from channels.dingtalk.channel import DingTalkApp, DingTalkChannel
 from channels.feishu.channel import FeishuApp, FeishuChannel
 from channels.telegram import TelegramChannel
 from channels.wecom.channel import WeComApp, WeComChannel
@@ -38,6 +39,9 @@ def configured_channels(settings: Settings, db: Database, *, webhook: bool) -> l
     feishu = feishu_app(settings)
     if feishu is not None:
         channels.append(FeishuChannel(feishu, db))
+    dingtalk = dingtalk_app(settings)
+    if dingtalk is not None:
+        channels.append(DingTalkChannel(dingtalk, db))
     if settings.telegram_bot_token is not None:
         secret = settings.webhook_secret
         channels.append(
@@ -83,6 +87,19 @@ def feishu_app(settings: Settings) -> FeishuApp | None:
         domain=settings.feishu_domain.rstrip("/"),
         mode=settings.feishu_mode,
         callback_path=settings.feishu_callback_path,
+    )
+
+
+def dingtalk_app(settings: Settings) -> DingTalkApp | None:
+    """The DingTalk app and robot the settings name, if they name one."""
+    if settings.dingtalk_client_id is None or settings.dingtalk_client_secret is None:
+        return None
+    return DingTalkApp(
+        client_id=settings.dingtalk_client_id,
+        client_secret=settings.dingtalk_client_secret.get_secret_value(),
+        robot_code=settings.dingtalk_robot_code or settings.dingtalk_client_id,
+        card_template_id=settings.dingtalk_card_template_id,
+        api_base=settings.dingtalk_api_base_url.rstrip("/"),
     )
 
 

@@ -67,8 +67,9 @@ an HTTP status, a str a DingTalk error code; 0 lets a call through), `faults.los
 (robot messages and cards are accepted but never arrive, as DingTalk loses robot messages
 sent while a connection is down: kept in `lost`).
 
-People: `add_user(userid, name)`, `await send_text(userid, text)` and `await
-click(userid, out_track_id, params)` (both return the frame's messageId), `await
+People: `add_user(userid, name)`, `await send_text(userid, text)`, `await
+send_media(userid, kind)` and `await click(userid, out_track_id, params)` (all return the
+frame's messageId), `await
 press(userid, label)` (the newest card with that button), `chat(userid)` -> [Message],
 `last(userid)`, `await wait_until(done)` (re-checked after every change to a chat and
 every ack) and `await wait_acked(message_id)`. `watchers` are called with ("sent" or
@@ -425,12 +426,16 @@ class DingTalkEmulator:
 
     async def send_text(self, userid: str, text: str) -> str:
         """What `userid` types to the robot in their one-to-one chat; the frame's messageId."""
-        user = self.users[userid]
         self.typed.setdefault(userid, []).append((len(self.chats.get(userid, [])), text))
+        return self._push(BOT_TOPIC, self._incoming(userid, "text", {"text": {"content": text}}))
+
+    def _incoming(self, userid: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
+        """A robot message's callback data, as `ChatbotMessage.from_dict` reads it."""
+        user = self.users[userid]
         wall = int(time.time() * 1000)
         session = secrets.token_urlsafe(24)
         self.sessions[session] = (userid, time.monotonic() + SESSION_LIFETIME)
-        payload = {
+        return {
             "conversationId": _conversation_id(self.robot_code, userid),
             "chatbotCorpId": self.corp_id,
             "chatbotUserId": _opaque_id("robot", self.robot_code),
@@ -444,11 +449,16 @@ class DingTalkEmulator:
             "conversationType": "1",
             "senderId": _opaque_id("user", userid),
             "sessionWebhook": f"{self.base_url}{SESSION_SEND}?session={session}",
-            "text": {"content": text},
             "robotCode": self.robot_code,
-            "msgtype": "text",
+            "msgtype": kind,
+            **content,
         }
-        return self._push(BOT_TOPIC, payload)
+
+    async def send_media(self, userid: str, kind: str = "picture") -> str:
+        """`userid` sends a picture, a voice note (audio), a video or a file; the frame's
+        messageId. Its content is what DingTalk gives media: a downloadCode."""
+        content = {"downloadCode": secrets.token_urlsafe(24)}
+        return self._push(BOT_TOPIC, self._incoming(userid, kind, {"content": content}))
 
     async def click(self, userid: str, out_track_id: str, params: dict[str, Any]) -> str:
         """`userid` presses a card's button whose callback carries `params`."""

@@ -27,6 +27,10 @@ from bot.config import Settings
 from bot.local import QUICK_PACE, LocalBot, telegram_on
 from bot.runner import BotProcess
 from channels.base import Outcome
+from channels.dingtalk.channel import CARD_CAPABILITIES as DINGTALK_CARDS
+from channels.dingtalk.channel import PLAIN_CAPABILITIES as DINGTALK_PLAIN
+from channels.dingtalk.channel import DingTalkApp, DingTalkChannel
+from channels.dingtalk.emulator import DingTalkEmulator
 from channels.feishu.channel import CAPABILITIES as FEISHU
 from channels.feishu.channel import FeishuApp, FeishuChannel
 from channels.feishu.emulator import FeishuEmulator
@@ -40,13 +44,18 @@ from handlers.services import Services
 from storage.buttons import resolve_token
 from storage.clock import ManualClock
 from storage.db import Database
+from tests.e2e.dingtalk_people import DingTalkPeople
 from tests.e2e.feishu_people import FeishuPeople
 from tests.e2e.stub import StubChannel, StubPlatform
 from tests.e2e.wecom_people import NUMBERED, WeComPeople
 from tests.people import playing
 
 COORDINATOR_ID = 900_001
-PLATFORMS = ["telegram", "stub", "wecom", "feishu"]
+PLATFORMS = ["telegram", "stub", "wecom", "feishu", "dingtalk"]
+# DingTalk with its card template (deploy/dingtalk/) plays every journey; "dingtalk_plain",
+# without one, plays those marked `played_on("dingtalk_plain")` (no buttons, no edits:
+# the suite's journeys read buttons and edits in place, which it does not have).
+DINGTALK_TEMPLATE = "techmatch.view"
 SETTLE_TIMEOUT = 15.0
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456:" + "T" * 35  # shaped like a real token, so Settings accept it
@@ -59,6 +68,12 @@ WECOM_QUICK = dataclasses.replace(
 )
 FEISHU_QUICK = dataclasses.replace(
     FEISHU, per_address_rate=1000.0, per_address_burst=1000, overall_rate=5000.0
+)
+DINGTALK_QUICK = dataclasses.replace(
+    DINGTALK_CARDS, per_address_rate=1000.0, per_address_burst=1000, overall_rate=5000.0
+)
+DINGTALK_PLAIN_QUICK = dataclasses.replace(
+    DINGTALK_PLAIN, per_address_rate=1000.0, per_address_burst=1000, overall_rate=5000.0
 )
 
 
@@ -111,6 +126,31 @@ class Journey:
         ]
 
     @property
+    def numbers_choices(self) -> bool:
+        """More choices than a message holds come as numbered lines to type back (WeCom,
+        Feishu and DingTalk: a card holds few buttons, or, without a card template, none)."""
+        return self.platform in ("wecom", "feishu", "dingtalk", "dingtalk_plain")
+
+    @property
+    def edits(self) -> bool:
+        """The platform changes a message the bot sent in place, any time (WeCom only in
+        answer to a click, DingTalk without a card template never)."""
+        return self.platform not in ("wecom", "dingtalk_plain")
+
+    @property
+    def menus(self) -> bool:
+        """Each chat has a command menu of its own (not one for the whole app, set in the
+        platform's console)."""
+        return self.platform in ("telegram", "stub")
+
+    @property
+    def named_on_press(self) -> bool:
+        """A press tells the bot the person's name: Telegram's updates name them; WeCom's
+        and Feishu's callbacks and DingTalk's card clicks carry ids only (without a card
+        template, a DingTalk choice is typed: a message, which names them)."""
+        return self.platform in ("telegram", "stub", "dingtalk_plain")
+
+    @property
     def shares_contact(self) -> bool:
         """The platform has a button that shares the person's phone number."""
         return self.platform in ("telegram", "stub")
@@ -118,7 +158,7 @@ class Journey:
     def choices(self, message: SentMessage) -> list[str]:
         """What the person can choose on a message: its buttons; on WeCom and Feishu, where
         more than a card holds come as numbered lines to type back, those lines' labels."""
-        if message.buttons or self.platform not in ("wecom", "feishu"):
+        if message.buttons or not self.numbers_choices:
             return list(message.buttons)
         return [label for _, label in NUMBERED.findall(message.text)]
 
@@ -265,19 +305,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     says so (`telegram_only`)."""
     if "platform" in metafunc.fixturenames:
         marked = metafunc.definition.get_closest_marker
+        played_on = marked("played_on")
+        if played_on is not None:
+            metafunc.parametrize("platform", list(played_on.args))
+            return
         metafunc.parametrize("platform", ["telegram"] if marked("telegram_only") else PLATFORMS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The stub platform plays on SQLite only: what it checks (the core fitting views to a
-    platform without buttons or edits) does not depend on the database, and the Telegram
-    journeys cover PostgreSQL. Keeps the suite's time in minutes."""
+    """The stub platform and DingTalk without a card template play on SQLite only: what
+    they check (the core fitting views to a platform without buttons or edits) does not
+    depend on the database, and the other journeys cover PostgreSQL. Keeps the suite's
+    time in minutes."""
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         params = getattr(item, "callspec", None)
         params = params.params if params is not None else {}
-        both = params.get("platform") == "stub" and params.get("database_url") == "postgresql"
+        sqlite_only = params.get("platform") in ("stub", "dingtalk_plain")
+        both = sqlite_only and params.get("database_url") == "postgresql"
         (dropped if both else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
@@ -292,13 +338,15 @@ async def journey(
     clock: ManualClock,
     platform: str,
 ) -> AsyncIterator[Journey]:
-    playing(platform)
+    played_on = "dingtalk" if platform == "dingtalk_plain" else platform
+    playing(played_on)
     # The configured coordinator writes from the platform played.
     settings = settings.model_copy(
-        update={"coordinator_ids": frozenset({(platform, str(COORDINATOR_ID))})}
+        update={"coordinator_ids": frozenset({(played_on, str(COORDINATOR_ID))})}
     )
     wecom: WeComEmulator | None = None
     feishu: FeishuEmulator | None = None
+    dingtalk: DingTalkEmulator | None = None
     if platform == "stub":
         stub = StubPlatform()
         bot = LocalBot(settings, lambda _db: [StubChannel(stub)], clock)
@@ -315,6 +363,16 @@ async def journey(
         feishu_people = FeishuPeople(feishu)
         bot = LocalBot(settings, lambda db: [feishu_on(feishu, db, feishu_people)], clock)
         played = feishu_people
+    elif platform in ("dingtalk", "dingtalk_plain"):
+        dingtalk = DingTalkEmulator(clock=clock, qps=None)
+        dingtalk.add_template(DINGTALK_TEMPLATE)
+        await dingtalk.start()
+        dingtalk_people = DingTalkPeople(dingtalk)
+        cards = platform == "dingtalk"
+        bot = LocalBot(
+            settings, lambda db: [dingtalk_on(dingtalk, db, dingtalk_people, cards=cards)], clock
+        )
+        played = dingtalk_people
     else:
         bot = LocalBot(settings, lambda _db: [telegram_on(emulator)], clock)
         played = emulator
@@ -329,6 +387,8 @@ async def journey(
         await wecom.stop()
     if feishu is not None:
         await feishu.stop()
+    if dingtalk is not None:
+        await dingtalk.stop()
     playing("telegram")
 
 
@@ -398,6 +458,48 @@ class AnsweringFeishuChannel(FeishuChannel):
         if item.body.get("caption"):
             self.people.expect_caption(item.address, plain(item.body["caption"]))
         await super()._file(item)
+
+
+def dingtalk_on(
+    dingtalk: DingTalkEmulator, db: Database, people: DingTalkPeople, *, cards: bool
+) -> DingTalkChannel:
+    """A DingTalk channel over the emulator's Stream gateway (with the card template, or
+    without one), paced like an emulator that enforces nothing, that tells the people which
+    of its messages answer a click."""
+    app = dingtalk_app(dingtalk, DINGTALK_TEMPLATE if cards else None)
+    capabilities = DINGTALK_QUICK if cards else DINGTALK_PLAIN_QUICK
+    return AnsweringDingTalkChannel(app, db, people, capabilities=capabilities)
+
+
+def dingtalk_app(dingtalk: DingTalkEmulator, template: str | None) -> DingTalkApp:
+    return DingTalkApp(
+        dingtalk.client_id,
+        dingtalk.client_secret,
+        dingtalk.robot_code,
+        card_template_id=template,
+        api_base=dingtalk.base_url,
+    )
+
+
+class AnsweringDingTalkChannel(DingTalkChannel):
+    """The real DingTalk channel; before it sends its answer to a click (a message of its
+    own on DingTalk, whose cards show no notice) or a file's caption (a text just before the
+    file), the journey's people learn what that message is."""
+
+    def __init__(
+        self, app: DingTalkApp, db: Database, people: DingTalkPeople, **kwargs: Any
+    ) -> None:
+        super().__init__(app, db, **kwargs)
+        self.people = people
+
+    async def _deliver(self, run: Any) -> Outcome:
+        body = run.item.body
+        if run.item.kind == "answer" and body.get("text"):
+            text = plain(body["text"])
+            self.people.expect_answer(run.item.address, text, alert=bool(body.get("alert")))
+        if run.item.kind == "file" and body.get("caption"):
+            self.people.expect_caption(run.item.address, plain(body["caption"]))
+        return await super()._deliver(run)
 
 
 async def spawn_bot(

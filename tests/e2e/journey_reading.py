@@ -13,7 +13,7 @@ def body(j: Journey, message: SentMessage) -> str:
     """A message's text without its choices: on WeCom and Feishu, the text above the
     numbered lines that stand for buttons a card could not hold."""
     text = message.text
-    if j.platform not in ("wecom", "feishu") or message.buttons or not j.choices(message):
+    if not j.numbers_choices or message.buttons or not j.choices(message):
         return text
     above, _, lines = text.rpartition("\n\n")
     assert all(NUMBERED.fullmatch(line) for line in lines.splitlines()), text

@@ -21,8 +21,9 @@ async def test_new_user_consents_chooses_language_and_role(journey: Journey, pla
     assert journey.answers(wang)[-1] == "谢谢！"
     stored = await get_user(db=journey.db, telegram_id=1001)
     assert stored is not None and stored.consent_at is not None
-    # WeCom's callbacks and Feishu's events name the person by id only: no name there.
-    assert stored.first_name == (None if platform in ("wecom", "feishu") else "王工")
+    # WeCom's callbacks, Feishu's events and DingTalk's card clicks name the person by id
+    # only: no name there (a DingTalk message names them, a typed choice among them).
+    assert stored.first_name == ("王工" if journey.named_on_press else None)
 
     reactions = journey.shown(await journey.press(wang, "English"))
     assert reactions[0].text == "Language set to English."
@@ -36,9 +37,9 @@ async def test_new_user_consents_chooses_language_and_role(journey: Journey, pla
     assert texts[-1] == "What is the enterprise's name? (2–100 characters)"  # registration begins
     stored = await get_user(db=journey.db, telegram_id=1001)
     assert stored is not None and (stored.role, stored.locale) == ("enterprise", "en")
-    # The chat's own command menu is now in English (WeCom and Feishu have one menu for the
-    # whole app: the commands reach the person in the text above).
-    if platform not in ("wecom", "feishu"):
+    # The chat's own command menu is now in English (WeCom, Feishu and DingTalk have one
+    # menu for the whole app: the commands reach the person in the text above).
+    if journey.menus:
         menu = dict(journey.emulator.visible_commands(wang))
         assert menu["help"] == "Help"
 
