@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hmac
 import json
 import logging
@@ -66,14 +67,15 @@ CAPABILITIES = Capabilities(
     per_address_burst=5,
     overall_rate=40.0,  # 50 a second for the app
 )
-CARD_BYTES = 28 * 1024  # Feishu refuses cards over 30 KB (with some room for its wrapping)
-TEXT_BYTES = 100 * 1024  # a text message may be 150 KB of request
+CARD_BYTES = 30 * 1024  # Feishu refuses a card request of over 30 KB
+TEXT_BYTES = 45 * 1024  # a text request may be 150 KB; a line end counts thrice in it
 TOKEN_REFUSED = {99991661, 99991663, 99991668, 99991677}  # missing, invalid, expired
 RATE_LIMITED = {99991400, 230020}
 BUSY = {1500}  # Feishu's internal error: try again
 UNREACHABLE = {230013, 230053}  # outside the availability range; the person left or blocked
 TOKEN_MARGIN = dt.timedelta(minutes=5)
 TOAST_WAIT = 2.0  # seconds a click's answer waits for the core (Feishu waits 3)
+AUTH_WAIT = 60.0  # seconds before sending again when Feishu refuses the app itself
 REPLY_GAP = 0.3  # seconds between a click's answer and a PATCH of its card
 CARD_GRACE = 0.25  # seconds a click's answer waits, once the toast is there, for its card
 MAX_BODY = 1024 * 1024
@@ -92,10 +94,13 @@ class _Click:
 
 
 class FeishuError(Exception):
-    def __init__(self, code: int, message: str, *, after: float | None = None) -> None:
+    def __init__(
+        self, code: int, message: str, *, after: float | None = None, auth: bool = False
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.after = after
+        self.auth = auth  # the app's credentials or token refused
 
 
 @dataclass(frozen=True)
@@ -194,18 +199,21 @@ class FeishuChannel:
                 await accept(event)
             return None
         loop = asyncio.get_running_loop()
+        # Feishu waits 3 s from when it sent the click: the bot's budget counts from now.
+        deadline = loop.time() + self.toast_wait
         handle, card = event.body.handle, event.body.message
+        if handle in self._clicks:
+            return {}  # the same click on another connection: answered there
         click = self._clicks[handle] = _Click(card, loop.create_future())
         if card is not None:
             self._answering[card] = click
-        toast = None
         try:
             async with self._keeping:
                 new = await accept(event)
             if not new:
                 return {}  # the same click again: answered the first time
-            async with asyncio.timeout(self.toast_wait):
-                toast = await click.toast
+            async with asyncio.timeout_at(deadline):
+                await asyncio.shield(click.toast)  # the wait ends; the future stays open
                 # The core redraws the clicked card just before or after its answer: a
                 # moment for the redrawn card to go with the answer rather than after it.
                 async with asyncio.timeout(CARD_GRACE):
@@ -216,11 +224,19 @@ class FeishuChannel:
             self._clicks.pop(handle, None)
             click.answered = loop.time()
             if card is not None:
-                loop.call_later(REPLY_GAP, self._answering.pop, card, None)
+                loop.call_later(REPLY_GAP, self._forget, card, click)
+        # The answer may have come as the wait ended: it is shown, not lost.
+        toast = click.toast.result() if click.toast.done() else None
         answer: dict[str, Any] = {"toast": toast} if toast else {}
         if click.card is not None:
             answer["card"] = {"type": "raw", "data": click.card}
         return answer
+
+    def _forget(self, card: str, click: _Click) -> None:
+        """A card's click is answered: later redraws are PATCHes (unless another click on
+        it is being answered by then)."""
+        if self._answering.get(card) is click:
+            del self._answering[card]
 
     async def _callback(self, request: web.Request) -> web.Response:
         """The webhook: decrypted, checked, kept, then answered."""
@@ -235,11 +251,10 @@ class FeishuChannel:
             return web.Response(status=413)
         try:
             payload = self._open(raw, request.headers)
-        except crypto.CryptoError as error:
+        except (crypto.CryptoError, ValueError) as error:
+            # One answer for every refusal: which step failed is not for the sender to learn.
             log.warning("feishu: callback refused (%s)", error)
             return web.Response(status=403)
-        except ValueError:
-            return web.Response(status=400)
         if payload.get("type") == "url_verification":
             return web.json_response({"challenge": payload.get("challenge", "")})
         try:
@@ -250,11 +265,23 @@ class FeishuChannel:
         return web.json_response(answer or {})
 
     def _open(self, raw: bytes, headers: Any) -> dict[str, Any]:
-        """The callback's event: decrypted, its signature (events) and token checked."""
+        """The callback's event. With an encrypt key: its signature checked first (it covers
+        the raw body), then decrypted; only Feishu's URL check comes unsigned. The
+        verification token is checked last."""
+        key = self.app.encrypt_key
+        signed = "X-Lark-Signature" in headers
+        if key and signed:
+            stamp = headers.get("X-Lark-Request-Timestamp", "")
+            nonce = headers.get("X-Lark-Request-Nonce", "")
+            expected = crypto.signature(stamp, nonce, key, raw).encode()
+            given = headers.get("X-Lark-Signature", "").encode("utf-8", "replace")
+            if not hmac.compare_digest(expected, given):
+                raise crypto.CryptoError("signature does not match")
+            if not stamp.isdigit() or abs(time.time() - int(stamp)) > REPLAY_WINDOW:
+                raise crypto.CryptoError("timestamp outside the replay window")
         outer = json.loads(raw)
         if not isinstance(outer, dict):
             raise ValueError("not an object")
-        key = self.app.encrypt_key
         if key:
             if not isinstance(outer.get("encrypt"), str):
                 raise crypto.CryptoError("not encrypted")
@@ -264,17 +291,12 @@ class FeishuChannel:
         if not isinstance(payload, dict):
             raise ValueError("not an object")
         verification = payload.get("type") == "url_verification"
-        if key and not verification:
-            stamp = headers.get("X-Lark-Request-Timestamp", "")
-            nonce = headers.get("X-Lark-Request-Nonce", "")
-            expected = crypto.signature(stamp, nonce, key, raw)
-            if not hmac.compare_digest(expected, headers.get("X-Lark-Signature", "")):
-                raise crypto.CryptoError("signature does not match")
-            if not stamp.isdigit() or abs(time.time() - int(stamp)) > REPLAY_WINDOW:
-                raise crypto.CryptoError("timestamp outside the replay window")
-        token = payload.get("token") if verification else (payload.get("header") or {}).get("token")
+        if key and not signed and not verification:
+            raise crypto.CryptoError("an event without its signature")
+        header = payload.get("header")
+        token = payload.get("token") if verification else (header or {}).get("token")
         wanted = self.app.verification_token
-        if wanted and not hmac.compare_digest(str(token or ""), wanted):
+        if wanted and not hmac.compare_digest(str(token or "").encode(), wanted.encode()):
             raise crypto.CryptoError("verification token does not match")
         return payload
 
@@ -289,12 +311,17 @@ class FeishuChannel:
         except FeishuError as error:
             if error.code in RATE_LIMITED or error.code in BUSY or error.code < 0:
                 return RetryLater(f"feishu {error}", after=error.after)
+            if error.auth:  # the app's credentials or token: the operator's to fix, not a row's
+                log.warning("feishu: the app is refused (%s); sending waits", error)
+                return RetryLater(f"feishu {error}", after=AUTH_WAIT)
             if error.code in UNREACHABLE:
                 return Unreachable(str(error))
             log.warning("feishu: %s refused: %s", item.kind, error)
             return Failed(str(error))
         except (aiohttp.ClientError, TimeoutError) as error:
             return RetryLater(f"feishu: {error!r}")
+        except (KeyError, TypeError, ValueError) as error:  # an answer not shaped as Feishu's
+            return RetryLater(f"feishu: unexpected answer ({error!r})")
 
     async def _deliver(self, item: Item) -> Outcome:
         body = item.body
@@ -413,8 +440,9 @@ class FeishuChannel:
         self, method: str, path: str, payload: dict[str, Any] | aiohttp.FormData
     ) -> dict[str, Any]:
         """One API call with the shared token; a refused token is fetched anew once."""
-        for attempt in range(2):
-            token = await self._token(fresh=attempt > 0)
+        refused: str | None = None
+        for _ in range(2):
+            token = await self._token(refused=refused)
             url = f"{self.app.domain}/open-apis/{path}"
             kwargs: dict[str, Any] = (
                 {"data": payload} if isinstance(payload, aiohttp.FormData) else {"json": payload}
@@ -428,27 +456,37 @@ class FeishuChannel:
                     answer = await response.json(content_type=None)
                 except ValueError:
                     raise FeishuError(-1, f"HTTP {response.status}: not JSON") from None
-            code = int(answer.get("code", 0)) if isinstance(answer, dict) else -1
-            if code in TOKEN_REFUSED and attempt == 0:
-                self._token_kept = None
+            if not isinstance(answer, dict):
+                raise FeishuError(-1, f"HTTP {response.status}: not an object")
+            code = int(answer.get("code", 0))
+            if code in TOKEN_REFUSED and refused is None:
+                refused = token
                 await drop_token(db=self.db, platform=PLATFORM, value=token)
                 continue
             if code != 0:
-                raise FeishuError(code, str(answer.get("msg", "")), after=after)
-            return dict(answer)
+                message = str(answer.get("msg", ""))
+                raise FeishuError(code, message, after=after, auth=code in TOKEN_REFUSED)
+            return answer
         raise AssertionError("unreachable")
 
-    async def _token(self, *, fresh: bool) -> str:
+    async def _token(self, *, refused: str | None = None) -> str:
+        """The shared token: from memory while it is good, else from the database (another
+        process may have fetched it), else from Feishu; `refused` after Feishu refused that
+        one (fetched again once, by whichever call gets here first)."""
         now = dt.datetime.now(dt.UTC)
         kept = self._token_kept
-        if not fresh and kept is not None and kept[1] > now + TOKEN_MARGIN:
+        if refused is None and kept is not None and kept[1] > now + TOKEN_MARGIN:
             return kept[0]
         async with self._token_lock:
-            if not fresh:
+            kept = self._token_kept
+            if refused is not None and kept is not None and kept[0] != refused:
+                return kept[0]  # another call fetched a new one meanwhile
+            kept = None
+            if refused is None:
                 kept = await cached_token(
                     db=self.db, platform=PLATFORM, valid_until=now + TOKEN_MARGIN
                 )
-            if fresh or kept is None:
+            if kept is None or kept[0] == refused:
                 kept = await self._fetch_token(now)
             self._token_kept = kept
             return kept[0]
@@ -460,8 +498,9 @@ class FeishuChannel:
             if response.status >= 500:
                 raise FeishuError(-1, f"HTTP {response.status}")
             answer = await response.json(content_type=None)
-        if int(answer.get("code", 0)) != 0:
-            raise FeishuError(int(answer["code"]), str(answer.get("msg", "")))
+        code = int(answer.get("code", 0))
+        if code != 0:  # a wrong app id or secret: the operator's to fix
+            raise FeishuError(code, str(answer.get("msg", "")), auth=True)
         token = str(answer["tenant_access_token"])
         expires = now + dt.timedelta(seconds=int(answer.get("expire", 7200)))
         await keep_token(db=self.db, platform=PLATFORM, value=token, expires_at=expires)
@@ -469,7 +508,11 @@ class FeishuChannel:
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=15),
+                # Chinese as UTF-8, not \uXXXX: Feishu's limits count the request's bytes.
+                json_serialize=functools.partial(json.dumps, ensure_ascii=False),
+            )
         return self._http
 
 
@@ -511,9 +554,16 @@ def card_for(body: dict[str, Any]) -> dict[str, Any] | None:
         "config": {"update_multi": True, "summary": {"content": _first_line(text)}},
         "body": {"elements": elements or [_blank()]},
     }
-    if len(json.dumps(card, ensure_ascii=False).encode()) > CARD_BYTES:
+    if _request_bytes(card) > CARD_BYTES:
         return None
     return card
+
+
+def _request_bytes(content: dict[str, Any]) -> int:
+    """The bytes of a send or PATCH request carrying `content`, as Feishu counts its limits
+    (the content is a JSON string inside the JSON request: its quotes escaped again)."""
+    request = {"content": json.dumps(content, ensure_ascii=False), "msg_type": "interactive"}
+    return len(json.dumps(request, ensure_ascii=False).encode()) + 200  # receive_id, uuid
 
 
 def _button(label: str, token: str) -> dict[str, Any]:

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 Receive = Callable[[dict[str, Any]], Coroutine[Any, Any, dict[str, Any] | None]]
 ANSWER_WAIT = 10.0  # seconds a frame waits for the bot's loop before Feishu is told "failed"
 FIRST_PAUSE, LONGEST_PAUSE = 1.0, 60.0
+STOP_WAIT = 10.0  # seconds stop() keeps stopping the client's loop until its thread ends
 
 
 class _ThreadsLoop:
@@ -59,11 +60,14 @@ class _Client(ws_client.Client):
         *args: Any,
         receive: Callable[[bytes], Future[Any]],
         connected: threading.Event,
+        stopping: threading.Event,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._hand_over = receive
         self.connected = connected
+        self.stopping = stopping
+        self.ever_connected = False  # a pause after it ends starts short again
         self.on_reconnecting = self.connected.clear
         self.on_reconnected = self.connected.set
 
@@ -71,10 +75,22 @@ class _Client(ws_client.Client):
         await super()._connect()
         if self._conn is not None:
             self.connected.set()
+            self.ever_connected = True
 
     async def _disconnect(self) -> None:
         self.connected.clear()
         await super()._disconnect()
+
+    async def _reconnect(self) -> None:
+        # A stop that interrupts a handshake lands in the SDK's reconnect: not once stopping.
+        if self.stopping.is_set():
+            raise _Stopped
+        await super()._reconnect()
+
+    async def _try_connect(self, cnt: int) -> bool:
+        if self.stopping.is_set():
+            raise _Stopped
+        return bool(await super()._try_connect(cnt))
 
     async def _handle_data_frame(self, frame: Frame) -> None:
         headers = {header.key: header.value for header in frame.headers}
@@ -92,7 +108,11 @@ class _Client(ws_client.Client):
         started = time.monotonic()
         try:
             kept = asyncio.wrap_future(self._hand_over(payload))
-            result = await asyncio.wait_for(kept, ANSWER_WAIT)
+            # Waited for, never cancelled: an event half kept when the wait ends goes on.
+            done, _ = await asyncio.wait({kept}, timeout=ANSWER_WAIT)
+            if not done:
+                raise TimeoutError("the bot's loop did not keep the event in time")
+            result = kept.result()
             answer: dict[str, Any] = {"code": 200}
             if result is not None:
                 answer["data"] = base64.b64encode(json.dumps(result).encode()).decode()
@@ -103,6 +123,10 @@ class _Client(ws_client.Client):
         spent.key, spent.value = HEADER_BIZ_RT, str(int((time.monotonic() - started) * 1000))
         frame.payload = json.dumps(answer).encode()
         await self._write_message(frame.SerializeToString())
+
+
+class _Stopped(Exception):
+    """The connection is being stopped: no reconnecting."""
 
 
 class LongConnection:
@@ -132,18 +156,28 @@ class LongConnection:
         return self._thread is not None and self._thread.is_alive()
 
     async def stop(self) -> None:
+        """Stop the client's loop (again, should it be between two steps of the SDK's)
+        until its thread has ended."""
         self._stopping.set()
-        loop, thread = self._loop, self._thread
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # closed in between
-                loop.call_soon_threadsafe(loop.stop)
-        if thread is not None:
-            await asyncio.to_thread(thread.join, 10.0)
+        thread = self._thread
+        deadline = time.monotonic() + STOP_WAIT
+        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # closed in between
+                    loop.call_soon_threadsafe(loop.stop)
+            await asyncio.to_thread(thread.join, 0.2)
         self._thread = None
 
     def _hand_over(self, payload: bytes) -> Future[Any]:
         assert self._bot_loop is not None
-        event = json.loads(payload)
+        try:
+            event = json.loads(payload)
+        except ValueError:  # never an event: acknowledged, or Feishu would send it forever
+            log.warning("feishu: a frame that is not JSON")
+            ignored: Future[Any] = Future()
+            ignored.set_result(None)
+            return ignored
         return asyncio.run_coroutine_threadsafe(self.receive(event), self._bot_loop)
 
     def _run(self) -> None:
@@ -154,6 +188,9 @@ class LongConnection:
             asyncio.set_event_loop(loop)  # what the SDK's `loop` stands for on this thread
             ws_client.loop = THREADS_LOOP
             self._loop = loop
+            if self._stopping.is_set():  # stop() may have looked for the loop just before
+                loop.close()
+                break
             client = _Client(
                 self.app_id,
                 self.app_secret,
@@ -161,17 +198,23 @@ class LongConnection:
                 domain=self.domain,
                 receive=self._hand_over,
                 connected=self._connected,
+                stopping=self._stopping,
             )
             self._client = client
+            ended: Exception | None = None
             try:
                 client.start()
-            except RuntimeError:  # stop() stopped the loop under the client
+            except (RuntimeError, _Stopped):  # stop() stopped the loop under the client
                 pass
             except Exception as error:
-                log.warning("feishu: the long connection ended (%s); again in %.0f s", error, pause)
+                ended = error
             finally:
+                if client.ever_connected:
+                    pause = FIRST_PAUSE  # it was up: the next pause starts short again
                 client.connected.clear()
                 _wind_down(loop, client)
+            if ended is not None and not self._stopping.is_set():
+                log.warning("feishu: the long connection ended (%s); again in %.0f s", ended, pause)
             if self._stopping.wait(pause):
                 break
             pause = min(pause * 2, LONGEST_PAUSE)

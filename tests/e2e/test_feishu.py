@@ -15,6 +15,7 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 import pytest
@@ -120,7 +121,10 @@ async def test_an_event_feishu_sends_again_or_on_two_connections_is_applied_once
 ) -> None:
     """Feishu delivers again what was not acknowledged in time, and the same message may come
     on another connection: each is kept once and answered once."""
-    async with bot_process(database_url, feishu) as first, bot_process(database_url, feishu):
+    async with (
+        bot_process(database_url, feishu) as first,
+        bot_process(database_url, feishu) as second,
+    ):
         assert feishu.connected == 2
         feishu.add_user("ou_li", "李工")
         feishu.faults.unacked = 1  # the first delivery's ack is lost: sent again
@@ -129,7 +133,8 @@ async def test_an_event_feishu_sends_again_or_on_two_connections_is_applied_once
         await said(first, feishu, "ou_li", "/privacy")
         feishu.faults.duplicate = True
         await said(first, feishu, "ou_li", "/language")
-        await asyncio.sleep(0.3)  # the other process's share of the work
+        await second.core.wait_idle(10)  # the other process's share of the work
+        await first.core.wait_idle(10)
         texts = [m.text for m in feishu.chat("ou_li")]
         assert len(texts) == 3, texts  # one answer each
         assert sum(d.attempts for d in feishu.deliveries) > len(feishu.deliveries)
@@ -264,7 +269,7 @@ async def test_the_webhook_answers_the_challenge_and_refuses_what_is_not_feishu_
             old = str(int(time.time()) - 7200)
             replayed = crypto.signature(old, nonce, feishu.encrypt_key, body.encode())
             assert await post(body, replayed, old) == 403  # signed, but two hours old
-            assert await post("not json", good) == 400
+            assert await post("not json", good) == 403  # one answer for every refusal
 
 
 async def test_a_telegram_enterprise_engages_a_feishu_specialist_in_one_process(
@@ -315,6 +320,76 @@ async def test_a_telegram_enterprise_engages_a_feishu_specialist_in_one_process(
             "🤝 对接成功：鞍山精工钢构有限公司 选择了您，需求“铸件气孔问题”。"
         )
         assert WANG_STEEL.phone in matched and LI.phone not in matched
+
+
+async def test_a_stop_during_the_handshake_stops_the_connection(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM while the SDK is still connecting: the connection is not made afterwards, and
+    the process does not wait for it."""
+    endpoint = FeishuEmulator._endpoint
+
+    async def slow(self: FeishuEmulator, request: Any) -> Any:
+        await asyncio.sleep(1.0)
+        return await endpoint(self, request)
+
+    monkeypatch.setattr(FeishuEmulator, "_endpoint", slow)
+    feishu = FeishuEmulator()
+    await feishu.start()
+    try:
+        env = {**feishu.env(), "DATABASE_URL": database_url}
+        settings = Settings(_env_file=None, **{k.lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+        process = BotProcess(settings, webhook=False)
+        channel = process.core.channels["feishu"]
+        assert isinstance(channel, FeishuChannel)
+        starting = asyncio.create_task(process.start())
+        await feishu.wait_until(lambda: feishu.endpoint_calls == 1, timeout=10)
+        started = time.monotonic()
+        await process.stop()
+        assert time.monotonic() - started < 3
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await asyncio.sleep(1.5)  # the handshake's answer comes, and nothing connects
+        assert feishu.connected == 0 and not channel.healthy()
+    finally:
+        await feishu.stop()
+
+
+async def test_the_webhook_refuses_wrong_tokens_odd_signatures_and_unsigned_events(
+    database_url: str, feishu: FeishuEmulator
+) -> None:
+    port = free_port()
+    feishu.callback_url = f"http://127.0.0.1:{port}/feishu"
+    async with bot_process(database_url, feishu, WEBHOOK_PORT=str(port)):
+        key = feishu.encrypt_key
+
+        def sealed(payload: dict[str, Any]) -> str:
+            return json.dumps({"encrypt": crypto.encrypt(key, json.dumps(payload))})
+
+        event = {
+            "schema": "2.0",
+            "header": {"event_type": "im.message.receive_v1", "token": "not-the-app's"},
+            "event": {},
+        }
+        async with aiohttp.ClientSession() as session:
+
+            async def post(body: str, signature: str | None) -> int:
+                stamp = str(int(time.time()))
+                headers = {"X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": "n"}
+                if signature is not None:
+                    headers["X-Lark-Signature"] = signature or crypto.signature(
+                        stamp, "n", key, body.encode()
+                    )
+                async with session.post(feishu.callback_url, data=body, headers=headers) as r:
+                    return r.status
+
+            assert await post(sealed(event), "") == 403  # signed, but not the app's token
+            assert await post(sealed(event), "签名") == 403  # not even hex
+            good = {**event, "header": {**event["header"], "token": feishu.verification_token}}
+            assert await post(sealed(good), None) == 403  # an event without its signature
+            challenge = {"type": "url_verification", "challenge": "c1", "token": "wrong"}
+            assert await post(sealed(challenge), None) == 403
+            assert await post("x" * (2 * 1024 * 1024), "") == 413
 
 
 async def test_the_production_process_stops_cleanly_on_sigterm(

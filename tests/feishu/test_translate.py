@@ -105,3 +105,13 @@ def test_a_card_has_one_row_per_row_of_buttons_and_refuses_what_is_too_long() ->
     values = [[c["elements"][0]["behaviors"][0]["value"]["t"] for c in r["columns"]] for r in rows]
     assert values == [["a", "b"], ["c"]]
     assert card_for({"text": "长" * (CARD_BYTES // 3 + 1)}) is None
+    # Near the limit, a card is sent only if its request (the card a JSON string within
+    # the JSON request, Chinese as UTF-8) is within Feishu's 30 KB.
+    for size in (8000, 9000, 9800, 10_200):
+        text = "长" * size + '"\n' * 50
+        card = card_for({"text": text, "keyboard": [[["是", "a"]]]})
+        if card is not None:
+            request = {"receive_id": "ou_x", "msg_type": "interactive", "uuid": "r" * 24}
+            request["content"] = json.dumps(card, ensure_ascii=False)
+            assert len(json.dumps(request, ensure_ascii=False).encode()) <= 30 * 1024
+    assert card_for({"text": "长" * 9000}) is not None
