@@ -30,8 +30,6 @@ retry, after the last one DingTalk accepted.
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import functools
 import html
 import json
@@ -47,12 +45,12 @@ from channels.base import Accept, Delivered, Failed, Outcome, RetryLater, Route,
 from channels.dingtalk.connection import CARD_TOPIC, StreamConnection
 from channels.dingtalk.translate import PLATFORM, NotAnEvent, click, message
 from channels.parts import split
+from channels.tokens import SharedToken
 from handlers.core.capabilities import Capabilities
 from handlers.core.views import plain
 from handlers.menus import Menus
 from storage.db import Database
 from storage.outbox import Item
-from storage.platform_tokens import cached_token, drop_token, keep_token
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +88,6 @@ MSG_PARAM_BYTES = 15_000  # a robot message's msgParam (JSON)
 PART_BYTES = 6_000  # of plain text per robot message (escaped, it stays under the above)
 CARD_BYTES = 12_000  # of a card's text; longer texts go as messages before the card
 TITLE_CHARS = 30  # a markdown message's title, shown in the chat list and notifications
-TOKEN_MARGIN = dt.timedelta(minutes=5)
 TOKEN_REFUSED = {"InvalidAuthentication", "invalidAuthentication", "AccessTokenExpired"}
 UPLOAD_TOKEN_REFUSED = {40001, 40014, 42001}
 RATE_LIMITED = {
@@ -161,8 +158,7 @@ class DingTalkChannel:
         self._accept: Accept | None = None
         self._connection: StreamConnection | None = None
         self._http: aiohttp.ClientSession | None = None
-        self._token_lock = asyncio.Lock()
-        self._token_kept: tuple[str, dt.datetime] | None = None
+        self._tokens = SharedToken(db, PLATFORM, self._fetch_token)
         self._progress: dict[int, int] = {}  # outbox row -> its messages accepted so far
 
     # --- receiving ---------------------------------------------------------------------
@@ -370,8 +366,9 @@ class DingTalkChannel:
 
     async def _call(self, method: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """One call to the new API with the shared token; a refused one is fetched anew once."""
-        for attempt in range(2):
-            token = await self._token(fresh=attempt > 0)
+        refused: str | None = None
+        for _ in range(2):
+            token = await self._tokens.get(refused=refused)
             headers = {"x-acs-dingtalk-access-token": token}
             url = self.app.api_base + path
             async with self._session().request(
@@ -388,17 +385,17 @@ class DingTalkChannel:
             if status == 200:
                 return answer
             code = str(answer.get("code", ""))
-            if code in TOKEN_REFUSED and attempt == 0:
-                self._token_kept = None
-                await drop_token(db=self.db, platform=PLATFORM, value=token)
+            if code in TOKEN_REFUSED and refused is None:
+                refused = token
                 continue
             raise DingTalkError(status, code, str(answer.get("message", ""))[:300])
         raise AssertionError("unreachable")
 
     async def _upload(self, name: str, data: bytes, mime: str) -> str:
         """The old API's media upload (what sampleFile names); its media_id."""
-        for attempt in range(2):
-            token = await self._token(fresh=attempt > 0)
+        refused: str | None = None
+        for _ in range(2):
+            token = await self._tokens.get(refused=refused)
             form = aiohttp.FormData()
             form.add_field("media", data, filename=name, content_type=mime or None)
             url = f"{self.app.oapi_base}/media/upload"
@@ -408,9 +405,8 @@ class DingTalkChannel:
                     raise DingTalkError(response.status, "upload", "media/upload failed")
                 answer = await response.json(content_type=None)
             code = int(answer.get("errcode", 0)) if isinstance(answer, dict) else -1
-            if code in UPLOAD_TOKEN_REFUSED and attempt == 0:
-                self._token_kept = None
-                await drop_token(db=self.db, platform=PLATFORM, value=token)
+            if code in UPLOAD_TOKEN_REFUSED and refused is None:
+                refused = token
                 continue
             if code == -1:  # system busy
                 raise DingTalkError(503, str(code), str(answer.get("errmsg", "")))
@@ -419,22 +415,7 @@ class DingTalkChannel:
             return str(answer["media_id"])
         raise AssertionError("unreachable")
 
-    async def _token(self, *, fresh: bool) -> str:
-        now = dt.datetime.now(dt.UTC)
-        kept = self._token_kept
-        if not fresh and kept is not None and kept[1] > now + TOKEN_MARGIN:
-            return kept[0]
-        async with self._token_lock:
-            if not fresh:
-                kept = await cached_token(
-                    db=self.db, platform=PLATFORM, valid_until=now + TOKEN_MARGIN
-                )
-            if fresh or kept is None:
-                kept = await self._fetch_token(now)
-            self._token_kept = kept
-            return kept[0]
-
-    async def _fetch_token(self, now: dt.datetime) -> tuple[str, dt.datetime]:
+    async def _fetch_token(self) -> tuple[str, int]:
         url = f"{self.app.api_base}/v1.0/oauth2/accessToken"
         body = {"appKey": self.app.client_id, "appSecret": self.app.client_secret}
         async with self._session().post(url, json=body) as response:
@@ -444,10 +425,7 @@ class DingTalkChannel:
             code = str(answer.get("code", "")) if isinstance(answer, dict) else ""
             message = str(answer.get("message", "")) if isinstance(answer, dict) else ""
             raise DingTalkError(status if status != 200 else 502, code, message)
-        token = str(answer["accessToken"])
-        expires = now + dt.timedelta(seconds=int(answer.get("expireIn", 7200)))
-        await keep_token(db=self.db, platform=PLATFORM, value=token, expires_at=expires)
-        return token, expires
+        return str(answer["accessToken"]), int(answer.get("expireIn", 7200))
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:

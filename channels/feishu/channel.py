@@ -25,7 +25,6 @@ unreachable; anything else is a failure logged with Feishu's words.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import functools
 import hmac
 import json
@@ -42,13 +41,13 @@ from channels.feishu import crypto
 from channels.feishu.connection import LongConnection
 from channels.feishu.translate import PLATFORM, NotAnEvent, translate
 from channels.parts import read_body, split
+from channels.tokens import SharedToken
 from handlers.core.capabilities import Capabilities
 from handlers.core.events import Press
 from handlers.core.views import plain
 from handlers.menus import Menus
 from storage.db import Database
 from storage.outbox import Item
-from storage.platform_tokens import cached_token, drop_token, keep_token
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,6 @@ TOKEN_REFUSED = {99991661, 99991663, 99991668, 99991677}  # missing, invalid, ex
 RATE_LIMITED = {99991400, 230020}
 BUSY = {1500}  # Feishu's internal error: try again
 UNREACHABLE = {230013, 230053}  # outside the availability range; the person left or blocked
-TOKEN_MARGIN = dt.timedelta(minutes=5)
 TOAST_WAIT = 2.0  # seconds a click's answer waits for the core (Feishu waits 3)
 AUTH_WAIT = 60.0  # seconds before sending again when Feishu refuses the app itself
 REPLY_GAP = 0.3  # seconds between a click's answer and a PATCH of its card
@@ -134,8 +132,7 @@ class FeishuChannel:
         self._accept: Accept | None = None
         self._connection: LongConnection | None = None
         self._http: aiohttp.ClientSession | None = None
-        self._token_lock = asyncio.Lock()
-        self._token_kept: tuple[str, dt.datetime] | None = None
+        self._tokens = SharedToken(db, PLATFORM, self._fetch_token)
         # Clicks being answered: by the event's id, and by the card clicked.
         self._clicks: dict[str, _Click] = {}
         self._answering: dict[str, _Click] = {}
@@ -442,7 +439,7 @@ class FeishuChannel:
         """One API call with the shared token; a refused token is fetched anew once."""
         refused: str | None = None
         for _ in range(2):
-            token = await self._token(refused=refused)
+            token = await self._tokens.get(refused=refused)
             url = f"{self.app.domain}/open-apis/{path}"
             kwargs: dict[str, Any] = (
                 {"data": payload} if isinstance(payload, aiohttp.FormData) else {"json": payload}
@@ -461,7 +458,6 @@ class FeishuChannel:
             code = int(answer.get("code", 0))
             if code in TOKEN_REFUSED and refused is None:
                 refused = token
-                await drop_token(db=self.db, platform=PLATFORM, value=token)
                 continue
             if code != 0:
                 message = str(answer.get("msg", ""))
@@ -469,29 +465,7 @@ class FeishuChannel:
             return answer
         raise AssertionError("unreachable")
 
-    async def _token(self, *, refused: str | None = None) -> str:
-        """The shared token: from memory while it is good, else from the database (another
-        process may have fetched it), else from Feishu; `refused` after Feishu refused that
-        one (fetched again once, by whichever call gets here first)."""
-        now = dt.datetime.now(dt.UTC)
-        kept = self._token_kept
-        if refused is None and kept is not None and kept[1] > now + TOKEN_MARGIN:
-            return kept[0]
-        async with self._token_lock:
-            kept = self._token_kept
-            if refused is not None and kept is not None and kept[0] != refused:
-                return kept[0]  # another call fetched a new one meanwhile
-            kept = None
-            if refused is None:
-                kept = await cached_token(
-                    db=self.db, platform=PLATFORM, valid_until=now + TOKEN_MARGIN
-                )
-            if kept is None or kept[0] == refused:
-                kept = await self._fetch_token(now)
-            self._token_kept = kept
-            return kept[0]
-
-    async def _fetch_token(self, now: dt.datetime) -> tuple[str, dt.datetime]:
+    async def _fetch_token(self) -> tuple[str, int]:
         url = f"{self.app.domain}/open-apis/auth/v3/tenant_access_token/internal"
         body = {"app_id": self.app.app_id, "app_secret": self.app.app_secret}
         async with self._session().post(url, json=body) as response:
@@ -501,10 +475,7 @@ class FeishuChannel:
         code = int(answer.get("code", 0))
         if code != 0:  # a wrong app id or secret: the operator's to fix
             raise FeishuError(code, str(answer.get("msg", "")), auth=True)
-        token = str(answer["tenant_access_token"])
-        expires = now + dt.timedelta(seconds=int(answer.get("expire", 7200)))
-        await keep_token(db=self.db, platform=PLATFORM, value=token, expires_at=expires)
-        return token, expires
+        return str(answer["tenant_access_token"]), int(answer.get("expire", 7200))
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:

@@ -27,7 +27,6 @@ with WeCom's words.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import html
 import logging
 import re
@@ -41,6 +40,7 @@ from aiohttp import web
 
 from channels.base import Accept, Delivered, Failed, Outcome, RetryLater, Route, Unreachable
 from channels.parts import read_body, split
+from channels.tokens import SharedToken
 from channels.wecom.crypto import CryptoError, WeComCrypto
 from channels.wecom.translate import PLATFORM, NotACallback, button_keys, parse, translate
 from handlers.core.capabilities import Capabilities
@@ -48,7 +48,6 @@ from handlers.core.views import plain
 from handlers.menus import Menus
 from storage.db import Database
 from storage.outbox import Item
-from storage.platform_tokens import cached_token, drop_token, keep_token
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +75,6 @@ DONE = "✓"  # what a card's buttons read once they no longer act
 TOKEN_REFUSED = {40001, 40014, 42001}  # invalid credential, invalid or expired token
 RETRY = {-1, 45009, 45033}  # system busy, too often, too many at once
 UNKNOWN_MEMBER = {60111, 81013}
-TOKEN_MARGIN = dt.timedelta(minutes=5)  # fetch a new token this long before it expires
 MAX_BODY = 64 * 1024
 # Seconds a callback's signed timestamp may be from now: WeCom's retries come within a
 # minute; an hour tolerates a skewed clock and is far inside the inbox's 48 h memory.
@@ -139,8 +137,7 @@ class WeComChannel:
         self.body_timeout = body_timeout  # under WeCom's 5 s, so a slow client is cut first
         self._accept: Accept | None = None
         self._http: aiohttp.ClientSession | None = None
-        self._token_lock = asyncio.Lock()
-        self._token_kept: tuple[str, dt.datetime] | None = None  # the shared one, as read
+        self._tokens = SharedToken(db, PLATFORM, self._fetch_token)
         self._progress: dict[int, int] = {}  # outbox row -> messages of it sent so far
         self._sent: dict[str, deque[float]] = {}  # member -> when their last messages went
 
@@ -353,8 +350,9 @@ class WeComChannel:
 
     async def _call(self, path: str, payload: dict[str, Any] | aiohttp.FormData) -> dict[str, Any]:
         """One API call with the shared token; a refused token is fetched anew once."""
-        for attempt in range(2):
-            token = await self._token(fresh=attempt > 0)
+        refused: str | None = None
+        for _ in range(2):
+            token = await self._tokens.get(refused=refused)
             separator = "&" if "?" in path else "?"
             url = f"{self.app.api_base}/cgi-bin/{path}{separator}access_token={token}"
             kwargs = (
@@ -365,9 +363,8 @@ class WeComChannel:
                     raise WeComError(-1, f"HTTP {response.status}")
                 answer = await response.json(content_type=None)
             code = int(answer.get("errcode", 0))
-            if code in TOKEN_REFUSED and attempt == 0:
-                self._token_kept = None
-                await drop_token(db=self.db, platform=PLATFORM, value=token)
+            if code in TOKEN_REFUSED and refused is None:
+                refused = token
                 continue
             if code != 0:
                 raise WeComError(code, str(answer.get("errmsg", "")))
@@ -376,24 +373,7 @@ class WeComChannel:
             return dict(answer)
         raise AssertionError("unreachable")
 
-    async def _token(self, *, fresh: bool) -> str:
-        """The shared token: from memory while it is good, else from the database (another
-        process may have fetched it), else from WeCom; `fresh` after WeCom refused it."""
-        now = dt.datetime.now(dt.UTC)
-        kept = self._token_kept
-        if not fresh and kept is not None and kept[1] > now + TOKEN_MARGIN:
-            return kept[0]
-        async with self._token_lock:  # one fetch per process at a time
-            if not fresh:
-                kept = await cached_token(
-                    db=self.db, platform=PLATFORM, valid_until=now + TOKEN_MARGIN
-                )
-            if fresh or kept is None:
-                kept = await self._fetch_token(now)
-            self._token_kept = kept
-            return kept[0]
-
-    async def _fetch_token(self, now: dt.datetime) -> tuple[str, dt.datetime]:
+    async def _fetch_token(self) -> tuple[str, int]:
         url = f"{self.app.api_base}/cgi-bin/gettoken"
         params = {"corpid": self.app.corp_id, "corpsecret": self.app.secret}
         async with self._session().get(url, params=params) as response:
@@ -402,10 +382,7 @@ class WeComChannel:
             answer = await response.json(content_type=None)
         if int(answer.get("errcode", 0)) != 0:
             raise WeComError(int(answer["errcode"]), str(answer.get("errmsg", "")))
-        token = str(answer["access_token"])
-        expires = now + dt.timedelta(seconds=int(answer.get("expires_in", 7200)))
-        await keep_token(db=self.db, platform=PLATFORM, value=token, expires_at=expires)
-        return token, expires
+        return str(answer["access_token"]), int(answer.get("expires_in", 7200))
 
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None:
