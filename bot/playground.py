@@ -5,7 +5,9 @@ chat client for a few personas (an enterprise, a specialist, a coordinator and
 any added there, on Telegram's emulator; an enterprise on the WeCom emulator's,
 whose callbacks reach the bot encrypted as WeCom's do; an enterprise, a
 specialist and any added there on the Feishu emulator's, whose events reach the
-bot over the real long connection), with a clock that skips ahead
+bot over the real long connection; an enterprise, a specialist and any added there
+on the DingTalk emulator's, over the real Stream connection, every view a card of
+the channel's template), with a clock that skips ahead
 (bot/playground_page.py) and resumes where it was after a restart on the same
 database (bot/playground_clock.py); the Bot API emulator listens on the next port,
 where its /_emulator/ API serves other clients such as curl. When stdin is a
@@ -31,7 +33,15 @@ from bot.demo import load_demo, people
 from bot.local import LocalBot, telegram_on
 from bot.playground_clock import kept_offset
 from bot.playground_guests import guest_names
-from bot.playground_page import FeishuPersona, Persona, PlaygroundPage, WeComPersona
+from bot.playground_page import (
+    DingTalkPersona,
+    FeishuPersona,
+    Persona,
+    PlaygroundPage,
+    WeComPersona,
+)
+from channels.dingtalk.channel import DingTalkApp, DingTalkChannel
+from channels.dingtalk.emulator import DingTalkEmulator
 from channels.feishu.channel import FeishuApp, FeishuChannel
 from channels.feishu.emulator import FeishuEmulator
 from channels.telegram.emulator import BotApiEmulator
@@ -65,6 +75,13 @@ FEISHU_PERSONAS = (
     FeishuPersona("ou_qianjingli", "钱经理", "enterprise"),
     FeishuPersona("ou_zhouyanjiuyuan", "周研究员", "specialist"),
 )
+# And on DingTalk (钉钉): staff of the organisation, every view a card of the template.
+DINGTALK_PERSONAS = (
+    DingTalkPersona("zhengzhuren", "郑主任", "enterprise"),
+    DingTalkPersona("wulaoshi", "吴老师", "specialist"),
+)
+# The card template the DingTalk channel fills (deploy/dingtalk/), registered on the emulator.
+DINGTALK_TEMPLATE = "techmatch.view"
 PERSONAS = (
     Persona(1001, "王经理", "enterprise", "+8613800001001", "zh-hans"),
     Persona(1002, "李教授", "specialist", "+8613900001002", "zh-hans"),
@@ -146,6 +163,7 @@ class Playground:
     clock: OffsetClock
     wecom: WeComEmulator
     feishu: FeishuEmulator
+    dingtalk: DingTalkEmulator
 
     async def stop(self) -> None:
         await self.page.stop()
@@ -153,6 +171,7 @@ class Playground:
         await self.emulator.stop()
         await self.wecom.stop()
         await self.feishu.stop()
+        await self.dingtalk.stop()
 
 
 async def start_playground(
@@ -177,6 +196,8 @@ async def start_playground(
         known = await known_accounts(db=db, platform="telegram")
         feishu_known = await known_accounts(db=db, platform="feishu")
         feishu_names = await guest_names(db=db, platform="feishu")
+        dingtalk_known = await known_accounts(db=db, platform="dingtalk")
+        dingtalk_names = await guest_names(db=db, platform="dingtalk")
         if demo:
             added = await load_demo(db=db, now=clock.now())
             log.info(
@@ -235,12 +256,31 @@ async def start_playground(
         feishu.verification_token,
         domain=feishu.base_url,
     )
+    # DingTalk waits some seconds for an event's ack before it sends the event again.
+    dingtalk = DingTalkEmulator(clock=clock)
+    dingtalk.add_template(DINGTALK_TEMPLATE)
+    await dingtalk.start()
+    dingtalk_guests = [
+        DingTalkPersona(account, dingtalk_names.get(account) or name or account, "guest")
+        for account, name, _ in dingtalk_known
+        if account not in {p.userid for p in DINGTALK_PERSONAS}
+    ]
+    for staff in [*DINGTALK_PERSONAS, *dingtalk_guests]:
+        dingtalk.add_user(staff.userid, staff.name)
+    dingtalk_app = DingTalkApp(
+        dingtalk.client_id,
+        dingtalk.client_secret,
+        dingtalk.robot_code,
+        card_template_id=DINGTALK_TEMPLATE,
+        api_base=dingtalk.base_url,
+    )
     bot = LocalBot(
         settings,
         lambda db: [
             telegram_on(emulator, quick=False),
             WeComChannel(app, db),
             FeishuChannel(feishu_app, db),
+            DingTalkChannel(dingtalk_app, db),
         ],
         clock,
     )
@@ -252,6 +292,8 @@ async def start_playground(
         wecom_personas=list(WECOM_PERSONAS),
         feishu=feishu,
         feishu_personas=[*FEISHU_PERSONAS, *feishu_guests],
+        dingtalk=dingtalk,
+        dingtalk_personas=[*DINGTALK_PERSONAS, *dingtalk_guests],
         bot=bot,
         clock=clock,
         timezone=settings.timezone,
@@ -259,7 +301,7 @@ async def start_playground(
         demo_people=demo_people,
     )
     await page.start(port)
-    return Playground(emulator, bot, page, clock, wecom, feishu)
+    return Playground(emulator, bot, page, clock, wecom, feishu, dingtalk)
 
 
 def _guests(known: list[tuple[str, str | None, str | None]], taken: set[int]) -> list[Persona]:

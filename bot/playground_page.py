@@ -5,9 +5,10 @@ personas are the playground's business, the emulator stays a Bot API server.
 The page is served on PLAYGROUND_PORT and the emulator listens on the next port;
 both live in this one process, so the API below calls the emulator's user side
 directly (no HTTP between them) and the page needs only its own origin. The
-WeCom and Feishu emulators keep each person's chat as that app shows it; the
-/api/wecom/ and /api/feishu/ routes read it and act as the person (a Feishu
-click answers with the toast the bot gave it).
+WeCom, Feishu and DingTalk emulators keep each person's chat as that app shows
+it; the /api/wecom/, /api/feishu/ and /api/dingtalk/ routes read it and act as
+the person (a Feishu click answers with the toast the bot gave it; on DingTalk,
+whose cards show no toast, the bot's answer is a short message in the chat).
 
 Like the emulator's own API, this one answers loopback Host headers only (a web
 page on a hostile domain cannot reach it through DNS rebinding) and takes POSTs
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import ipaddress
 import logging
@@ -39,6 +41,8 @@ from bot.local import LocalBot
 from bot.playground_clock import record_offset
 from bot.playground_guests import record_guest
 from bot.skip_ahead import skip_ahead
+from channels.dingtalk.emulator import DingTalkEmulator
+from channels.dingtalk.emulator import Message as DingTalkMessage
 from channels.feishu.emulator import FeishuEmulator
 from channels.feishu.emulator import Message as FeishuMessage
 from channels.telegram.emulator import BotApiEmulator
@@ -56,6 +60,7 @@ MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024
 # What the page sends, as each platform names it.
 WECOM_MEDIA = {"photo": "image", "voice": "voice", "document": "file"}
 FEISHU_MEDIA = {"photo": "image", "voice": "audio", "document": "file"}
+DINGTALK_MEDIA = {"photo": "picture", "voice": "audio", "document": "file"}
 # Photos are shown only when their bytes are one of these images, whatever they claim to be.
 IMAGE_SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -102,6 +107,15 @@ class FeishuPersona:
     """A user in the availability range of the Feishu app the playground emulates."""
 
     open_id: str
+    name: str
+    role: str  # enterprise, specialist or guest: a label, the bot decides
+
+
+@dataclass(frozen=True)
+class DingTalkPersona:
+    """A member of the DingTalk organisation whose app's robot the playground emulates."""
+
+    userid: str
     name: str
     role: str  # enterprise, specialist or guest: a label, the bot decides
 
@@ -153,12 +167,16 @@ class PlaygroundPage:
         wecom_personas: list[WeComPersona] | None = None,
         feishu: FeishuEmulator | None = None,
         feishu_personas: list[FeishuPersona] | None = None,
+        dingtalk: DingTalkEmulator | None = None,
+        dingtalk_personas: list[DingTalkPersona] | None = None,
     ) -> None:
         self.emulator = emulator
         self.wecom = wecom
         self.wecom_personas = {p.userid: p for p in wecom_personas or []}
         self.feishu = feishu
         self.feishu_personas = {p.open_id: p for p in feishu_personas or []}
+        self.dingtalk = dingtalk
+        self.dingtalk_personas = {p.userid: p for p in dingtalk_personas or []}
         self.bot = bot
         self.clock = clock
         self.timezone = timezone
@@ -167,6 +185,7 @@ class PlaygroundPage:
         self._next_guest = max(self.personas, default=1000) + 1
         self._wecom_sent = _Sent()
         self._feishu_sent = _Sent()
+        self._dingtalk_sent = _Sent()
         self._skip_lock = asyncio.Lock()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -210,6 +229,11 @@ class PlaygroundPage:
         app.router.add_post("/api/feishu/{open_id}/attachment", self.feishu_attachment)
         app.router.add_post("/api/feishu/{open_id}/click", self.feishu_click)
         app.router.add_get("/api/feishu/{open_id}/files/{message_id}", self.feishu_file)
+        app.router.add_get("/api/dingtalk/{userid}", self.dingtalk_chat)
+        app.router.add_post("/api/dingtalk/{userid}/message", self.dingtalk_message)
+        app.router.add_post("/api/dingtalk/{userid}/attachment", self.dingtalk_attachment)
+        app.router.add_post("/api/dingtalk/{userid}/click", self.dingtalk_click)
+        app.router.add_get("/api/dingtalk/{userid}/files/{message_id}", self.dingtalk_file)
         app.router.add_get("/api/clock", self.clock_state)
         app.router.add_post("/api/clock/advance", self.advance)
         return app
@@ -230,6 +254,7 @@ class PlaygroundPage:
                 ],
                 "wecom_personas": [asdict(p) for p in self.wecom_personas.values()],
                 "feishu_personas": [asdict(p) for p in self.feishu_personas.values()],
+                "dingtalk_personas": [asdict(p) for p in self.dingtalk_personas.values()],
                 "clock": self._clock_json(),
                 "timezone": str(self.timezone),
                 "emulator_url": self.emulator.url,
@@ -238,10 +263,13 @@ class PlaygroundPage:
 
     async def add_persona(self, request: web.Request) -> web.Response:
         """A new person, or one of the demo people, gets a column of their own: on Telegram,
-        or with `"platform": "feishu"` a new user of the Feishu app."""
+        or with `"platform": "feishu"` a new user of the Feishu app, with `"platform":
+        "dingtalk"` a new member of the DingTalk organisation."""
         body = await _json(request)
         if body.get("platform") == "feishu":
             return _ok(asdict(await self._add_feishu_guest(body)))
+        if body.get("platform") == "dingtalk":
+            return _ok(asdict(await self._add_dingtalk_guest(body)))
         demo_id = body.get("demo_id")
         if demo_id is not None:
             person = self.demo_people.get(_int(demo_id, "demo_id"))
@@ -287,6 +315,26 @@ class PlaygroundPage:
         self.feishu_personas[open_id] = persona
         await record_guest(
             db=core.db, now=self.clock.now(), platform="feishu", account=open_id, name=name
+        )
+        return persona
+
+    async def _add_dingtalk_guest(self, body: dict[str, Any]) -> DingTalkPersona:
+        """A new member of the DingTalk organisation (the bot hears their nick with each
+        message, but the playground keeps the name for its next start, as for Feishu)."""
+        name = str(body.get("name") or "").strip()[:64]
+        if not name:
+            raise ValueError("a name is needed")
+        if self.dingtalk is None:
+            raise LookupError("this playground has no DingTalk app")
+        core = self.bot.core
+        if core is None:
+            raise LookupError("the bot is not running")
+        userid = "guest" + secrets.token_hex(8)  # a staff id as an organisation may give one
+        self.dingtalk.add_user(userid, name)
+        persona = DingTalkPersona(userid, name, "guest")
+        self.dingtalk_personas[userid] = persona
+        await record_guest(
+            db=core.db, now=self.clock.now(), platform="dingtalk", account=userid, name=name
         )
         return persona
 
@@ -543,6 +591,88 @@ class PlaygroundPage:
         image = sent.kind == "image"
         return _file_response(sent.media, sent.name or f"file-{message_id}", image=image)
 
+    # ------------------------------------------------------------------ a DingTalk member's chat
+
+    def _dingtalk_member(self, request: web.Request) -> DingTalkPersona:
+        member = self.dingtalk_personas.get(request.match_info["userid"])
+        if member is None or self.dingtalk is None:
+            raise LookupError("not a DingTalk persona of this playground")
+        return member
+
+    async def _dingtalk_acked(self, sent: Awaitable[str]) -> None:
+        """Once the bot has the event (DingTalk has its ack), as the Feishu emulator answers;
+        an event not acked yet is sent again by DingTalk, and the page goes on meanwhile."""
+        assert self.dingtalk is not None
+        message_id = await sent
+        with contextlib.suppress(TimeoutError):
+            await self.dingtalk.wait_acked(message_id, timeout=10.0)
+
+    async def dingtalk_chat(self, request: web.Request) -> web.Response:
+        """The member's chat as DingTalk shows it: what they typed and sent, texts, markdown,
+        files and cards (a card the bot updated reads as it is now, where it was)."""
+        member = self._dingtalk_member(request)
+        assert self.dingtalk is not None
+        path = f"/api/dingtalk/{quote(member.userid)}/files"
+        bot = [_dingtalk_json(message, path) for message in self.dingtalk.chat(member.userid)]
+        typed = self.dingtalk.typed.get(member.userid, [])
+        return _ok({"messages": self._dingtalk_sent.chat(member.userid, typed, bot)})
+
+    async def dingtalk_message(self, request: web.Request) -> web.Response:
+        member = self._dingtalk_member(request)
+        text = str((await _json(request)).get("text") or "").strip()
+        if not text:
+            raise ValueError("a message is needed")
+        assert self.dingtalk is not None
+        await self._dingtalk_acked(self.dingtalk.send_text(member.userid, text))
+        return _ok({})
+
+    async def dingtalk_attachment(self, request: web.Request) -> web.Response:
+        """A photo, voice note or file as DingTalk delivers them: a downloadCode, no
+        caption."""
+        member = self._dingtalk_member(request)
+        body = await _json(request)
+        kind = _media_kind(body)
+        name = str(body.get("name") or "").strip()[:255]
+        assert self.dingtalk is not None
+        self._dingtalk_sent.file(
+            member.userid,
+            len(self.dingtalk.chat(member.userid)),
+            len(self.dingtalk.typed.get(member.userid, [])),
+            kind,
+            name,
+        )
+        await self._dingtalk_acked(self.dingtalk.send_media(member.userid, DINGTALK_MEDIA[kind]))
+        return _ok({})
+
+    async def dingtalk_click(self, request: web.Request) -> web.Response:
+        """A card's button. DingTalk's cards show no toast: the bot's answer to the click
+        comes as a short message in the chat."""
+        member = self._dingtalk_member(request)
+        body = await _json(request)
+        track, params = str(body.get("out_track_id") or ""), body.get("params")
+        assert self.dingtalk is not None
+        card = next(
+            (m for m in self.dingtalk.chat(member.userid) if m.out_track_id == track and track),
+            None,
+        )
+        if card is None or not any(params == p for _, p in card.buttons):
+            raise ValueError("no such button on that card")
+        assert isinstance(params, dict)
+        await self._dingtalk_acked(self.dingtalk.click(member.userid, track, params))
+        return _ok({})
+
+    async def dingtalk_file(self, request: web.Request) -> web.StreamResponse:
+        member = self._dingtalk_member(request)
+        message_id = request.match_info["message_id"]
+        assert self.dingtalk is not None
+        sent = next((m for m in self.dingtalk.chat(member.userid) if m.id == message_id), None)
+        if sent is None or sent.media is None:
+            raise LookupError("no file in that message")
+        name = sent.name or f"file-{message_id}"
+        # DingTalk sends pictures as files too: an image file's bytes are shown.
+        image = name.lower().endswith((".png", ".jpg", ".jpeg", ".gif", ".webp"))
+        return _file_response(sent.media, name, image=image)
+
     async def commands(self, request: web.Request) -> web.Response:
         """The command menu this user sees (setMyCommands by scope and language)."""
         persona = self._persona(request)
@@ -652,6 +782,27 @@ def _feishu_json(message: FeishuMessage, files: str) -> dict[str, Any]:
         shown["name"] = message.name or ""
         shown["size"] = len(message.media or b"")
         shown["url"] = f"{files}/{quote(message.message_id)}"
+    return shown
+
+
+def _dingtalk_json(message: DingTalkMessage, files: str) -> dict[str, Any]:
+    """A message the bot sent on DingTalk, as the page draws it: a card's text and its
+    buttons (label and the params a click sends), a markdown's title and text, a file."""
+    shown: dict[str, Any] = {
+        "from": "bot",
+        "kind": message.kind,
+        "message_id": message.id,
+        "text": message.text,
+    }
+    if message.kind == "card":
+        shown["out_track_id"] = message.out_track_id
+        shown["buttons"] = [{"label": label, "params": p} for label, p in message.buttons]
+    elif message.kind in ("markdown", "link", "action_card"):
+        shown["title"] = message.title or ""
+    elif message.kind == "file":
+        shown["name"] = message.name or ""
+        shown["size"] = len(message.media or b"")
+        shown["url"] = f"{files}/{quote(message.id)}"
     return shown
 
 

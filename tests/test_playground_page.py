@@ -19,17 +19,20 @@ import pytest
 from bot.config import Settings
 from bot.playground import (
     COORDINATOR_PERSONA,
+    DINGTALK_PERSONAS,
     FEISHU_PERSONAS,
     PERSONAS,
     Playground,
     start_playground,
 )
 from bot.playground_page import WEB_DIR
+from channels.dingtalk.emulator import Message as DingTalkMessage
 from channels.feishu.emulator import Message as FeishuMessage
 from channels.telegram.channel import TelegramChannel
 
 ENTERPRISE = PERSONAS[0]
 FEISHU_ENTERPRISE = FEISHU_PERSONAS[0]
+DINGTALK_SPECIALIST = DINGTALK_PERSONAS[1]
 
 
 def settings_for(tmp_path: Path) -> Settings:
@@ -191,9 +194,11 @@ def test_the_page_strings_exist_in_both_languages_with_the_same_placeholders() -
     script = _read("app.js")
     used |= set(re.findall(r'\bt\("([\w.]+)"', script))
     used |= set(re.findall(r'translated\("\w+", "[\w-]*", "([\w.]+)"', script))
-    used |= {f"role.{p.role}" for p in (*PERSONAS, *FEISHU_PERSONAS)} | {"role.guest"}
-    # A WeCom or Feishu column names its keys after its platform (app.js, MemberPane).
-    used |= {f"{platform}.{key}" for platform in ("wecom", "feishu") for key in MEMBER_PANE_KEYS}
+    personas = (*PERSONAS, *FEISHU_PERSONAS, *DINGTALK_PERSONAS)
+    used |= {f"role.{p.role}" for p in personas} | {"role.guest"}
+    # A WeCom, Feishu or DingTalk column names its keys after its platform (app.js, MemberPane).
+    platforms = ("wecom", "feishu", "dingtalk")
+    used |= {f"{platform}.{key}" for platform in platforms for key in MEMBER_PANE_KEYS}
     assert used and used <= zh.keys(), used - zh.keys()
 
 
@@ -377,5 +382,107 @@ async def test_after_a_restart_feishu_guests_come_back_and_their_chats_go_on(
             await again.bot.wait_idle(10)
             card = (await call(http, chat))["messages"][-1]
             assert card["from"] == "bot" and rows(card)
+    finally:
+        await again.stop()
+
+
+async def test_a_dingtalk_persona_plays_the_same_programme_with_cards_over_the_stream(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    state = await call(http, "/api/state")
+    assert state["dingtalk_personas"] == [
+        {"userid": "zhengzhuren", "name": "郑主任", "role": "enterprise"},
+        {"userid": "wulaoshi", "name": "吴老师", "role": "specialist"},
+    ]
+    chat = f"/api/dingtalk/{DINGTALK_SPECIALIST.userid}"
+    await call(http, f"{chat}/message", {"text": "/start"})
+    await playground.bot.wait_idle(10)
+    you, card = (await call(http, chat))["messages"]
+    assert you == {"from": "member", "text": "/start"}
+    assert card["kind"] == "card" and "我们保存什么" in card["text"]
+    labels = [b["label"] for b in card["buttons"]]
+    assert labels == ["✅ 同意", "不同意", "English"]
+    agree = {
+        "out_track_id": card["out_track_id"],
+        "params": next(b["params"] for b in card["buttons"] if b["label"] == "✅ 同意"),
+    }
+    assert await call(http, f"{chat}/click", agree) == {}
+    await playground.bot.wait_idle(10)
+    await playground.dingtalk.wait_until(
+        lambda: len(playground.dingtalk.chat(DINGTALK_SPECIALIST.userid)) >= 3
+    )
+    shown = (await call(http, chat))["messages"]
+    # The card changed where it was: the same message, its text kept, its buttons gone.
+    assert shown[1]["message_id"] == card["message_id"] and shown[1]["buttons"] == []
+    assert "我们保存什么" in shown[1]["text"]
+    # DingTalk's cards show no toast: the click's answer is a short message of its own.
+    assert any(m["text"] == "谢谢！" for m in shown[2:]), shown
+    last = shown[-1]
+    assert "请选择语言" in last["text"] and [b["label"] for b in last["buttons"]] == [
+        "中文",
+        "English",
+    ]
+    # A button the card no longer has, or never had, is refused and nothing is sent.
+    assert "no such button" in await call(http, f"{chat}/click", agree, status=400)
+    assert "not a DingTalk persona" in await call(http, "/api/dingtalk/nobody", status=404)
+
+    # A file goes as DingTalk sends one, with no caption; the bot asks for a click.
+    document = {"kind": "document", "name": "简介.pdf"}
+    await call(http, f"{chat}/attachment", document)
+    await playground.bot.wait_idle(10)
+    shown = (await call(http, chat))["messages"]
+    sent = shown.index({"from": "member", "kind": "document", "name": "简介.pdf"})
+    assert len(shown) > sent + 1 and shown[sent + 1]["from"] == "bot"
+
+
+async def test_files_the_bot_sends_on_dingtalk_are_downloads_and_only_images_show_inline(
+    playground: Playground, http: aiohttp.ClientSession
+) -> None:
+    userid = DINGTALK_SPECIALIST.userid
+    png = b"\x89PNG\r\n\x1a\n" + bytes(32)
+    playground.dingtalk.chats[userid] += [
+        DingTalkMessage("m_file", "file", "", media=b"<script>x()</script>", name="报告.html"),
+        DingTalkMessage("m_image", "file", "", media=png, name="图.png"),
+        DingTalkMessage("m_fake", "file", "", media=b"<html><script>x()</script>", name="a.png"),
+    ]
+    shown = (await call(http, f"/api/dingtalk/{userid}"))["messages"]
+    assert shown[0]["name"] == "报告.html" and shown[0]["size"] == 20
+    response = await http.get(shown[0]["url"])
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    response = await http.get(shown[1]["url"])
+    assert response.headers["Content-Type"] == "image/png" and await response.read() == png
+    response = await http.get(shown[2]["url"])
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    assert "no file" in await call(http, f"/api/dingtalk/{userid}/files/m_no", status=404)
+
+
+async def test_a_guest_can_be_added_as_a_dingtalk_member_and_comes_back_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    settings = settings_for(tmp_path)
+    first = await start_playground(settings, port=0)
+    try:
+        async with aiohttp.ClientSession(base_url=first.page.url) as http:
+            guest = await call(http, "/api/personas", {"name": "冯工", "platform": "dingtalk"})
+            assert guest["name"] == "冯工" and guest["role"] == "guest"
+            assert first.dingtalk.users[guest["userid"]].name == "冯工"
+            assert guest in (await call(http, "/api/state"))["dingtalk_personas"]
+            await call(http, f"/api/dingtalk/{guest['userid']}/message", {"text": "/start"})
+            await first.bot.wait_idle(10)
+            shown = (await call(http, f"/api/dingtalk/{guest['userid']}"))["messages"]
+            assert shown[-1]["buttons"]
+    finally:
+        await first.stop()
+
+    again = await start_playground(settings, port=0)
+    try:
+        async with aiohttp.ClientSession(base_url=again.page.url) as http:
+            state = await call(http, "/api/state")
+            assert state["dingtalk_personas"][-1] == guest
+            chat = f"/api/dingtalk/{guest['userid']}"
+            await call(http, f"{chat}/message", {"text": "/start"})
+            await again.bot.wait_idle(10)
+            card = (await call(http, chat))["messages"][-1]
+            assert card["from"] == "bot" and card["buttons"]
     finally:
         await again.stop()

@@ -508,7 +508,7 @@
     }
   }
 
-  // ------------------------------------------------------------------ WeCom and Feishu columns
+  // ------------------------------------------------------------------ WeCom, Feishu and DingTalk columns
 
   // A person on a platform whose emulator keeps their chat: the column asks for it every
   // moment and redraws it when it changed (a card updated in place stays where it was).
@@ -691,6 +691,53 @@
     }
   }
 
+  // The same programme on DingTalk (钉钉): every view a card of the channel's template, its
+  // text and its buttons; the bot updates a card in place (a clicked card loses its buttons).
+  // A DingTalk card shows no toast: the bot answers a click with a short message.
+  class DingTalkPane extends MemberPane {
+    constructor(persona) {
+      super(persona, { platform: "dingtalk", account: persona.userid, api: "/api/dingtalk", empty: "dingtalk.empty" });
+    }
+
+    botMessage(li, bubble, message) {
+      if (message.kind === "card") {
+        li.classList.add("card", "dingtalk-card");
+        // The template draws its title, the view's first line, above the rest.
+        const [title, ...rest] = message.text.split("\n");
+        bubble.append(el("div", "card-title", title));
+        if (rest.join("").trim()) bubble.append(el("div", "text", rest.join("\n").trim()));
+        if (message.buttons.length) {
+          const buttons = el("div", "card-buttons");
+          for (const button of message.buttons) {
+            const node = el("button", "kb-button", button.label);
+            node.type = "button";
+            node.addEventListener("click", () => {
+              node.classList.add("pressed");
+              this.act(`${this.path}/click`, { out_track_id: message.out_track_id, params: button.params });
+            });
+            buttons.append(node);
+          }
+          bubble.append(buttons);
+        }
+      } else if (message.kind === "markdown" || message.kind === "link" || message.kind === "action_card") {
+        bubble.append(el("div", "text", message.text));
+      } else if (message.kind === "file") {
+        const box = el("div", "document");
+        box.append(el("span", "doc-icon", "📄"));
+        const info = el("div", "doc-info");
+        info.append(el("div", "doc-name", message.name || "file"),
+          el("div", "doc-size", `${Math.max(1, Math.round(message.size / 1024))} KB`));
+        const link = translated("a", "doc-download", "message.download");
+        link.href = message.url;
+        link.setAttribute("download", message.name || "");
+        box.append(info, link);
+        bubble.append(box);
+      } else {
+        super.botMessage(li, bubble, message);
+      }
+    }
+  }
+
   async function refreshMembersForever() {
     for (;;) {
       for (const pane of state.panes.values()) {
@@ -774,11 +821,11 @@
     const dialog = document.getElementById("persona-dialog");
     const form = document.getElementById("persona-form");
     const error = document.getElementById("persona-error");
-    // Feishu tells the bot no language, and the demo people are on Telegram.
+    // Feishu and DingTalk tell the bot no language, and the demo people are on Telegram.
     const platformChanged = () => {
-      const feishu = form.elements.platform.value === "feishu";
-      document.getElementById("persona-language").hidden = feishu;
-      document.getElementById("demo-choice").hidden = feishu || state.demo.length === 0;
+      const member = form.elements.platform.value !== "telegram";
+      document.getElementById("persona-language").hidden = member;
+      document.getElementById("demo-choice").hidden = member || state.demo.length === 0;
     };
     form.elements.platform.addEventListener("change", platformChanged);
     document.getElementById("add-persona").addEventListener("click", () => {
@@ -798,23 +845,24 @@
     form.addEventListener("submit", async (event) => {
       if (event.submitter && event.submitter.value !== "add") return;
       event.preventDefault();
-      const demoId = form.elements.platform.value === "feishu" ? "" : form.elements.demo_id.value;
+      const platform = form.elements.platform.value;
+      const demoId = platform === "telegram" ? form.elements.demo_id.value : "";
       const name = form.elements.name.value.trim();
       if (!demoId && !name) {
         error.textContent = t("persona.name_needed");
         error.hidden = false;
         return;
       }
-      const feishu = form.elements.platform.value === "feishu";
       let body = { name, language_code: form.elements.language_code.value };
-      if (feishu) body = { name, platform: "feishu" };
+      if (platform !== "telegram") body = { name, platform };
       else if (demoId) body = { demo_id: Number(demoId) };
       try {
         const persona = await api("/api/personas", body);
         dialog.close();
         let pane;
-        if (feishu) {
-          pane = addMemberPane(new FeishuPane(persona));
+        if (platform !== "telegram") {
+          const Kind = platform === "feishu" ? FeishuPane : DingTalkPane;
+          pane = addMemberPane(new Kind(persona));
           activate(pane.key);
           await pane.refresh();
         } else {
@@ -848,6 +896,7 @@
     initial.personas.forEach(addPane);
     initial.wecom_personas.forEach((member) => addMemberPane(new WeComPane(member)));
     initial.feishu_personas.forEach((user) => addMemberPane(new FeishuPane(user)));
+    initial.dingtalk_personas.forEach((member) => addMemberPane(new DingTalkPane(member)));
     document.body.classList.add("ready");
     pollForever();
     refreshMembersForever();
