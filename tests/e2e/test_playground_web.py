@@ -420,8 +420,8 @@ async def test_a_programme_officer_clicks_through_the_programme(
     screen = Screen(page, playground, shots)
     await page.goto(playground.page.url)
     await expect(page.locator("h1")).to_have_text("科技特派员对接 · 体验台")
-    # Three on Telegram, one on WeCom, two on Feishu.
-    await expect(page.locator("section.pane")).to_have_count(6)
+    # Three on Telegram, one on WeCom, two on Feishu, two on DingTalk.
+    await expect(page.locator("section.pane")).to_have_count(8)
     await expect(screen.pane(ENTERPRISE).locator(".role-badge")).to_have_text("企业")
     await screen.shot("01-opened")
 
@@ -472,7 +472,7 @@ async def test_a_programme_officer_clicks_through_the_programme(
     await page.locator("#add-persona").click()
     await page.locator("select[name=demo_id]").select_option(label="王建军 · 鞍山华冶特钢有限公司")
     await page.locator("#persona-form button[value=add]").click()
-    await expect(page.locator("section.pane")).to_have_count(7)
+    await expect(page.locator("section.pane")).to_have_count(9)
     demo_id = int(await page.locator("section.pane").last.get_attribute("data-persona"))
     await screen.send(demo_id, "/start")
     await expect(screen.last_bot_text(demo_id)).to_contain_text(zh("start.welcome_back"))
