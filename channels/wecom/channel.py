@@ -138,6 +138,9 @@ class WeComChannel:
         self._accept: Accept | None = None
         self._http: aiohttp.ClientSession | None = None
         self._tokens = SharedToken(db, PLATFORM, self._fetch_token)
+        # Callbacks come concurrently; kept one at a time in the order they reached this
+        # point (the lock is fair), so one member's quick messages are applied as typed.
+        self._keeping = asyncio.Lock()
         self._progress: dict[int, int] = {}  # outbox row -> messages of it sent so far
         self._sent: dict[str, deque[float]] = {}  # member -> when their last messages went
 
@@ -211,7 +214,8 @@ class WeComChannel:
             return web.Response(status=400)
         if event is not None:
             try:
-                await self._accept(event)
+                async with self._keeping:
+                    await self._accept(event)
             except Exception as error:
                 log.warning("wecom: could not keep a callback (%s); WeCom will retry", error)
                 return web.Response(status=503)
