@@ -8,7 +8,6 @@ a person not in the organisation, the database away), and what people see assert
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import os
 import signal
 import time
@@ -23,12 +22,7 @@ from channels.dingtalk.channel import DingTalkChannel
 from channels.dingtalk.emulator import BATCH_SEND, CARD_DELIVER, CARD_UPDATE, DingTalkEmulator
 from channels.telegram.emulator.server import BotApiEmulator
 from handlers import rounds
-from storage.demands import create_demand
-from storage.enterprises import save_enterprise
 from storage.identities import find_user, reachable_identity
-from storage.models import Role
-from storage.proposals import NewProposal, create_proposals
-from storage.specialists import decide_specialist, save_specialist
 from tests.e2e.conftest import (
     DINGTALK_PLAIN_QUICK,
     DINGTALK_QUICK,
@@ -36,10 +30,9 @@ from tests.e2e.conftest import (
     TOKEN,
     spawn_bot,
 )
-from tests.e2e.engagement_steps import CASTING
+from tests.e2e.cross_platform import LI, proposed
 from tests.e2e.enterprise_steps import WANG_STEEL
 from tests.e2e.test_faults import outage_of
-from tests.e2e.test_wecom import LI, person
 
 WELCOME = "欢迎使用科技特派员对接服务"
 
@@ -220,16 +213,8 @@ async def test_someone_not_in_the_organisation_is_marked_unreachable(
     database_url: str, dingtalk: DingTalkEmulator, cards: bool
 ) -> None:
     async with bot_process(database_url, dingtalk, cards=cards) as process:
-        db, now = process.db, dt.datetime.now(dt.UTC)
-        owner = await person(db, "dingtalk", "owner", "王工", Role.ENTERPRISE, now)
-        expert = await person(db, "dingtalk", "gone", "李教授", Role.SPECIALIST, now)
-        await save_enterprise(db=db, owner_user_id=owner, details=WANG_STEEL, now=now)
-        demand = await create_demand(db=db, owner_user_id=owner, details=CASTING, now=now)
-        saved = await save_specialist(db=db, user_id=expert, profile=LI, now=now)
-        assert demand and demand.id and saved.specialist.id
-        await create_proposals(
-            db=db, proposals=[NewProposal(demand.id, saved.specialist.id, 0.8, [])], now=now
-        )
+        db = process.db
+        await proposed(db, ("dingtalk", "owner"), ("dingtalk", "gone"))
         await rounds.deliver(process.core.services)  # "gone" left the organisation
         await process.core.wait_idle(10)
         tries = [
@@ -276,25 +261,11 @@ async def test_a_telegram_enterprise_engages_a_dingtalk_specialist_in_one_proces
 ) -> None:
     async with bot_process(database_url, dingtalk, emulator) as process:
         assert sorted(process.core.channels) == ["dingtalk", "telegram"]
-        db, now = process.db, dt.datetime.now(dt.UTC)
+        db = process.db
         dingtalk.add_user("liprof", "李教授")
         emulator.add_user(user_id=8401, first_name="王工", language_code="zh-hans", started=True)
-        owner = await person(db, "telegram", "8401", "王工", Role.ENTERPRISE, now)
-        expert = await person(db, "dingtalk", "liprof", "李教授", Role.SPECIALIST, now)
-        await save_enterprise(db=db, owner_user_id=owner, details=WANG_STEEL, now=now)
-        demand = await create_demand(db=db, owner_user_id=owner, details=CASTING, now=now)
-        saved = await save_specialist(db=db, user_id=expert, profile=LI, now=now)
-        boss = await person(db, "telegram", "8499", "协调员", Role.SPECIALIST, now)
-        assert demand and demand.id and saved.specialist.id
-        await decide_specialist(
-            db=db,
-            specialist_id=saved.specialist.id,
-            coordinator_user_id=boss,
-            decision="approve",
-            now=now,
-        )
-        await create_proposals(
-            db=db, proposals=[NewProposal(demand.id, saved.specialist.id, 0.8, [])], now=now
+        await proposed(
+            db, ("telegram", "8401"), ("dingtalk", "liprof"), approver=("telegram", "8499")
         )
         await rounds.deliver(process.core.services)
         await process.core.wait_idle(10)

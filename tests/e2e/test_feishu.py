@@ -8,7 +8,6 @@ asserted."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import os
 import signal
@@ -27,17 +26,11 @@ from channels.feishu.channel import FeishuChannel
 from channels.feishu.emulator import FeishuEmulator
 from channels.telegram.emulator.server import BotApiEmulator
 from handlers import rounds
-from storage.demands import create_demand
-from storage.enterprises import save_enterprise
 from storage.identities import find_user, reachable_identity
-from storage.models import Role
-from storage.proposals import NewProposal, create_proposals
-from storage.specialists import decide_specialist, save_specialist
 from tests.e2e.conftest import FEISHU_QUICK, TOKEN, free_port, spawn_bot
-from tests.e2e.engagement_steps import CASTING
+from tests.e2e.cross_platform import LI, proposed
 from tests.e2e.enterprise_steps import WANG_STEEL
 from tests.e2e.test_faults import outage_of
-from tests.e2e.test_wecom import LI, person
 
 WELCOME = "欢迎使用科技特派员对接服务"
 
@@ -178,16 +171,8 @@ async def test_expired_and_revoked_tokens_are_fetched_again_and_limits_waited_ou
 async def test_someone_outside_the_availability_range_is_marked_unreachable(
     bot: BotProcess, feishu: FeishuEmulator
 ) -> None:
-    db, now = bot.db, dt.datetime.now(dt.UTC)
-    owner = await person(db, "feishu", "ou_owner", "王工", Role.ENTERPRISE, now)
-    expert = await person(db, "feishu", "ou_gone", "李教授", Role.SPECIALIST, now)
-    await save_enterprise(db=db, owner_user_id=owner, details=WANG_STEEL, now=now)
-    demand = await create_demand(db=db, owner_user_id=owner, details=CASTING, now=now)
-    saved = await save_specialist(db=db, user_id=expert, profile=LI, now=now)
-    assert demand and demand.id and saved.specialist.id
-    await create_proposals(
-        db=db, proposals=[NewProposal(demand.id, saved.specialist.id, 0.8, [])], now=now
-    )
+    db = bot.db
+    await proposed(db, ("feishu", "ou_owner"), ("feishu", "ou_gone"))
     await rounds.deliver(bot.core.services)  # the specialist is not in the app's range
     await bot.core.wait_idle(10)
     sends = [p for path, p in feishu.calls if p.get("receive_id") == "ou_gone"]
@@ -277,25 +262,11 @@ async def test_a_telegram_enterprise_engages_a_feishu_specialist_in_one_process(
 ) -> None:
     async with bot_process(database_url, feishu, emulator) as process:
         assert sorted(process.core.channels) == ["feishu", "telegram"]
-        db, now = process.db, dt.datetime.now(dt.UTC)
+        db = process.db
         feishu.add_user("ou_liprof", "李教授")
         emulator.add_user(user_id=8301, first_name="王工", language_code="zh-hans", started=True)
-        owner = await person(db, "telegram", "8301", "王工", Role.ENTERPRISE, now)
-        expert = await person(db, "feishu", "ou_liprof", "李教授", Role.SPECIALIST, now)
-        await save_enterprise(db=db, owner_user_id=owner, details=WANG_STEEL, now=now)
-        demand = await create_demand(db=db, owner_user_id=owner, details=CASTING, now=now)
-        saved = await save_specialist(db=db, user_id=expert, profile=LI, now=now)
-        boss = await person(db, "telegram", "8399", "协调员", Role.SPECIALIST, now)
-        assert demand and demand.id and saved.specialist.id
-        await decide_specialist(
-            db=db,
-            specialist_id=saved.specialist.id,
-            coordinator_user_id=boss,
-            decision="approve",
-            now=now,
-        )
-        await create_proposals(
-            db=db, proposals=[NewProposal(demand.id, saved.specialist.id, 0.8, [])], now=now
+        await proposed(
+            db, ("telegram", "8301"), ("feishu", "ou_liprof"), approver=("telegram", "8399")
         )
         await rounds.deliver(process.core.services)
         await process.core.wait_idle(10)

@@ -6,8 +6,6 @@ revoked tokens, a busy API), and what the member sees asserted."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import datetime as dt
 import io
 import time
 from collections.abc import AsyncIterator
@@ -26,23 +24,15 @@ from channels.telegram.emulator.server import BotApiEmulator
 from channels.wecom.channel import WeComChannel
 from channels.wecom.emulator import WeComEmulator
 from handlers import rounds
-from storage.db import Database
-from storage.demands import create_demand
-from storage.enterprises import get_enterprise, save_enterprise
-from storage.identities import find_user, reachable_identity, touch_identity
-from storage.models import OutboxMessage, Role
-from storage.privacy import record_contact_consent
-from storage.proposals import NewProposal, create_proposals
-from storage.specialists import decide_specialist, save_specialist
-from storage.users import record_consent, set_locale, set_role
+from storage.enterprises import get_enterprise
+from storage.identities import find_user, reachable_identity
+from storage.models import OutboxMessage
 from tests.e2e.conftest import TOKEN, WECOM_QUICK, free_port
-from tests.e2e.engagement_steps import CASTING
+from tests.e2e.cross_platform import LI, proposed
 from tests.e2e.enterprise_steps import WANG_STEEL
-from tests.e2e.specialist_helpers import PROFILE
 from tests.e2e.test_faults import outage_of
 
 WELCOME = "欢迎使用科技特派员对接服务"
-LI = dataclasses.replace(PROFILE, name="李教授", phone="+8613900139000")
 
 
 @pytest.fixture
@@ -370,48 +360,14 @@ async def test_one_process_serves_telegram_and_wecom_side_by_side(
         assert await find_user(db=process.db, platform="wecom", account="coordinator")
 
 
-async def person(
-    db: Database, platform: str, account: str, name: str, role: Role, now: dt.datetime
-) -> int:
-    """Someone who wrote to the bot before, consented (to sharing contacts too) and chose a
-    side, made with the storage operations the chat uses."""
-    async with db.unit_of_work():
-        seen = await touch_identity(
-            db=db, platform=platform, account=account, address=account, now=now
-        )
-    user_id = seen.user.id
-    assert user_id is not None
-    await record_consent(db=db, user_id=user_id, first_name=name, now=now)
-    await set_role(db=db, user_id=user_id, role=role)
-    await set_locale(db=db, user_id=user_id, locale="zh_CN")
-    await record_contact_consent(db=db, user_id=user_id, now=now)
-    return user_id
-
-
 async def test_a_telegram_enterprise_engages_a_wecom_specialist(
     database_url: str, wecom: WeComEmulator, emulator: BotApiEmulator
 ) -> None:
     async with bot_process(database_url, wecom, emulator) as process:
-        db, now = process.db, dt.datetime.now(dt.UTC)
+        db = process.db
         wecom.add_member("liprof", "李教授")
         emulator.add_user(user_id=8201, first_name="王工", language_code="zh-hans", started=True)
-        owner = await person(db, "telegram", "8201", "王工", Role.ENTERPRISE, now)
-        expert = await person(db, "wecom", "liprof", "李教授", Role.SPECIALIST, now)
-        await save_enterprise(db=db, owner_user_id=owner, details=WANG_STEEL, now=now)
-        demand = await create_demand(db=db, owner_user_id=owner, details=CASTING, now=now)
-        saved = await save_specialist(db=db, user_id=expert, profile=LI, now=now)
-        boss = await person(db, "telegram", "8299", "协调员", Role.SPECIALIST, now)
-        assert demand and demand.id and saved.specialist.id
-        await decide_specialist(
-            db=db,
-            specialist_id=saved.specialist.id,
-            coordinator_user_id=boss,
-            decision="approve",
-            now=now,
-        )
-        await create_proposals(
-            db=db, proposals=[NewProposal(demand.id, saved.specialist.id, 0.8, [])], now=now
-        )
+        await proposed(db, ("telegram", "8201"), ("wecom", "liprof"), approver=("telegram", "8299"))
         await rounds.deliver(process.core.services)  # as a round sends what it planned
         await process.core.wait_idle(10)
         card = wecom.last("liprof")
@@ -462,16 +418,8 @@ async def test_a_member_who_left_the_app_is_marked_unreachable_not_retried(
     database_url: str, wecom: WeComEmulator
 ) -> None:
     async with bot_process(database_url, wecom) as process:
-        db, now = process.db, dt.datetime.now(dt.UTC)
-        owner = await person(db, "wecom", "owner", "王工", Role.ENTERPRISE, now)
-        expert = await person(db, "wecom", "gone", "李教授", Role.SPECIALIST, now)
-        await save_enterprise(db=db, owner_user_id=owner, details=WANG_STEEL, now=now)
-        demand = await create_demand(db=db, owner_user_id=owner, details=CASTING, now=now)
-        saved = await save_specialist(db=db, user_id=expert, profile=LI, now=now)
-        assert demand and demand.id and saved.specialist.id
-        await create_proposals(
-            db=db, proposals=[NewProposal(demand.id, saved.specialist.id, 0.8, [])], now=now
-        )
+        db = process.db
+        await proposed(db, ("wecom", "owner"), ("wecom", "gone"))
         # The specialist was never added to the app's visible range (or has left it).
         await rounds.deliver(process.core.services)
         await process.core.wait_idle(10)
